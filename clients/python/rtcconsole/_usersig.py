@@ -1,0 +1,256 @@
+"""UserSig (TLS-Sig-API v2) generation and verification. Private: use :mod:`rtcconsole.usersig`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from rtcconsole._sigcommon import (
+    DEFAULT_EXPIRE_SECONDS,
+    MAX_EXPIRE_SECONDS,
+    MAX_SDK_APP_ID,
+    MAX_USER_ID_BYTES,
+    MAX_USERBUF_BYTES,
+    TLS_VERSION,
+    UserSigInputError,
+    VerificationFailure,
+    check_int,
+    check_secret_key,
+    check_text,
+    resolve_now,
+)
+from rtcconsole._tokencodec import decode_token, encode_token
+
+__all__ = [
+    "UserSigClaims",
+    "UserSigVerification",
+    "generate_usersig",
+    "mint_token",
+    "open_token",
+    "verify_usersig",
+]
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_UINT64_MAX = 2**64 - 1
+_SIG_BYTES = hashlib.sha256().digest_size
+
+
+@dataclass(frozen=True, slots=True)
+class UserSigClaims:
+    """The decoded fields of a token.
+
+    Attributes:
+        identifier: ``TLS.identifier``, the user id.
+        sdk_app_id: ``TLS.sdkappid``.
+        time: ``TLS.time``, issue time in unix seconds.
+        expire: ``TLS.expire``, lifetime in seconds.
+        expires_at: ``time + expire`` (unix seconds); the token is valid while ``now <= expires_at``.
+        userbuf: the base64-decoded ``TLS.userbuf``, or ``None`` when the field is absent.
+    """
+
+    identifier: str
+    sdk_app_id: int
+    time: int
+    expire: int
+    expires_at: int
+    userbuf: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserSigVerification:
+    """Result of :func:`verify_usersig`.
+
+    Attributes:
+        reason: ``None`` when the token is accepted, else the first failed check.
+        claims: the decoded claims, or ``None`` when the token is MALFORMED or of another VERSION.
+        authenticated: ``True`` when the signature checked out, i.e. ``claims`` were issued with this
+            app's secret key. When ``False`` and ``claims`` is set, the claims are attacker-controlled:
+            log them for debugging, never act on them.
+    """
+
+    reason: VerificationFailure | None
+    claims: UserSigClaims | None
+    authenticated: bool
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when the token was accepted."""
+        return self.reason is None
+
+
+def _string_to_sign(claims: UserSigClaims) -> bytes:
+    text = (
+        f"TLS.identifier:{claims.identifier}\n"
+        f"TLS.sdkappid:{claims.sdk_app_id}\n"
+        f"TLS.time:{claims.time}\n"
+        f"TLS.expire:{claims.expire}\n"
+    )
+    if claims.userbuf is not None:
+        text += f"TLS.userbuf:{base64.b64encode(claims.userbuf).decode('ascii')}\n"
+    return text.encode("utf-8")
+
+
+def _signature(key: bytes, claims: UserSigClaims) -> bytes:
+    return hmac.new(key, _string_to_sign(claims), hashlib.sha256).digest()
+
+
+def mint_token(key: bytes, claims: UserSigClaims) -> str:
+    """Serialise and sign ``claims`` exactly as ``tls-sig-api-v2`` 1.1 does (arguments pre-checked).
+
+    JSON via ``json.dumps`` defaults (``", "``/``": "`` separators, ``ensure_ascii``) in the key order
+    ver, identifier, sdkappid, expire, time, [userbuf], sig; ``zlib.compress`` at the default level;
+    standard base64 with ``+/=`` replaced by ``*-_``.
+    """
+    doc: dict[str, Any] = {
+        "TLS.ver": TLS_VERSION,
+        "TLS.identifier": claims.identifier,
+        "TLS.sdkappid": claims.sdk_app_id,
+        "TLS.expire": claims.expire,
+        "TLS.time": claims.time,
+    }
+    if claims.userbuf is not None:
+        doc["TLS.userbuf"] = base64.b64encode(claims.userbuf).decode("ascii")
+    doc["TLS.sig"] = base64.b64encode(_signature(key, claims)).decode("ascii")
+    return encode_token(doc)
+
+
+def generate_usersig(
+    *,
+    sdk_app_id: int,
+    secret_key: str,
+    user_id: str,
+    expire_seconds: int = DEFAULT_EXPIRE_SECONDS,
+    now: int | None = None,
+    userbuf: bytes | None = None,
+) -> str:
+    """Generate a UserSig, byte-identical to ``TLSSigAPIv2(sdk_app_id, secret_key).gen_sig(...)``.
+
+    Args:
+        sdk_app_id: the application's SDKAppID, ``1 .. 2**32 - 1``.
+        secret_key: the application's secret key; its text (UTF-8 bytes) is the HMAC key, never hex-decoded.
+        user_id: non-empty, at most ``MAX_USER_ID_BYTES`` (1024) UTF-8 bytes; compared case-sensitively.
+        expire_seconds: lifetime in seconds, ``1 .. 2**31 - 1``; default 180 days (15 552 000).
+        now: issue time in unix seconds, ``0 .. 2**32 - 1``; ``None`` (default) means ``int(time.time())``.
+        userbuf: optional opaque bytes (at most ``MAX_USERBUF_BYTES``) signed into ``TLS.userbuf``, as
+            ``gen_sig_with_userbuf``. ``b""`` is kept as an empty field (the Go library would drop it).
+
+    Raises:
+        UserSigInputError: (a ``ValueError``) when an argument is out of range or of the wrong type.
+    """
+    check_int("sdk_app_id", sdk_app_id, 1, MAX_SDK_APP_ID)
+    key = check_secret_key(secret_key)
+    check_text("user_id", user_id, MAX_USER_ID_BYTES)
+    check_int("expire_seconds", expire_seconds, 1, MAX_EXPIRE_SECONDS)
+    issued_at = resolve_now(now)
+    if userbuf is not None:
+        if not isinstance(userbuf, bytes | bytearray):
+            raise UserSigInputError(f"userbuf must be bytes or None, got {type(userbuf).__name__}")
+        if len(userbuf) > MAX_USERBUF_BYTES:
+            raise UserSigInputError(f"userbuf is {len(userbuf)} bytes long; the limit is {MAX_USERBUF_BYTES}")
+        userbuf = bytes(userbuf)
+    expires_at = issued_at + expire_seconds
+    return mint_token(key, UserSigClaims(user_id, sdk_app_id, issued_at, expire_seconds, expires_at, userbuf))
+
+
+def _field_int(doc: dict[str, Any], name: str, low: int, high: int) -> int:
+    value = doc.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} is not an integer in range")
+    return value
+
+
+def _field_b64(doc: dict[str, Any], name: str) -> bytes:
+    value = doc.get(name)
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is not a string")
+    return base64.b64decode(value.encode("ascii"), validate=True)  # UnicodeEncodeError is a ValueError
+
+
+def _parse_claims(doc: dict[str, Any]) -> tuple[UserSigClaims, bytes]:
+    identifier = doc.get("TLS.identifier")
+    if not isinstance(identifier, str):
+        raise ValueError("TLS.identifier is not a string")
+    identifier.encode("utf-8")  # lone surrogates (legal in JSON escapes) cannot have been signed
+    sdk_app_id = _field_int(doc, "TLS.sdkappid", 0, _UINT64_MAX)
+    issued_at = _field_int(doc, "TLS.time", _INT64_MIN, _INT64_MAX)
+    expire = _field_int(doc, "TLS.expire", _INT64_MIN, _INT64_MAX)
+    userbuf = _field_b64(doc, "TLS.userbuf") if "TLS.userbuf" in doc else None
+    sig = _field_b64(doc, "TLS.sig")
+    if len(sig) != _SIG_BYTES:
+        raise ValueError("TLS.sig has the wrong length")
+    return UserSigClaims(identifier, sdk_app_id, issued_at, expire, issued_at + expire, userbuf), sig
+
+
+def open_token(
+    token: object, key: bytes, sdk_app_id: int, user_id: str, expect_userbuf: bool
+) -> UserSigVerification:
+    """Run the checks shared by UserSig and PrivateMapKey, all but expiry (arguments pre-checked).
+
+    Order: MALFORMED, VERSION, SIGNATURE_MISMATCH, SDK_APP_ID_MISMATCH, IDENTIFIER_MISMATCH,
+    USERBUF_UNEXPECTED / USERBUF_MISSING. Never raises for any ``token``.
+    """
+    try:
+        doc = decode_token(token)
+        if not isinstance(doc, dict) or "TLS.ver" not in doc:
+            return UserSigVerification(VerificationFailure.MALFORMED, None, False)
+        if doc["TLS.ver"] != TLS_VERSION:
+            return UserSigVerification(VerificationFailure.VERSION, None, False)
+        claims, sig = _parse_claims(doc)
+    except (ValueError, zlib.error, binascii.Error, RecursionError):
+        return UserSigVerification(VerificationFailure.MALFORMED, None, False)
+    if not hmac.compare_digest(_signature(key, claims), sig):
+        return UserSigVerification(VerificationFailure.SIGNATURE_MISMATCH, claims, False)
+    reason: VerificationFailure | None = None
+    if claims.sdk_app_id != sdk_app_id:
+        reason = VerificationFailure.SDK_APP_ID_MISMATCH
+    elif claims.identifier != user_id:
+        reason = VerificationFailure.IDENTIFIER_MISMATCH
+    elif claims.userbuf is not None and not expect_userbuf:
+        reason = VerificationFailure.USERBUF_UNEXPECTED
+    elif claims.userbuf is None and expect_userbuf:
+        reason = VerificationFailure.USERBUF_MISSING
+    return UserSigVerification(reason, claims, True)
+
+
+def verify_usersig(
+    token: str,
+    *,
+    sdk_app_id: int,
+    secret_key: str,
+    user_id: str,
+    now: int | None = None,
+    expect_userbuf: bool = False,
+) -> UserSigVerification:
+    """Verify a UserSig made by any TLS-Sig-API v2 implementation; never raises for a bad token.
+
+    The token is decoded and its claims are checked, never re-encoded and compared as a string, so
+    compact JSON, other key orders and other zlib levels (including stored/level 0) are all accepted.
+
+    Checks, first failure wins: MALFORMED, VERSION, SIGNATURE_MISMATCH, SDK_APP_ID_MISMATCH,
+    IDENTIFIER_MISMATCH, USERBUF_UNEXPECTED / USERBUF_MISSING, EXPIRED (``now > time + expire``).
+
+    Args:
+        token: the UserSig text as received.
+        sdk_app_id: expected SDKAppID, ``1 .. 2**32 - 1``.
+        secret_key: that app's secret key (its UTF-8 text is the HMAC key).
+        user_id: expected user id, compared exactly (case-sensitive, no Unicode normalisation).
+        now: current time in unix seconds; ``None`` (default) means ``int(time.time())``.
+        expect_userbuf: ``False`` (default) rejects tokens carrying a userbuf with USERBUF_UNEXPECTED;
+            ``True`` requires one (USERBUF_MISSING otherwise). The userbuf is returned in ``claims``.
+
+    Raises:
+        UserSigInputError: only when one of *our* arguments (not the token) is invalid.
+    """
+    key = check_secret_key(secret_key)
+    check_int("sdk_app_id", sdk_app_id, 1, MAX_SDK_APP_ID)
+    check_text("user_id", user_id, MAX_USER_ID_BYTES)
+    current = resolve_now(now, high=2**63 - 1)  # a verifier's clock is not bound by the format
+    result = open_token(token, key, sdk_app_id, user_id, bool(expect_userbuf))
+    if result.reason is None and result.claims is not None and current > result.claims.expires_at:
+        return UserSigVerification(VerificationFailure.EXPIRED, result.claims, True)
+    return result

@@ -1,0 +1,1 @@
+"""Generated from protos/rtcconsole/v1 by scripts/generate.py; do not edit."""

@@ -1,0 +1,1 @@
+"""rtc-console server: gRPC services over one store, with in-process workers."""

@@ -1,0 +1,1 @@
+"""The gRPC edge: thin servicers, the error table, the interceptor and conversions."""

@@ -1,0 +1,65 @@
+"""AuthService: API keys, TOTP enrolment, secondary authentication (R7), secret keys (R10)."""
+
+from __future__ import annotations
+
+from rtcconsole.v1 import auth_service_pb2 as pb
+from rtcconsole.v1 import auth_service_pb2_grpc as pb_grpc
+from rtcconsole_server.api import convert
+from rtcconsole_server.api.base import Context, ServicerBase, require_id
+from rtcconsole_server.domain.accounts import ApiKeyView
+from rtcconsole_server.errors import FieldViolation, InvalidArgument
+
+__all__ = ["AuthServicer"]
+
+
+class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
+    async def GetCallerIdentity(
+        self, request: pb.GetCallerIdentityRequest, context: Context
+    ) -> pb.GetCallerIdentityResponse:
+        caller = await self.caller(context)
+        name, enrolled = await self.run(self.console.accounts.identity, caller)
+        return pb.GetCallerIdentityResponse(
+            account_id=caller.account_id, account_name=name, api_key_id=caller.key_id, totp_enrolled=enrolled
+        )
+
+    async def CreateApiKey(
+        self, request: pb.CreateApiKeyRequest, context: Context
+    ) -> pb.CreateApiKeyResponse:
+        caller = await self.caller(context)
+        issued = await self.run(self.console.accounts.create_key, caller, request.display_name)
+        view = ApiKeyView(issued.key_id, issued.display_name, issued.created_at, None)
+        return pb.CreateApiKeyResponse(key=convert.api_key(view), api_key=issued.api_key)
+
+    async def ListApiKeys(self, request: pb.ListApiKeysRequest, context: Context) -> pb.ListApiKeysResponse:
+        caller = await self.caller(context)
+        keys = await self.run(self.console.accounts.list_keys, caller)
+        return pb.ListApiKeysResponse(keys=[convert.api_key(k) for k in keys])
+
+    async def DeleteApiKey(
+        self, request: pb.DeleteApiKeyRequest, context: Context
+    ) -> pb.DeleteApiKeyResponse:
+        caller = await self.caller(context)
+        if not request.key_id:
+            raise InvalidArgument(FieldViolation("key_id", "is required"))
+        await self.run(self.console.accounts.revoke_key, caller, request.key_id)
+        return pb.DeleteApiKeyResponse()
+
+    async def EnrollTotp(self, request: pb.EnrollTotpRequest, context: Context) -> pb.EnrollTotpResponse:
+        caller = await self.caller(context)
+        uri = await self.run(self.console.secondary.enroll, caller, request.totp_code)
+        return pb.EnrollTotpResponse(otpauth_uri=uri)
+
+    async def CreateSecondaryAuth(
+        self, request: pb.CreateSecondaryAuthRequest, context: Context
+    ) -> pb.CreateSecondaryAuthResponse:
+        caller = await self.caller(context)
+        token, expires_at = await self.run(self.console.secondary.create_token, caller, request.totp_code)
+        return pb.CreateSecondaryAuthResponse(token=token, expire_time=convert.timestamp(expires_at))
+
+    async def GetAppSecretKey(
+        self, request: pb.GetAppSecretKeyRequest, context: Context
+    ) -> pb.GetAppSecretKeyResponse:
+        caller = await self.caller(context)
+        sdk_app_id = require_id(request.sdk_app_id)
+        key = await self.run(self.console.apps.secret_key, caller, sdk_app_id)
+        return pb.GetAppSecretKeyResponse(sdk_app_id=sdk_app_id, secret_key=key)

@@ -1,0 +1,60 @@
+"""What every servicer shares: the domain, a thread pool for store work, the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any, ParamSpec, TypeVar
+
+from grpc.aio import ServicerContext
+
+from rtcconsole_server.domain.console import Console
+from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.errors import FieldViolation, InvalidArgument, Unauthenticated
+
+__all__ = ["Context", "ServicerBase", "bearer_token", "require_id"]
+
+Context = ServicerContext[Any, Any]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def bearer_token(context: Context) -> str | None:
+    """The token of ``authorization: Bearer <token>`` metadata, if any."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and isinstance(value, str):
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+def require_id(value: int, field: str = "sdk_app_id") -> int:
+    """``value`` if it is set; an id of 0 is a missing field."""
+    if value == 0:
+        raise InvalidArgument(FieldViolation(field, "is required"))
+    return value
+
+
+class ServicerBase:
+    """Holds the domain and runs its blocking calls off the event loop."""
+
+    def __init__(self, console: Console, executor: Executor) -> None:
+        self.console = console
+        self._executor = executor
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a blocking domain call in the store's thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def caller(self, context: Context) -> Caller:
+        """The account behind the call's API key, or ``Unauthenticated``."""
+        token = bearer_token(context)
+        if token is None:
+            raise Unauthenticated("missing `authorization: Bearer <api key>` metadata")
+        accounts = self.console.accounts
+        cached = accounts.authenticate_cached(token)
+        return cached if cached is not None else await self.run(accounts.authenticate, token)

@@ -1,0 +1,124 @@
+"""Domain views to proto messages and back. Nothing here decides anything."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from rtcconsole.v1 import app_service_pb2 as app_pb
+from rtcconsole.v1 import auth_service_pb2 as auth_pb
+from rtcconsole.v1 import common_pb2
+from rtcconsole_server.domain.accounts import ApiKeyView
+from rtcconsole_server.domain.materials import MaterialView
+from rtcconsole_server.domain.views import (
+    AppStatus,
+    AppView,
+    OperationKind,
+    OperationState,
+    OperationView,
+    StopReason,
+    TagView,
+    Transition,
+)
+
+__all__ = ["api_key", "app", "material", "operation", "tag", "tag_view", "timestamp"]
+
+_STATUS = {AppStatus.NORMAL: app_pb.APP_STATUS_NORMAL, AppStatus.STOPPED: app_pb.APP_STATUS_STOPPED}
+_REASON = {
+    StopReason.DISABLED_BY_OWNER: app_pb.STOP_REASON_DISABLED_BY_OWNER,
+    StopReason.PACKAGE_USED_UP: app_pb.STOP_REASON_PACKAGE_USED_UP,
+    StopReason.PACKAGE_EXPIRED: app_pb.STOP_REASON_PACKAGE_EXPIRED,
+    StopReason.ARREARS: app_pb.STOP_REASON_ARREARS,
+}
+_TRANSITION = {
+    None: app_pb.APP_TRANSITION_UNSPECIFIED,
+    Transition.DISABLING: app_pb.APP_TRANSITION_DISABLING,
+    Transition.ENABLING: app_pb.APP_TRANSITION_ENABLING,
+    Transition.DELETING: app_pb.APP_TRANSITION_DELETING,
+}
+_KIND = {
+    OperationKind.DISABLE_APP: common_pb2.OPERATION_KIND_DISABLE_APP,
+    OperationKind.ENABLE_APP: common_pb2.OPERATION_KIND_ENABLE_APP,
+    OperationKind.DELETE_APP: common_pb2.OPERATION_KIND_DELETE_APP,
+}
+_STATE = {
+    OperationState.PENDING: common_pb2.OPERATION_STATE_PENDING,
+    OperationState.SUCCEEDED: common_pb2.OPERATION_STATE_SUCCEEDED,
+    OperationState.FAILED: common_pb2.OPERATION_STATE_FAILED,
+}
+_FORMAT = {"png": app_pb.IMAGE_FORMAT_PNG, "jpeg": app_pb.IMAGE_FORMAT_JPEG}
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def tag(view: TagView) -> app_pb.Tag:
+    return app_pb.Tag(key=view.key, value=view.value)
+
+
+def tag_view(message: app_pb.Tag) -> TagView:
+    return TagView(message.key, message.value)
+
+
+def app(view: AppView) -> app_pb.App:
+    return app_pb.App(
+        sdk_app_id=view.sdk_app_id,
+        name=view.name,
+        description=view.description,
+        create_time=timestamp(view.created_at),
+        update_time=timestamp(view.updated_at),
+        source=view.source,
+        relayed_live_streaming=app_pb.RelayedLiveStreaming(
+            enabled=view.relayed_push_enabled, push_domain=view.push_domain
+        ),
+        status=_STATUS[view.status],
+        stop_reasons=[_REASON[r] for r in view.stop_reasons],
+        pending_transition=_TRANSITION[view.pending_transition],
+        pending_operation=view.pending_operation or "",
+        tags=[tag(t) for t in view.tags],
+    )
+
+
+def operation(view: OperationView) -> common_pb2.Operation:
+    return common_pb2.Operation(
+        name=view.name,
+        kind=_KIND[view.kind],
+        state=_STATE[view.state],
+        sdk_app_id=view.sdk_app_id,
+        accept_time=timestamp(view.accepted_at),
+        effective_time=timestamp(view.effective_at),
+        done=view.done,
+        done_time=timestamp(view.done_at),
+        error_message=view.error_message,
+    )
+
+
+def material(view: MaterialView) -> app_pb.Material:
+    return app_pb.Material(
+        sdk_app_id=view.sdk_app_id,
+        material_id=view.material_id,
+        name=view.name,
+        format=_FORMAT[view.format],
+        width=view.width,
+        height=view.height,
+        x_position=view.x_position,
+        y_position=view.y_position,
+        size_bytes=view.size_bytes,
+        sha256=view.sha256,
+        create_time=timestamp(view.created_at),
+    )
+
+
+def api_key(view: ApiKeyView) -> auth_pb.ApiKey:
+    return auth_pb.ApiKey(
+        key_id=view.key_id,
+        display_name=view.display_name,
+        create_time=timestamp(view.created_at),
+        last_used_time=timestamp(view.last_used_at),
+    )

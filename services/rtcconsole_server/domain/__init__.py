@@ -1,0 +1,1 @@
+"""Rules and use cases. Plain Python over the store; no gRPC here."""

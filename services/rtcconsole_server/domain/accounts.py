@@ -1,0 +1,236 @@
+"""Accounts and their API keys: creation by the operator, authentication of every call.
+
+An API key is ``rtc_<key id>_<secret>``. Only the SHA-256 of the secret is
+stored: the secret has 256 bits of entropy, so a slow password hash would add
+latency to every call and no protection (docs/decisions/0003-api-key-hashing.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PreconditionViolation,
+    Unauthenticated,
+)
+from rtcconsole_server.store import Store
+from rtcconsole_server.store.models import Account, ApiKey
+
+__all__ = ["Accounts", "ApiKeyView", "BillingState", "IssuedKey"]
+
+_KEY_PREFIX = "rtc"
+_LAST_USED_GRANULARITY = timedelta(minutes=1)
+_CACHE_SECONDS = 10.0
+"""How long a verified key stays cached in this process; a revocation made on
+another replica takes at most this long to reach this one."""
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A newly created key: ``api_key`` is shown once and never stored."""
+
+    account_id: int
+    key_id: str
+    api_key: str
+    display_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKeyView:
+    key_id: str
+    display_name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BillingState:
+    """R6 inputs of an account, as the operator set them."""
+
+    postpaid: bool
+    arrears: bool
+    package_state: str  # "ok", "used_up" or "expired"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _new_key(account_id: int, display_name: str, now: datetime) -> tuple[ApiKey, IssuedKey]:
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    row = ApiKey(
+        key_id=key_id,
+        account_id=account_id,
+        secret_sha256=_sha256(secret),
+        display_name=display_name,
+        created_at=now,
+    )
+    issued = IssuedKey(account_id, key_id, f"{_KEY_PREFIX}_{key_id}_{secret}", display_name, now)
+    return row, issued
+
+
+def _check_display_name(display_name: str, field: str) -> None:
+    if len(display_name) > 64 or not display_name.isprintable():
+        raise InvalidArgument(FieldViolation(field, "must be at most 64 printable characters"))
+
+
+class Accounts:
+    """Accounts (operator side) and API keys (tenant side)."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._cache: dict[str, tuple[str, int, float]] = {}
+        self._cache_lock = threading.Lock()
+
+    # -- operator -----------------------------------------------------------------
+
+    def create(self, name: str) -> IssuedKey:
+        """Create an account and its first API key."""
+        if not 1 <= len(name) <= 64 or not name.isprintable():
+            raise InvalidArgument(FieldViolation("name", "must be 1-64 printable characters"))
+        now = self._clock.now()
+        with self._store.write() as session:
+            if session.scalars(select(Account.id).where(Account.name == name)).first() is not None:
+                raise AlreadyExists("account", name, f"an account named {name!r} already exists")
+            account = Account(name=name, created_at=now, postpaid=False, arrears=False, package_state="ok")
+            session.add(account)
+            session.flush()
+            row, issued = _new_key(account.id, "initial", now)
+            session.add(row)
+            return issued
+
+    def find(self, name_or_id: str) -> int:
+        """The id of the account named (or numbered) ``name_or_id``."""
+        with self._store.read() as session:
+            query = select(Account.id).where(Account.name == name_or_id)
+            if name_or_id.isdigit():
+                query = select(Account.id).where(
+                    (Account.id == int(name_or_id)) | (Account.name == name_or_id)
+                )
+            found = session.scalars(query).first()
+        if found is None:
+            raise NotFound("account", name_or_id)
+        return found
+
+    def set_billing(
+        self,
+        account_id: int,
+        *,
+        postpaid: bool | None = None,
+        arrears: bool | None = None,
+        package_state: str | None = None,
+    ) -> BillingState:
+        """Set the R6 inputs; None leaves a field as it is."""
+        if package_state is not None and package_state not in ("ok", "used_up", "expired"):
+            raise InvalidArgument(FieldViolation("package_state", "must be ok, used_up or expired"))
+        with self._store.write() as session:
+            account = session.get(Account, account_id)
+            if account is None:
+                raise NotFound("account", str(account_id))
+            if postpaid is not None:
+                account.postpaid = postpaid
+            if arrears is not None:
+                account.arrears = arrears
+            if package_state is not None:
+                account.package_state = package_state
+            return BillingState(account.postpaid, account.arrears, account.package_state)
+
+    # -- authentication -------------------------------------------------------------
+
+    @staticmethod
+    def _parse(api_key: str) -> tuple[str, str]:
+        parts = api_key.split("_", 2)
+        if len(parts) != 3 or parts[0] != _KEY_PREFIX or not parts[1] or not parts[2]:
+            raise Unauthenticated("invalid API key")
+        return parts[1], _sha256(parts[2])
+
+    def authenticate_cached(self, api_key: str) -> Caller | None:
+        """The caller if this process verified ``api_key`` recently, without I/O; None if it must look."""
+        key_id, secret_hash = self._parse(api_key)
+        with self._cache_lock:
+            cached = self._cache.get(key_id)
+        if cached is None or cached[2] <= time.monotonic():
+            return None
+        if not hmac.compare_digest(cached[0], secret_hash):
+            raise Unauthenticated("invalid API key")
+        return Caller(cached[1], key_id)
+
+    def authenticate(self, api_key: str) -> Caller:
+        """The caller behind ``api_key``, or ``Unauthenticated`` (never saying which part was wrong)."""
+        cached = self.authenticate_cached(api_key)
+        if cached is not None:
+            return cached
+        key_id, secret_hash = self._parse(api_key)
+        now = self._clock.now()
+        with self._store.read() as session:
+            row = session.get(ApiKey, key_id)
+            valid = row is not None and row.revoked_at is None
+            if row is None or not hmac.compare_digest(row.secret_sha256, secret_hash) or not valid:
+                raise Unauthenticated("invalid API key")
+            account_id, stale = (
+                row.account_id,
+                row.last_used_at is None or (now - row.last_used_at >= _LAST_USED_GRANULARITY),
+            )
+        if stale:
+            with self._store.write() as session:
+                fresh = session.get(ApiKey, key_id)
+                if fresh is not None:
+                    fresh.last_used_at = now
+        with self._cache_lock:
+            self._cache[key_id] = (secret_hash, account_id, time.monotonic() + _CACHE_SECONDS)
+        return Caller(account_id, key_id)
+
+    def identity(self, caller: Caller) -> tuple[str, bool]:
+        """The caller's account name and whether a TOTP authenticator is enrolled."""
+        with self._store.read() as session:
+            account = session.get_one(Account, caller.account_id)
+            return account.name, account.totp_secret is not None
+
+    # -- API keys of the caller ------------------------------------------------------
+
+    def create_key(self, caller: Caller, display_name: str) -> IssuedKey:
+        _check_display_name(display_name, "display_name")
+        with self._store.write() as session:
+            row, issued = _new_key(caller.account_id, display_name, self._clock.now())
+            session.add(row)
+            return issued
+
+    def list_keys(self, caller: Caller) -> list[ApiKeyView]:
+        with self._store.read() as session:
+            rows = session.scalars(
+                select(ApiKey)
+                .where(ApiKey.account_id == caller.account_id, ApiKey.revoked_at.is_(None))
+                .order_by(ApiKey.created_at, ApiKey.key_id)
+            ).all()
+            return [ApiKeyView(r.key_id, r.display_name, r.created_at, r.last_used_at) for r in rows]
+
+    def revoke_key(self, caller: Caller, key_id: str) -> None:
+        if key_id == caller.key_id:
+            raise FailedPrecondition(
+                PreconditionViolation("API_KEY", f"api-keys/{key_id}", "a key cannot revoke itself")
+            )
+        with self._store.write() as session:
+            row = session.get(ApiKey, key_id)
+            if row is None or row.account_id != caller.account_id or row.revoked_at is not None:
+                raise NotFound("api key", key_id)
+            row.revoked_at = self._clock.now()
+        with self._cache_lock:
+            self._cache.pop(key_id, None)

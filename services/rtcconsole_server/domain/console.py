@@ -1,0 +1,46 @@
+"""The domain, assembled: one object per area, sharing the store and the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.accounts import Accounts
+from rtcconsole_server.domain.apps import Apps
+from rtcconsole_server.domain.lifecycle import Lifecycle
+from rtcconsole_server.domain.materials import Materials
+from rtcconsole_server.domain.secondary import SecondaryAuth
+from rtcconsole_server.domain.tags import Tags
+from rtcconsole_server.settings import Settings
+from rtcconsole_server.store import Store
+
+__all__ = ["Console"]
+
+
+@dataclass(frozen=True)
+class Console:
+    """Every use case of the console over one store."""
+
+    store: Store
+    clock: Clock
+    accounts: Accounts
+    secondary: SecondaryAuth
+    apps: Apps
+    lifecycle: Lifecycle
+    tags: Tags
+    materials: Materials
+
+    @classmethod
+    def build(cls, store: Store, clock: Clock, settings: Settings) -> Console:
+        secondary = SecondaryAuth(store, clock, ttl=settings.secondary_auth_ttl, issuer=settings.totp_issuer)
+        apps = Apps(store, clock)
+        return cls(
+            store=store,
+            clock=clock,
+            accounts=Accounts(store, clock),
+            secondary=secondary,
+            apps=apps,
+            lifecycle=Lifecycle(store, clock, secondary, delay=settings.operation_delay),
+            tags=Tags(store, clock, apps),
+            materials=Materials(store, clock),
+        )

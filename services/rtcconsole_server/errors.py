@@ -1,0 +1,115 @@
+"""The domain's exceptions. The domain raises these and knows nothing of gRPC;
+``api/errors.py`` maps each class to a status code and ``google.rpc`` details
+in one table.
+
+    RtcError
+     ├── InvalidArgument      a field breaks a rule (R2, R9, …): field violations
+     ├── NotFound             no such resource for this account (also another account's)
+     ├── AlreadyExists        an id is taken, or reused with a different payload
+     ├── FailedPrecondition   the state forbids it (delete a NORMAL app, R7): precondition violations
+     ├── QuotaExceeded        a limit is reached (R1): limit and current count
+     ├── Unauthenticated      no or unknown credential
+     ├── PermissionDenied     a credential that may not do this
+     └── Aborted              lost a race with a concurrent change; safe to retry
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Aborted",
+    "AlreadyExists",
+    "FailedPrecondition",
+    "FieldViolation",
+    "InvalidArgument",
+    "NotFound",
+    "PermissionDenied",
+    "PreconditionViolation",
+    "QuotaExceeded",
+    "RtcError",
+    "Unauthenticated",
+]
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One field and the rule it breaks. ``field`` is a proto field path such as ``app.name``."""
+
+    field: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PreconditionViolation:
+    """One unmet condition: ``type`` is a stable code (``APP_STATUS``, ``CSS_SERVICE``),
+    ``subject`` what it is about (``apps/1400000001``), ``description`` for people."""
+
+    type: str
+    subject: str
+    description: str
+
+
+class RtcError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(RtcError):
+    """The request breaks a rule; ``violations`` names each field."""
+
+    def __init__(self, violations: list[FieldViolation] | FieldViolation, message: str | None = None) -> None:
+        self.violations = [violations] if isinstance(violations, FieldViolation) else list(violations)
+        super().__init__(message or "; ".join(f"{v.field}: {v.description}" for v in self.violations))
+
+
+class NotFound(RtcError):
+    """The resource does not exist, or belongs to another account (indistinguishable)."""
+
+    def __init__(self, resource_type: str, resource_name: str) -> None:
+        self.resource_type = resource_type
+        self.resource_name = resource_name
+        super().__init__(f"{resource_type} {resource_name} not found")
+
+
+class AlreadyExists(RtcError):
+    """The resource exists, or an idempotency key was reused with a different payload."""
+
+    def __init__(self, resource_type: str, resource_name: str, message: str) -> None:
+        self.resource_type = resource_type
+        self.resource_name = resource_name
+        super().__init__(message)
+
+
+class FailedPrecondition(RtcError):
+    """The current state forbids the request; ``violations`` says which condition."""
+
+    def __init__(self, violations: list[PreconditionViolation] | PreconditionViolation) -> None:
+        self.violations = [violations] if isinstance(violations, PreconditionViolation) else list(violations)
+        super().__init__("; ".join(v.description for v in self.violations))
+
+
+class QuotaExceeded(RtcError):
+    """A limit is reached: ``limit`` and ``current`` count of ``subject``'s ``resource``."""
+
+    def __init__(self, *, subject: str, resource: str, limit: int, current: int) -> None:
+        self.subject = subject
+        self.resource = resource
+        self.limit = limit
+        self.current = current
+        super().__init__(f"{subject} has {current} {resource}; the limit is {limit}")
+
+
+class Unauthenticated(RtcError):
+    """Missing, malformed or unknown credential."""
+
+
+class PermissionDenied(RtcError):
+    """The credential is valid but may not make this call."""
+
+
+class Aborted(RtcError):
+    """A concurrent change won; the caller may retry."""

@@ -1,0 +1,127 @@
+"""Building and running the gRPC server.
+
+``build_server`` wires store, domain, servicers, health, reflection and workers
+and returns a :class:`Server` that is started and stopped explicitly (tests
+build one on port 0 with a manual clock). ``serve`` runs one until SIGTERM or
+SIGINT, then drains in-flight calls for ``settings.grace``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from rtcconsole.v1 import app_service_pb2, app_service_pb2_grpc, auth_service_pb2, auth_service_pb2_grpc
+from rtcconsole_server.api.app_service import AppServicer
+from rtcconsole_server.api.auth_service import AuthServicer
+from rtcconsole_server.api.interceptor import ErrorInterceptor
+from rtcconsole_server.clock import Clock, SystemClock
+from rtcconsole_server.domain.console import Console
+from rtcconsole_server.settings import Settings
+from rtcconsole_server.store import Store, open_store, upgrade
+from rtcconsole_server.workers import Worker, WorkerGroup
+
+__all__ = ["SERVICE_NAMES", "Server", "build_server", "serve"]
+
+log = logging.getLogger("rtcconsole_server")
+
+SERVICE_NAMES = (
+    app_service_pb2.DESCRIPTOR.services_by_name["AppService"].full_name,
+    auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+)
+_DB_THREADS = 16
+_MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a 2 MiB material plus room for the rest of the message
+
+
+@dataclass
+class Server:
+    """A built server: its address, domain and workers."""
+
+    grpc_server: grpc.aio.Server
+    port: int
+    console: Console
+    workers: WorkerGroup
+    health: health.aio.HealthServicer
+    settings: Settings
+    _executor: ThreadPoolExecutor
+
+    @property
+    def target(self) -> str:
+        host = self.settings.listen.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.grpc_server.start()
+        if self.settings.run_workers:
+            self.workers.start()
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("rtc-console listening on %s", self.target)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop admitting calls, let in-flight ones finish for ``grace`` seconds, stop workers."""
+        await self.health.enter_graceful_shutdown()
+        await self.grpc_server.stop(grace)
+        await self.workers.stop()
+        self._executor.shutdown(wait=True)
+        self.console.store.dispose()
+
+
+def build_workers(console: Console, settings: Settings, executor: ThreadPoolExecutor) -> WorkerGroup:
+    group = WorkerGroup(executor)
+    group.workers.append(Worker("operations", console.lifecycle.apply_due, settings.worker_interval))
+    return group
+
+
+async def build_server(
+    settings: Settings, *, clock: Clock | None = None, store: Store | None = None
+) -> Server:
+    """Wire everything for ``settings``; the server is not started yet."""
+    clock = clock or SystemClock()
+    store = store or open_store(settings.database_url)
+    executor = ThreadPoolExecutor(max_workers=_DB_THREADS, thread_name_prefix="rtc-store")
+    if settings.migrate:
+        await asyncio.get_running_loop().run_in_executor(executor, upgrade, store)
+    console = Console.build(store, clock, settings)
+    server = grpc.aio.server(
+        interceptors=[ErrorInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    app_service_pb2_grpc.add_AppServiceServicer_to_server(AppServicer(console, executor), server)
+    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(console, executor), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    port = server.add_insecure_port(settings.listen)
+    if port == 0:
+        raise OSError(f"cannot listen on {settings.listen}")
+    return Server(
+        server, port, console, build_workers(console, settings, executor), health_servicer, settings, executor
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT; then drain for ``settings.grace`` and exit."""
+    server = await build_server(settings)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: draining in-flight calls for up to %s", settings.grace)
+    await server.stop(settings.grace.total_seconds())
+    log.info("stopped")

@@ -1,0 +1,9 @@
+"""The store: SQLAlchemy models, the engine and its transactions, Alembic migrations.
+
+It knows tables, not rules: the domain decides, the store keeps.
+"""
+
+from rtcconsole_server.store.engine import Store, open_store
+from rtcconsole_server.store.migrate import upgrade
+
+__all__ = ["Store", "open_store", "upgrade"]

@@ -1,0 +1,189 @@
+"""Tables of the store, as typed SQLAlchemy models.
+
+Naming: one table per noun, plural; instants are ``*_at`` UTC columns; an app's
+row is never removed (``deleted_at`` marks it) so that its SDKAppID is never
+reused (R3).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from rtcconsole_server.store.types import BigIntPK, UTCDateTime
+
+__all__ = [
+    "FIRST_SDK_APP_ID",
+    "Account",
+    "ApiKey",
+    "App",
+    "AppTag",
+    "Base",
+    "Material",
+    "Operation",
+    "SecondaryAuthToken",
+    "TagPair",
+]
+
+FIRST_SDK_APP_ID = 1_400_000_001
+"""SDKAppIDs count up from here; they fit the u32 of the PrivateMapKey format."""
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Account(Base):
+    """A tenant. Billing fields drive R6; the TOTP seed drives R7's secondary authentication."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    postpaid: Mapped[bool] = mapped_column(Boolean, default=False)
+    arrears: Mapped[bool] = mapped_column(Boolean, default=False)
+    package_state: Mapped[str] = mapped_column(String(16), default="ok")
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ApiKey(Base):
+    """An API key: the public ``key_id`` and the SHA-256 of the secret part."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SecondaryAuthToken(Base):
+    """A secondary-authentication token (R7), stored as the SHA-256 of the token."""
+
+    __tablename__ = "secondary_auth_tokens"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class App(Base):
+    """An application. ``lifecycle`` is what is in effect; ``pending_transition`` what is coming (R7)."""
+
+    __tablename__ = "apps"
+    __table_args__ = (
+        UniqueConstraint("account_id", "request_id"),
+        Index("ix_apps_account_live", "account_id", "deleted_at", "sdk_app_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    sdk_app_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    name: Mapped[str] = mapped_column(String(15))
+    description: Mapped[str] = mapped_column(String(15), default="")
+    source: Mapped[str] = mapped_column(String(32), default="")
+    secret_key: Mapped[str] = mapped_column(String(64))
+    lifecycle: Mapped[str] = mapped_column(String(16), default="active")
+    pending_transition: Mapped[str | None] = mapped_column(String(16))
+    pending_operation_id: Mapped[int | None] = mapped_column(BigInteger)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    push_domain: Mapped[str] = mapped_column(String(255), default="")
+    relayed_push_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Operation(Base):
+    """A disable, enable or delete accepted now and applied at ``effective_at`` (R7)."""
+
+    __tablename__ = "operations"
+    __table_args__ = (
+        Index("ix_operations_due", "state", "effective_at"),
+        Index("ix_operations_account", "account_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    sdk_app_id: Mapped[int] = mapped_column(ForeignKey("apps.sdk_app_id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error_message: Mapped[str] = mapped_column(String(255), default="")
+
+
+class TagPair(Base):
+    """A (key, value) pair of an account's tag catalog (R8)."""
+
+    __tablename__ = "tags"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(127), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AppTag(Base):
+    """A catalog pair attached to an app; the catalog pair cannot go while attached."""
+
+    __tablename__ = "app_tags"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["account_id", "key", "value"], ["tags.account_id", "tags.key", "tags.value"], ondelete="RESTRICT"
+        ),
+        Index("ix_app_tags_pair", "account_id", "key", "value"),
+    )
+
+    sdk_app_id: Mapped[int] = mapped_column(ForeignKey("apps.sdk_app_id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(127), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer)
+
+
+class Material(Base):
+    """A background image of an app for cloud mix transcoding (R9)."""
+
+    __tablename__ = "materials"
+    __table_args__ = (Index("ix_materials_app", "sdk_app_id", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    sdk_app_id: Mapped[int] = mapped_column(ForeignKey("apps.sdk_app_id"))
+    name: Mapped[str] = mapped_column(String(64), default="")
+    format: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    x_position: Mapped[int] = mapped_column(Integer, default=0)
+    y_position: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

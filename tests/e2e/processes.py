@@ -1,0 +1,74 @@
+"""Running ``rtc-console`` as a real process, the way an operator does."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+_LISTENING = re.compile(r"listening on (\S+)")
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``rtc-console ARGS`` to completion."""
+    return subprocess.run(
+        [str(BIN / "rtc-console"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=check,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def create_account(database_url: str, name: str) -> tuple[int, str]:
+    out = run_cli("admin", "account", "create", name, "--json", "--database-url", database_url).stdout
+    data = json.loads(out)
+    return int(data["account_id"]), str(data["api_key"])
+
+
+@contextmanager
+def serving(database_url: str, *extra: str, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``rtc-console serve`` on a free port; yields the process and its target; SIGTERMs it at exit."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                str(BIN / "rtc-console"),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                database_url,
+                *extra,
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            found = _LISTENING.search(log.read_text(errors="replace"))
+            if found:
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"rtc-console serve did not start:\n{log.read_text(errors='replace')}")
+            time.sleep(0.05)
+        yield process, found.group(1)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
