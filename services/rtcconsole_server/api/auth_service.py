@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from rtcconsole.v1 import auth_service_pb2 as pb
 from rtcconsole.v1 import auth_service_pb2_grpc as pb_grpc
+from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
 from rtcconsole_server.api import convert
+from rtcconsole_server.api import convert_signatures as sig
 from rtcconsole_server.api.base import Context, ServicerBase, require_id
 from rtcconsole_server.domain.accounts import ApiKeyView
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
@@ -63,3 +65,85 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
         sdk_app_id = require_id(request.sdk_app_id)
         key = await self.run(self.console.apps.secret_key, caller, sdk_app_id)
         return pb.GetAppSecretKeyResponse(sdk_app_id=sdk_app_id, secret_key=key)
+
+    async def GenerateUserSig(
+        self, request: pb.GenerateUserSigRequest, context: Context
+    ) -> pb.GenerateUserSigResponse:
+        caller = await self.caller(context)
+        token, expires_at = await self.run(
+            self.console.signatures.generate_usersig,
+            caller,
+            require_id(request.sdk_app_id),
+            request.user_id,
+            sig.lifetime(request.lifetime, request.HasField("lifetime")),
+        )
+        return pb.GenerateUserSigResponse(user_sig=token, expire_time=sig.unix_time(expires_at))
+
+    async def VerifyUserSig(
+        self, request: pb.VerifyUserSigRequest, context: Context
+    ) -> pb.VerifyUserSigResponse:
+        caller = await self.caller_or_data_plane(context)
+        result = await self.run(
+            self.console.signatures.verify_usersig,
+            caller,
+            require_id(request.sdk_app_id),
+            request.user_id,
+            request.user_sig,
+        )
+        return pb.VerifyUserSigResponse(
+            valid=result.ok,
+            failure=sig.failure(result.reason),
+            claims=sig.claims(result.claims),
+            authenticated=result.authenticated,
+        )
+
+    async def GeneratePrivateMapKey(
+        self, request: pb.GeneratePrivateMapKeyRequest, context: Context
+    ) -> pb.GeneratePrivateMapKeyResponse:
+        caller = await self.caller(context)
+        token, expires_at = await self.run(
+            self.console.signatures.generate_private_map_key,
+            caller,
+            require_id(request.sdk_app_id),
+            request.user_id,
+            sig.room_of(request),
+            request.privileges,
+            sig.lifetime(request.lifetime, request.HasField("lifetime")),
+        )
+        return pb.GeneratePrivateMapKeyResponse(private_map_key=token, expire_time=sig.unix_time(expires_at))
+
+    async def VerifyPrivateMapKey(
+        self, request: pb.VerifyPrivateMapKeyRequest, context: Context
+    ) -> pb.VerifyPrivateMapKeyResponse:
+        caller = await self.caller_or_data_plane(context)
+        result = await self.run(
+            self.console.signatures.verify_private_map_key,
+            caller,
+            require_id(request.sdk_app_id),
+            request.user_id,
+            request.private_map_key,
+            sig.room_of(request),
+            request.required_privileges,
+        )
+        return pb.VerifyPrivateMapKeyResponse(
+            valid=result.ok,
+            failure=sig.failure(result.reason),
+            claims=sig.claims(result.claims),
+            private_map=sig.private_map(result.private_map),
+            authenticated=result.authenticated,
+        )
+
+    async def AuthorizeRoomEntry(
+        self, request: pb.AuthorizeRoomEntryRequest, context: Context
+    ) -> pb.AuthorizeRoomEntryResponse:
+        await self.data_plane(context)
+        decision = await self.run(
+            self.console.signatures.authorize_room_entry,
+            require_id(request.sdk_app_id),
+            sig.room_of(request),
+            request.user_id,
+            request.user_sig,
+            request.private_map_key,
+            request.role == ingest_pb.ROLE_ANCHOR,
+        )
+        return sig.decision(decision)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hmac
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, ParamSpec, TypeVar
@@ -12,7 +13,7 @@ from grpc.aio import ServicerContext
 
 from rtcconsole_server.domain.console import Console
 from rtcconsole_server.domain.views import Caller
-from rtcconsole_server.errors import FieldViolation, InvalidArgument, Unauthenticated
+from rtcconsole_server.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 
 __all__ = ["Context", "ServicerBase", "bearer_token", "require_id"]
 
@@ -58,3 +59,29 @@ class ServicerBase:
         accounts = self.console.accounts
         cached = accounts.authenticate_cached(token)
         return cached if cached is not None else await self.run(accounts.authenticate, token)
+
+    async def data_plane(self, context: Context) -> None:
+        """Admit only the data plane's bearer token (``--data-plane-token``).
+
+        An account API key is ``PERMISSION_DENIED`` here (a real credential, the
+        wrong kind); anything else is ``UNAUTHENTICATED``.
+        """
+        token = bearer_token(context)
+        expected = self.console.settings.data_plane_token
+        if token is None:
+            raise Unauthenticated("missing `authorization: Bearer <data-plane token>` metadata")
+        if expected and hmac.compare_digest(token.encode(), expected.encode()):
+            return
+        try:
+            await self.caller(context)
+        except Unauthenticated:
+            raise Unauthenticated("invalid data-plane token") from None
+        raise PermissionDenied("an account API key cannot call the data plane; use the data-plane token")
+
+    async def caller_or_data_plane(self, context: Context) -> Caller | None:
+        """The account behind an API key, or None for the data-plane token."""
+        token = bearer_token(context)
+        expected = self.console.settings.data_plane_token
+        if token is not None and expected and hmac.compare_digest(token.encode(), expected.encode()):
+            return None
+        return await self.caller(context)

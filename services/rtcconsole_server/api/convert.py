@@ -22,10 +22,10 @@ from rtcconsole_server.domain.views import (
     Transition,
 )
 
-__all__ = ["api_key", "app", "material", "operation", "tag", "tag_view", "timestamp"]
+__all__ = ["STOP_REASON", "api_key", "app", "material", "operation", "tag", "tag_view", "timestamp"]
 
 _STATUS = {AppStatus.NORMAL: app_pb.APP_STATUS_NORMAL, AppStatus.STOPPED: app_pb.APP_STATUS_STOPPED}
-_REASON = {
+STOP_REASON = {
     StopReason.DISABLED_BY_OWNER: app_pb.STOP_REASON_DISABLED_BY_OWNER,
     StopReason.PACKAGE_USED_UP: app_pb.STOP_REASON_PACKAGE_USED_UP,
     StopReason.PACKAGE_EXPIRED: app_pb.STOP_REASON_PACKAGE_EXPIRED,
@@ -78,7 +78,7 @@ def app(view: AppView) -> app_pb.App:
             enabled=view.relayed_push_enabled, push_domain=view.push_domain
         ),
         status=_STATUS[view.status],
-        stop_reasons=[_REASON[r] for r in view.stop_reasons],
+        stop_reasons=[STOP_REASON[r] for r in view.stop_reasons],
         pending_transition=_TRANSITION[view.pending_transition],
         pending_operation=view.pending_operation or "",
         tags=[tag(t) for t in view.tags],

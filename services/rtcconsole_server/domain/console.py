@@ -10,6 +10,7 @@ from rtcconsole_server.domain.apps import Apps
 from rtcconsole_server.domain.lifecycle import Lifecycle
 from rtcconsole_server.domain.materials import Materials
 from rtcconsole_server.domain.secondary import SecondaryAuth
+from rtcconsole_server.domain.signatures import Signatures
 from rtcconsole_server.domain.tags import Tags
 from rtcconsole_server.settings import Settings
 from rtcconsole_server.store import Store
@@ -23,12 +24,14 @@ class Console:
 
     store: Store
     clock: Clock
+    settings: Settings
     accounts: Accounts
     secondary: SecondaryAuth
     apps: Apps
     lifecycle: Lifecycle
     tags: Tags
     materials: Materials
+    signatures: Signatures
 
     @classmethod
     def build(cls, store: Store, clock: Clock, settings: Settings) -> Console:
@@ -37,10 +40,12 @@ class Console:
         return cls(
             store=store,
             clock=clock,
+            settings=settings,
             accounts=Accounts(store, clock),
             secondary=secondary,
             apps=apps,
             lifecycle=Lifecycle(store, clock, secondary, delay=settings.operation_delay),
             tags=Tags(store, clock, apps),
             materials=Materials(store, clock),
+            signatures=Signatures(store, clock),
         )

@@ -19,9 +19,11 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from rtcconsole_server.store.types import BigIntPK, UTCDateTime
 
@@ -30,10 +32,15 @@ __all__ = [
     "Account",
     "ApiKey",
     "App",
+    "AppSetting",
     "AppTag",
     "Base",
+    "CallbackAttempt",
+    "CallbackDelivery",
     "Material",
     "Operation",
+    "RoomEvent",
+    "RoomSequence",
     "SecondaryAuthToken",
     "TagPair",
 ]
@@ -65,6 +72,8 @@ class Account(Base):
     postpaid: Mapped[bool] = mapped_column(Boolean, default=False)
     arrears: Mapped[bool] = mapped_column(Boolean, default=False)
     package_state: Mapped[str] = mapped_column(String(16), default="ok")
+    css_active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    vod_active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
@@ -187,3 +196,103 @@ class Material(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AppSetting(Base):
+    """One section of an app's function settings (R11-R15), as JSON: what is in effect
+    and what waits to take effect at ``pending_effective_at``."""
+
+    __tablename__ = "app_settings"
+    __table_args__ = (Index("ix_app_settings_due", "pending_effective_at"),)
+
+    sdk_app_id: Mapped[int] = mapped_column(ForeignKey("apps.sdk_app_id"), primary_key=True)
+    section: Mapped[str] = mapped_column(String(32), primary_key=True)
+    effective: Mapped[str] = mapped_column(Text)
+    pending: Mapped[str | None] = mapped_column(Text)
+    pending_effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoomEvent(Base):
+    """A room or media event reported by the data plane, once per (app, event id)."""
+
+    __tablename__ = "room_events"
+    __table_args__ = (
+        UniqueConstraint("sdk_app_id", "event_id"),
+        Index("ix_room_events_room", "sdk_app_id", "room_key", "event_time"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    sdk_app_id: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[str] = mapped_column(String(128))
+    room_key: Mapped[str] = mapped_column(String(80))
+    """``n:<number>`` or ``s:<string>``: one column to group and index rooms of both kinds."""
+    user_id: Mapped[str] = mapped_column(String(128), default="")
+    event_type: Mapped[int] = mapped_column(Integer)
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    role: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[int] = mapped_column(Integer, default=0)
+    session: Mapped[str] = mapped_column(Text, default="{}")
+    """The entry's session attributes as JSON (region, country, SDK, device, network...)."""
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    """Digest of the canonical event, to tell a retry from a conflicting reuse of the id."""
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoomSequence(Base):
+    """The last callback sequence number handed out per (app, room, event group)."""
+
+    __tablename__ = "room_sequences"
+
+    sdk_app_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    room_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    event_group: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_sequence: Mapped[int] = mapped_column(BigInteger)
+
+
+class CallbackDelivery(Base):
+    """The outbox: one event to POST to one URL, written with the event in one transaction.
+
+    Deliveries of one (app, room, group) go out strictly in ``room_sequence`` order.
+    """
+
+    __tablename__ = "callback_deliveries"
+    __table_args__ = (
+        UniqueConstraint("sdk_app_id", "room_key", "event_group", "room_sequence"),
+        Index("ix_callback_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_callback_deliveries_app", "sdk_app_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    sdk_app_id: Mapped[int] = mapped_column(BigInteger)
+    room_key: Mapped[str] = mapped_column(String(80))
+    event_group: Mapped[int] = mapped_column(Integer)
+    room_sequence: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[str] = mapped_column(String(128))
+    event_type: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2083))
+    event_info: Mapped[str] = mapped_column(Text)
+    """The ``EventInfo`` object of the body, as JSON; the envelope is added at send time."""
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CallbackAttempt(Base):
+    """One POST of a delivery and what came of it."""
+
+    __tablename__ = "callback_attempts"
+    __table_args__ = (Index("ix_callback_attempts_delivery", "delivery_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("callback_deliveries.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(512), default="")

@@ -22,11 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from rtcconsole.v1 import app_service_pb2 as rtcconsole_dot_v1_dot_app__service__pb2
+from rtcconsole.v1 import ingest_service_pb2 as rtcconsole_dot_v1_dot_ingest__service__pb2
 from rtcconsole.v1 import options_pb2 as rtcconsole_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n rtcconsole/v1/auth_service.proto\x12\rrtcconsole.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brtcconsole/v1/options.proto\"\x1a\n\x18GetCallerIdentityRequest\"p\n\x19GetCallerIdentityResponse\x12\x12\n\naccount_id\x18\x01 \x01(\x04\x12\x14\n\x0c\x61\x63\x63ount_name\x18\x02 \x01(\t\x12\x12\n\napi_key_id\x18\x03 \x01(\t\x12\x15\n\rtotp_enrolled\x18\x04 \x01(\x08\"\x93\x01\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0elast_used_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"+\n\x13\x43reateApiKeyRequest\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\"Q\n\x14\x43reateApiKeyResponse\x12\"\n\x03key\x18\x01 \x01(\x0b\x32\x15.rtcconsole.v1.ApiKey\x12\x15\n\x07\x61pi_key\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\"\x14\n\x12ListApiKeysRequest\":\n\x13ListApiKeysResponse\x12#\n\x04keys\x18\x01 \x03(\x0b\x32\x15.rtcconsole.v1.ApiKey\"%\n\x13\x44\x65leteApiKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"\x16\n\x14\x44\x65leteApiKeyResponse\",\n\x11\x45nrollTotpRequest\x12\x17\n\ttotp_code\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\"/\n\x12\x45nrollTotpResponse\x12\x19\n\x0botpauth_uri\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\"5\n\x1a\x43reateSecondaryAuthRequest\x12\x17\n\ttotp_code\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\"c\n\x1b\x43reateSecondaryAuthResponse\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\",\n\x16GetAppSecretKeyRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\"G\n\x17GetAppSecretKeyResponse\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\x18\n\nsecret_key\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x32\xa0\x05\n\x0b\x41uthService\x12\x66\n\x11GetCallerIdentity\x12\'.rtcconsole.v1.GetCallerIdentityRequest\x1a(.rtcconsole.v1.GetCallerIdentityResponse\x12W\n\x0c\x43reateApiKey\x12\".rtcconsole.v1.CreateApiKeyRequest\x1a#.rtcconsole.v1.CreateApiKeyResponse\x12T\n\x0bListApiKeys\x12!.rtcconsole.v1.ListApiKeysRequest\x1a\".rtcconsole.v1.ListApiKeysResponse\x12W\n\x0c\x44\x65leteApiKey\x12\".rtcconsole.v1.DeleteApiKeyRequest\x1a#.rtcconsole.v1.DeleteApiKeyResponse\x12Q\n\nEnrollTotp\x12 .rtcconsole.v1.EnrollTotpRequest\x1a!.rtcconsole.v1.EnrollTotpResponse\x12l\n\x13\x43reateSecondaryAuth\x12).rtcconsole.v1.CreateSecondaryAuthRequest\x1a*.rtcconsole.v1.CreateSecondaryAuthResponse\x12`\n\x0fGetAppSecretKey\x12%.rtcconsole.v1.GetAppSecretKeyRequest\x1a&.rtcconsole.v1.GetAppSecretKeyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n rtcconsole/v1/auth_service.proto\x12\rrtcconsole.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frtcconsole/v1/app_service.proto\x1a\"rtcconsole/v1/ingest_service.proto\x1a\x1brtcconsole/v1/options.proto\"\x1a\n\x18GetCallerIdentityRequest\"p\n\x19GetCallerIdentityResponse\x12\x12\n\naccount_id\x18\x01 \x01(\x04\x12\x14\n\x0c\x61\x63\x63ount_name\x18\x02 \x01(\t\x12\x12\n\napi_key_id\x18\x03 \x01(\t\x12\x15\n\rtotp_enrolled\x18\x04 \x01(\x08\"\x93\x01\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0elast_used_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"+\n\x13\x43reateApiKeyRequest\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\"Q\n\x14\x43reateApiKeyResponse\x12\"\n\x03key\x18\x01 \x01(\x0b\x32\x15.rtcconsole.v1.ApiKey\x12\x15\n\x07\x61pi_key\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\"\x14\n\x12ListApiKeysRequest\":\n\x13ListApiKeysResponse\x12#\n\x04keys\x18\x01 \x03(\x0b\x32\x15.rtcconsole.v1.ApiKey\"%\n\x13\x44\x65leteApiKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"\x16\n\x14\x44\x65leteApiKeyResponse\",\n\x11\x45nrollTotpRequest\x12\x17\n\ttotp_code\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\"/\n\x12\x45nrollTotpResponse\x12\x19\n\x0botpauth_uri\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\"5\n\x1a\x43reateSecondaryAuthRequest\x12\x17\n\ttotp_code\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\"c\n\x1b\x43reateSecondaryAuthResponse\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\",\n\x16GetAppSecretKeyRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\"G\n\x17GetAppSecretKeyResponse\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\x18\n\nsecret_key\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\"\xe7\x01\n\rUserSigClaims\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x12\n\nsdk_app_id\x18\x02 \x01(\x04\x12.\n\nissue_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08lifetime\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x07userbuf\x18\x06 \x01(\x0cH\x00\x88\x01\x01\x42\n\n\x08_userbuf\"\xae\x01\n\x10PrivateMapClaims\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x12\n\nsdk_app_id\x18\x02 \x01(\x04\x12\x11\n\x07room_id\x18\x03 \x01(\rH\x00\x12\x15\n\x0bstr_room_id\x18\x04 \x01(\tH\x00\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nprivileges\x18\x06 \x01(\rB\x06\n\x04room\"j\n\x16GenerateUserSigRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12+\n\x08lifetime\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"b\n\x17GenerateUserSigResponse\x12\x16\n\x08user_sig\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"S\n\x14VerifyUserSigRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x16\n\x08user_sig\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\"\x9d\x01\n\x15VerifyUserSigResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x30\n\x07\x66\x61ilure\x18\x02 \x01(\x0e\x32\x1f.rtcconsole.v1.SignatureFailure\x12,\n\x06\x63laims\x18\x03 \x01(\x0b\x32\x1c.rtcconsole.v1.UserSigClaims\x12\x15\n\rauthenticated\x18\x04 \x01(\x08\"\xb6\x01\n\x1cGeneratePrivateMapKeyRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\x07room_id\x18\x03 \x01(\rH\x00\x12\x15\n\x0bstr_room_id\x18\x04 \x01(\tH\x00\x12\x12\n\nprivileges\x18\x05 \x01(\r\x12+\n\x08lifetime\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationB\x06\n\x04room\"o\n\x1dGeneratePrivateMapKeyResponse\x12\x1d\n\x0fprivate_map_key\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xaf\x01\n\x1aVerifyPrivateMapKeyRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x1d\n\x0fprivate_map_key\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x11\n\x07room_id\x18\x04 \x01(\rH\x00\x12\x15\n\x0bstr_room_id\x18\x05 \x01(\tH\x00\x12\x1b\n\x13required_privileges\x18\x06 \x01(\rB\x06\n\x04room\"\xd9\x01\n\x1bVerifyPrivateMapKeyResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x30\n\x07\x66\x61ilure\x18\x02 \x01(\x0e\x32\x1f.rtcconsole.v1.SignatureFailure\x12,\n\x06\x63laims\x18\x03 \x01(\x0b\x32\x1c.rtcconsole.v1.UserSigClaims\x12\x34\n\x0bprivate_map\x18\x04 \x01(\x0b\x32\x1f.rtcconsole.v1.PrivateMapClaims\x12\x15\n\rauthenticated\x18\x05 \x01(\x08\"\xcc\x01\n\x19\x41uthorizeRoomEntryRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\x11\n\x07room_id\x18\x02 \x01(\rH\x00\x12\x15\n\x0bstr_room_id\x18\x03 \x01(\tH\x00\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x16\n\x08user_sig\x18\x05 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1d\n\x0fprivate_map_key\x18\x06 \x01(\tB\x04\x88\xb5\x18\x01\x12!\n\x04role\x18\x07 \x01(\x0e\x32\x13.rtcconsole.v1.RoleB\x06\n\x04room\"\xd7\x01\n\x1a\x41uthorizeRoomEntryResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12*\n\x06\x64\x65nial\x18\x02 \x01(\x0e\x32\x1a.rtcconsole.v1.EntryDenial\x12:\n\x11signature_failure\x18\x03 \x01(\x0e\x32\x1f.rtcconsole.v1.SignatureFailure\x12/\n\x0cstop_reasons\x18\x04 \x03(\x0e\x32\x19.rtcconsole.v1.StopReason\x12\x0f\n\x07message\x18\x05 \x01(\t*\x9d\x02\n\tPrivilege\x12\x19\n\x15PRIVILEGE_UNSPECIFIED\x10\x00\x12\x19\n\x15PRIVILEGE_CREATE_ROOM\x10\x01\x12\x18\n\x14PRIVILEGE_ENTER_ROOM\x10\x02\x12\x18\n\x14PRIVILEGE_SEND_AUDIO\x10\x04\x12\x1b\n\x17PRIVILEGE_RECEIVE_AUDIO\x10\x08\x12\x18\n\x14PRIVILEGE_SEND_VIDEO\x10\x10\x12\x1b\n\x17PRIVILEGE_RECEIVE_VIDEO\x10 \x12\x1c\n\x18PRIVILEGE_SEND_SUBSTREAM\x10@\x12 \n\x1bPRIVILEGE_RECEIVE_SUBSTREAM\x10\x80\x01\x12\x12\n\rPRIVILEGE_ALL\x10\xff\x01*\xab\x04\n\x10SignatureFailure\x12!\n\x1dSIGNATURE_FAILURE_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSIGNATURE_FAILURE_MALFORMED\x10\x01\x12\x1d\n\x19SIGNATURE_FAILURE_VERSION\x10\x02\x12(\n$SIGNATURE_FAILURE_SIGNATURE_MISMATCH\x10\x03\x12)\n%SIGNATURE_FAILURE_SDK_APP_ID_MISMATCH\x10\x04\x12)\n%SIGNATURE_FAILURE_IDENTIFIER_MISMATCH\x10\x05\x12(\n$SIGNATURE_FAILURE_USERBUF_UNEXPECTED\x10\x06\x12%\n!SIGNATURE_FAILURE_USERBUF_MISSING\x10\x07\x12\x1d\n\x19SIGNATURE_FAILURE_EXPIRED\x10\x08\x12\'\n#SIGNATURE_FAILURE_USERBUF_MALFORMED\x10\t\x12&\n\"SIGNATURE_FAILURE_ACCOUNT_MISMATCH\x10\n\x12#\n\x1fSIGNATURE_FAILURE_ROOM_MISMATCH\x10\x0b\x12%\n!SIGNATURE_FAILURE_USERBUF_EXPIRED\x10\x0c\x12\'\n#SIGNATURE_FAILURE_PRIVILEGE_MISSING\x10\r*\xe8\x01\n\x0b\x45ntryDenial\x12\x1c\n\x18\x45NTRY_DENIAL_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45NTRY_DENIAL_APP_NOT_FOUND\x10\x01\x12#\n\x1f\x45NTRY_DENIAL_APP_NOT_IN_SERVICE\x10\x02\x12!\n\x1d\x45NTRY_DENIAL_USER_SIG_INVALID\x10\x03\x12)\n%ENTRY_DENIAL_PRIVATE_MAP_KEY_REQUIRED\x10\x04\x12(\n$ENTRY_DENIAL_PRIVATE_MAP_KEY_INVALID\x10\x05\x32\xab\t\n\x0b\x41uthService\x12\x66\n\x11GetCallerIdentity\x12\'.rtcconsole.v1.GetCallerIdentityRequest\x1a(.rtcconsole.v1.GetCallerIdentityResponse\x12W\n\x0c\x43reateApiKey\x12\".rtcconsole.v1.CreateApiKeyRequest\x1a#.rtcconsole.v1.CreateApiKeyResponse\x12T\n\x0bListApiKeys\x12!.rtcconsole.v1.ListApiKeysRequest\x1a\".rtcconsole.v1.ListApiKeysResponse\x12W\n\x0c\x44\x65leteApiKey\x12\".rtcconsole.v1.DeleteApiKeyRequest\x1a#.rtcconsole.v1.DeleteApiKeyResponse\x12Q\n\nEnrollTotp\x12 .rtcconsole.v1.EnrollTotpRequest\x1a!.rtcconsole.v1.EnrollTotpResponse\x12l\n\x13\x43reateSecondaryAuth\x12).rtcconsole.v1.CreateSecondaryAuthRequest\x1a*.rtcconsole.v1.CreateSecondaryAuthResponse\x12`\n\x0fGetAppSecretKey\x12%.rtcconsole.v1.GetAppSecretKeyRequest\x1a&.rtcconsole.v1.GetAppSecretKeyResponse\x12`\n\x0fGenerateUserSig\x12%.rtcconsole.v1.GenerateUserSigRequest\x1a&.rtcconsole.v1.GenerateUserSigResponse\x12Z\n\rVerifyUserSig\x12#.rtcconsole.v1.VerifyUserSigRequest\x1a$.rtcconsole.v1.VerifyUserSigResponse\x12r\n\x15GeneratePrivateMapKey\x12+.rtcconsole.v1.GeneratePrivateMapKeyRequest\x1a,.rtcconsole.v1.GeneratePrivateMapKeyResponse\x12l\n\x13VerifyPrivateMapKey\x12).rtcconsole.v1.VerifyPrivateMapKeyRequest\x1a*.rtcconsole.v1.VerifyPrivateMapKeyResponse\x12i\n\x12\x41uthorizeRoomEntry\x12(.rtcconsole.v1.AuthorizeRoomEntryRequest\x1a).rtcconsole.v1.AuthorizeRoomEntryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,36 +48,78 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATESECONDARYAUTHRESPONSE'].fields_by_name['token']._serialized_options = b'\210\265\030\001'
   _globals['_GETAPPSECRETKEYRESPONSE'].fields_by_name['secret_key']._loaded_options = None
   _globals['_GETAPPSECRETKEYRESPONSE'].fields_by_name['secret_key']._serialized_options = b'\210\265\030\001'
-  _globals['_GETCALLERIDENTITYREQUEST']._serialized_start=113
-  _globals['_GETCALLERIDENTITYREQUEST']._serialized_end=139
-  _globals['_GETCALLERIDENTITYRESPONSE']._serialized_start=141
-  _globals['_GETCALLERIDENTITYRESPONSE']._serialized_end=253
-  _globals['_APIKEY']._serialized_start=256
-  _globals['_APIKEY']._serialized_end=403
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=405
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=448
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=450
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=531
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=533
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=553
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=555
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=613
-  _globals['_DELETEAPIKEYREQUEST']._serialized_start=615
-  _globals['_DELETEAPIKEYREQUEST']._serialized_end=652
-  _globals['_DELETEAPIKEYRESPONSE']._serialized_start=654
-  _globals['_DELETEAPIKEYRESPONSE']._serialized_end=676
-  _globals['_ENROLLTOTPREQUEST']._serialized_start=678
-  _globals['_ENROLLTOTPREQUEST']._serialized_end=722
-  _globals['_ENROLLTOTPRESPONSE']._serialized_start=724
-  _globals['_ENROLLTOTPRESPONSE']._serialized_end=771
-  _globals['_CREATESECONDARYAUTHREQUEST']._serialized_start=773
-  _globals['_CREATESECONDARYAUTHREQUEST']._serialized_end=826
-  _globals['_CREATESECONDARYAUTHRESPONSE']._serialized_start=828
-  _globals['_CREATESECONDARYAUTHRESPONSE']._serialized_end=927
-  _globals['_GETAPPSECRETKEYREQUEST']._serialized_start=929
-  _globals['_GETAPPSECRETKEYREQUEST']._serialized_end=973
-  _globals['_GETAPPSECRETKEYRESPONSE']._serialized_start=975
-  _globals['_GETAPPSECRETKEYRESPONSE']._serialized_end=1046
-  _globals['_AUTHSERVICE']._serialized_start=1049
-  _globals['_AUTHSERVICE']._serialized_end=1721
+  _globals['_GENERATEUSERSIGRESPONSE'].fields_by_name['user_sig']._loaded_options = None
+  _globals['_GENERATEUSERSIGRESPONSE'].fields_by_name['user_sig']._serialized_options = b'\210\265\030\001'
+  _globals['_VERIFYUSERSIGREQUEST'].fields_by_name['user_sig']._loaded_options = None
+  _globals['_VERIFYUSERSIGREQUEST'].fields_by_name['user_sig']._serialized_options = b'\210\265\030\001'
+  _globals['_GENERATEPRIVATEMAPKEYRESPONSE'].fields_by_name['private_map_key']._loaded_options = None
+  _globals['_GENERATEPRIVATEMAPKEYRESPONSE'].fields_by_name['private_map_key']._serialized_options = b'\210\265\030\001'
+  _globals['_VERIFYPRIVATEMAPKEYREQUEST'].fields_by_name['private_map_key']._loaded_options = None
+  _globals['_VERIFYPRIVATEMAPKEYREQUEST'].fields_by_name['private_map_key']._serialized_options = b'\210\265\030\001'
+  _globals['_AUTHORIZEROOMENTRYREQUEST'].fields_by_name['user_sig']._loaded_options = None
+  _globals['_AUTHORIZEROOMENTRYREQUEST'].fields_by_name['user_sig']._serialized_options = b'\210\265\030\001'
+  _globals['_AUTHORIZEROOMENTRYREQUEST'].fields_by_name['private_map_key']._loaded_options = None
+  _globals['_AUTHORIZEROOMENTRYREQUEST'].fields_by_name['private_map_key']._serialized_options = b'\210\265\030\001'
+  _globals['_PRIVILEGE']._serialized_start=3135
+  _globals['_PRIVILEGE']._serialized_end=3420
+  _globals['_SIGNATUREFAILURE']._serialized_start=3423
+  _globals['_SIGNATUREFAILURE']._serialized_end=3978
+  _globals['_ENTRYDENIAL']._serialized_start=3981
+  _globals['_ENTRYDENIAL']._serialized_end=4213
+  _globals['_GETCALLERIDENTITYREQUEST']._serialized_start=214
+  _globals['_GETCALLERIDENTITYREQUEST']._serialized_end=240
+  _globals['_GETCALLERIDENTITYRESPONSE']._serialized_start=242
+  _globals['_GETCALLERIDENTITYRESPONSE']._serialized_end=354
+  _globals['_APIKEY']._serialized_start=357
+  _globals['_APIKEY']._serialized_end=504
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=506
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=549
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=551
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=632
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=634
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=654
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=656
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=714
+  _globals['_DELETEAPIKEYREQUEST']._serialized_start=716
+  _globals['_DELETEAPIKEYREQUEST']._serialized_end=753
+  _globals['_DELETEAPIKEYRESPONSE']._serialized_start=755
+  _globals['_DELETEAPIKEYRESPONSE']._serialized_end=777
+  _globals['_ENROLLTOTPREQUEST']._serialized_start=779
+  _globals['_ENROLLTOTPREQUEST']._serialized_end=823
+  _globals['_ENROLLTOTPRESPONSE']._serialized_start=825
+  _globals['_ENROLLTOTPRESPONSE']._serialized_end=872
+  _globals['_CREATESECONDARYAUTHREQUEST']._serialized_start=874
+  _globals['_CREATESECONDARYAUTHREQUEST']._serialized_end=927
+  _globals['_CREATESECONDARYAUTHRESPONSE']._serialized_start=929
+  _globals['_CREATESECONDARYAUTHRESPONSE']._serialized_end=1028
+  _globals['_GETAPPSECRETKEYREQUEST']._serialized_start=1030
+  _globals['_GETAPPSECRETKEYREQUEST']._serialized_end=1074
+  _globals['_GETAPPSECRETKEYRESPONSE']._serialized_start=1076
+  _globals['_GETAPPSECRETKEYRESPONSE']._serialized_end=1147
+  _globals['_USERSIGCLAIMS']._serialized_start=1150
+  _globals['_USERSIGCLAIMS']._serialized_end=1381
+  _globals['_PRIVATEMAPCLAIMS']._serialized_start=1384
+  _globals['_PRIVATEMAPCLAIMS']._serialized_end=1558
+  _globals['_GENERATEUSERSIGREQUEST']._serialized_start=1560
+  _globals['_GENERATEUSERSIGREQUEST']._serialized_end=1666
+  _globals['_GENERATEUSERSIGRESPONSE']._serialized_start=1668
+  _globals['_GENERATEUSERSIGRESPONSE']._serialized_end=1766
+  _globals['_VERIFYUSERSIGREQUEST']._serialized_start=1768
+  _globals['_VERIFYUSERSIGREQUEST']._serialized_end=1851
+  _globals['_VERIFYUSERSIGRESPONSE']._serialized_start=1854
+  _globals['_VERIFYUSERSIGRESPONSE']._serialized_end=2011
+  _globals['_GENERATEPRIVATEMAPKEYREQUEST']._serialized_start=2014
+  _globals['_GENERATEPRIVATEMAPKEYREQUEST']._serialized_end=2196
+  _globals['_GENERATEPRIVATEMAPKEYRESPONSE']._serialized_start=2198
+  _globals['_GENERATEPRIVATEMAPKEYRESPONSE']._serialized_end=2309
+  _globals['_VERIFYPRIVATEMAPKEYREQUEST']._serialized_start=2312
+  _globals['_VERIFYPRIVATEMAPKEYREQUEST']._serialized_end=2487
+  _globals['_VERIFYPRIVATEMAPKEYRESPONSE']._serialized_start=2490
+  _globals['_VERIFYPRIVATEMAPKEYRESPONSE']._serialized_end=2707
+  _globals['_AUTHORIZEROOMENTRYREQUEST']._serialized_start=2710
+  _globals['_AUTHORIZEROOMENTRYREQUEST']._serialized_end=2914
+  _globals['_AUTHORIZEROOMENTRYRESPONSE']._serialized_start=2917
+  _globals['_AUTHORIZEROOMENTRYRESPONSE']._serialized_end=3132
+  _globals['_AUTHSERVICE']._serialized_start=4216
+  _globals['_AUTHSERVICE']._serialized_end=5411
 # @@protoc_insertion_point(module_scope)

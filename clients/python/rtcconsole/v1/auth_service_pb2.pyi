@@ -5,9 +5,13 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from rtcconsole.v1 import app_service_pb2 as _app_service_pb2
+from rtcconsole.v1 import ingest_service_pb2 as _ingest_service_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -18,6 +22,121 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _Privilege:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PrivilegeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Privilege.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PRIVILEGE_UNSPECIFIED: _Privilege.ValueType  # 0
+    PRIVILEGE_CREATE_ROOM: _Privilege.ValueType  # 1
+    PRIVILEGE_ENTER_ROOM: _Privilege.ValueType  # 2
+    PRIVILEGE_SEND_AUDIO: _Privilege.ValueType  # 4
+    PRIVILEGE_RECEIVE_AUDIO: _Privilege.ValueType  # 8
+    PRIVILEGE_SEND_VIDEO: _Privilege.ValueType  # 16
+    PRIVILEGE_RECEIVE_VIDEO: _Privilege.ValueType  # 32
+    PRIVILEGE_SEND_SUBSTREAM: _Privilege.ValueType  # 64
+    PRIVILEGE_RECEIVE_SUBSTREAM: _Privilege.ValueType  # 128
+    PRIVILEGE_ALL: _Privilege.ValueType  # 255
+    """Every privilege (255)."""
+
+class Privilege(_Privilege, metaclass=_PrivilegeEnumTypeWrapper):
+    """Privilege bits of a PrivateMapKey; a privilege map is the OR of these values."""
+
+PRIVILEGE_UNSPECIFIED: Privilege.ValueType  # 0
+PRIVILEGE_CREATE_ROOM: Privilege.ValueType  # 1
+PRIVILEGE_ENTER_ROOM: Privilege.ValueType  # 2
+PRIVILEGE_SEND_AUDIO: Privilege.ValueType  # 4
+PRIVILEGE_RECEIVE_AUDIO: Privilege.ValueType  # 8
+PRIVILEGE_SEND_VIDEO: Privilege.ValueType  # 16
+PRIVILEGE_RECEIVE_VIDEO: Privilege.ValueType  # 32
+PRIVILEGE_SEND_SUBSTREAM: Privilege.ValueType  # 64
+PRIVILEGE_RECEIVE_SUBSTREAM: Privilege.ValueType  # 128
+PRIVILEGE_ALL: Privilege.ValueType  # 255
+"""Every privilege (255)."""
+Global___Privilege: _TypeAlias = Privilege  # noqa: Y015
+
+class _SignatureFailure:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SignatureFailureEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SignatureFailure.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SIGNATURE_FAILURE_UNSPECIFIED: _SignatureFailure.ValueType  # 0
+    SIGNATURE_FAILURE_MALFORMED: _SignatureFailure.ValueType  # 1
+    SIGNATURE_FAILURE_VERSION: _SignatureFailure.ValueType  # 2
+    SIGNATURE_FAILURE_SIGNATURE_MISMATCH: _SignatureFailure.ValueType  # 3
+    SIGNATURE_FAILURE_SDK_APP_ID_MISMATCH: _SignatureFailure.ValueType  # 4
+    SIGNATURE_FAILURE_IDENTIFIER_MISMATCH: _SignatureFailure.ValueType  # 5
+    SIGNATURE_FAILURE_USERBUF_UNEXPECTED: _SignatureFailure.ValueType  # 6
+    SIGNATURE_FAILURE_USERBUF_MISSING: _SignatureFailure.ValueType  # 7
+    SIGNATURE_FAILURE_EXPIRED: _SignatureFailure.ValueType  # 8
+    SIGNATURE_FAILURE_USERBUF_MALFORMED: _SignatureFailure.ValueType  # 9
+    SIGNATURE_FAILURE_ACCOUNT_MISMATCH: _SignatureFailure.ValueType  # 10
+    SIGNATURE_FAILURE_ROOM_MISMATCH: _SignatureFailure.ValueType  # 11
+    SIGNATURE_FAILURE_USERBUF_EXPIRED: _SignatureFailure.ValueType  # 12
+    SIGNATURE_FAILURE_PRIVILEGE_MISSING: _SignatureFailure.ValueType  # 13
+
+class SignatureFailure(_SignatureFailure, metaclass=_SignatureFailureEnumTypeWrapper):
+    """Why a UserSig or PrivateMapKey was rejected. Only MALFORMED, VERSION and
+    SIGNATURE_MISMATCH can be reported for a token that is not genuine; every
+    other reason is about a token signed with the app's key.
+    """
+
+SIGNATURE_FAILURE_UNSPECIFIED: SignatureFailure.ValueType  # 0
+SIGNATURE_FAILURE_MALFORMED: SignatureFailure.ValueType  # 1
+SIGNATURE_FAILURE_VERSION: SignatureFailure.ValueType  # 2
+SIGNATURE_FAILURE_SIGNATURE_MISMATCH: SignatureFailure.ValueType  # 3
+SIGNATURE_FAILURE_SDK_APP_ID_MISMATCH: SignatureFailure.ValueType  # 4
+SIGNATURE_FAILURE_IDENTIFIER_MISMATCH: SignatureFailure.ValueType  # 5
+SIGNATURE_FAILURE_USERBUF_UNEXPECTED: SignatureFailure.ValueType  # 6
+SIGNATURE_FAILURE_USERBUF_MISSING: SignatureFailure.ValueType  # 7
+SIGNATURE_FAILURE_EXPIRED: SignatureFailure.ValueType  # 8
+SIGNATURE_FAILURE_USERBUF_MALFORMED: SignatureFailure.ValueType  # 9
+SIGNATURE_FAILURE_ACCOUNT_MISMATCH: SignatureFailure.ValueType  # 10
+SIGNATURE_FAILURE_ROOM_MISMATCH: SignatureFailure.ValueType  # 11
+SIGNATURE_FAILURE_USERBUF_EXPIRED: SignatureFailure.ValueType  # 12
+SIGNATURE_FAILURE_PRIVILEGE_MISSING: SignatureFailure.ValueType  # 13
+Global___SignatureFailure: _TypeAlias = SignatureFailure  # noqa: Y015
+
+class _EntryDenial:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EntryDenialEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EntryDenial.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ENTRY_DENIAL_UNSPECIFIED: _EntryDenial.ValueType  # 0
+    ENTRY_DENIAL_APP_NOT_FOUND: _EntryDenial.ValueType  # 1
+    """No such app (never existed, or deleted)."""
+    ENTRY_DENIAL_APP_NOT_IN_SERVICE: _EntryDenial.ValueType  # 2
+    """The app is stopped now (disabled, package, arrears): see stop_reasons (R6, R7)."""
+    ENTRY_DENIAL_USER_SIG_INVALID: _EntryDenial.ValueType  # 3
+    """The UserSig failed: see signature_failure (R22)."""
+    ENTRY_DENIAL_PRIVATE_MAP_KEY_REQUIRED: _EntryDenial.ValueType  # 4
+    """Advanced permission control is on and no privateMapKey was given (R14)."""
+    ENTRY_DENIAL_PRIVATE_MAP_KEY_INVALID: _EntryDenial.ValueType  # 5
+    """The privateMapKey failed: see signature_failure (wrong room is ROOM_MISMATCH,
+    missing enter or send privilege is PRIVILEGE_MISSING).
+    """
+
+class EntryDenial(_EntryDenial, metaclass=_EntryDenialEnumTypeWrapper):
+    """Why a room entry is refused."""
+
+ENTRY_DENIAL_UNSPECIFIED: EntryDenial.ValueType  # 0
+ENTRY_DENIAL_APP_NOT_FOUND: EntryDenial.ValueType  # 1
+"""No such app (never existed, or deleted)."""
+ENTRY_DENIAL_APP_NOT_IN_SERVICE: EntryDenial.ValueType  # 2
+"""The app is stopped now (disabled, package, arrears): see stop_reasons (R6, R7)."""
+ENTRY_DENIAL_USER_SIG_INVALID: EntryDenial.ValueType  # 3
+"""The UserSig failed: see signature_failure (R22)."""
+ENTRY_DENIAL_PRIVATE_MAP_KEY_REQUIRED: EntryDenial.ValueType  # 4
+"""Advanced permission control is on and no privateMapKey was given (R14)."""
+ENTRY_DENIAL_PRIVATE_MAP_KEY_INVALID: EntryDenial.ValueType  # 5
+"""The privateMapKey failed: see signature_failure (wrong room is ROOM_MISMATCH,
+missing enter or send privilege is PRIVILEGE_MISSING).
+"""
+Global___EntryDenial: _TypeAlias = EntryDenial  # noqa: Y015
 
 @_typing.final
 class GetCallerIdentityRequest(_message.Message):
@@ -339,3 +458,406 @@ class GetAppSecretKeyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetAppSecretKeyResponse: _TypeAlias = GetAppSecretKeyResponse  # noqa: Y015
+
+@_typing.final
+class UserSigClaims(_message.Message):
+    """What a token says about itself (present whenever it could be decoded)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDENTIFIER_FIELD_NUMBER: _builtins.int
+    SDK_APP_ID_FIELD_NUMBER: _builtins.int
+    ISSUE_TIME_FIELD_NUMBER: _builtins.int
+    LIFETIME_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    USERBUF_FIELD_NUMBER: _builtins.int
+    identifier: _builtins.str
+    sdk_app_id: _builtins.int
+    userbuf: _builtins.bytes
+    """The raw userbuf; unset for a plain UserSig."""
+    @_builtins.property
+    def issue_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def lifetime(self) -> _duration_pb2.Duration: ...
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        identifier: _builtins.str = ...,
+        sdk_app_id: _builtins.int = ...,
+        issue_time: _timestamp_pb2.Timestamp | None = ...,
+        lifetime: _duration_pb2.Duration | None = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        userbuf: _builtins.bytes | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_userbuf", b"_userbuf", "expire_time", b"expire_time", "issue_time", b"issue_time", "lifetime", b"lifetime", "userbuf", b"userbuf"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_userbuf", b"_userbuf", "expire_time", b"expire_time", "identifier", b"identifier", "issue_time", b"issue_time", "lifetime", b"lifetime", "sdk_app_id", b"sdk_app_id", "userbuf", b"userbuf"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__userbuf: _TypeAlias = _typing.Literal["userbuf"]  # noqa: Y015
+    _WhichOneofArgType__userbuf: _TypeAlias = _typing.Literal["_userbuf", b"_userbuf"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__userbuf) -> _WhichOneofReturnType__userbuf | None: ...
+
+Global___UserSigClaims: _TypeAlias = UserSigClaims  # noqa: Y015
+
+@_typing.final
+class PrivateMapClaims(_message.Message):
+    """The userbuf of a PrivateMapKey, decoded."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    SDK_APP_ID_FIELD_NUMBER: _builtins.int
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    STR_ROOM_ID_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    PRIVILEGES_FIELD_NUMBER: _builtins.int
+    account: _builtins.str
+    sdk_app_id: _builtins.int
+    room_id: _builtins.int
+    str_room_id: _builtins.str
+    privileges: _builtins.int
+    """OR of Privilege values."""
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """The ticket's own expiry (absolute)."""
+
+    def __init__(
+        self,
+        *,
+        account: _builtins.str = ...,
+        sdk_app_id: _builtins.int = ...,
+        room_id: _builtins.int = ...,
+        str_room_id: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        privileges: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "room", b"room", "room_id", b"room_id", "str_room_id", b"str_room_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "expire_time", b"expire_time", "privileges", b"privileges", "room", b"room", "room_id", b"room_id", "sdk_app_id", b"sdk_app_id", "str_room_id", b"str_room_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_room: _TypeAlias = _typing.Literal["room_id", "str_room_id"]  # noqa: Y015
+    _WhichOneofArgType_room: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_room) -> _WhichOneofReturnType_room | None: ...
+
+Global___PrivateMapClaims: _TypeAlias = PrivateMapClaims  # noqa: Y015
+
+@_typing.final
+class GenerateUserSigRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SDK_APP_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    LIFETIME_FIELD_NUMBER: _builtins.int
+    sdk_app_id: _builtins.int
+    user_id: _builtins.str
+    """1–1024 UTF-8 bytes."""
+    @_builtins.property
+    def lifetime(self) -> _duration_pb2.Duration:
+        """Validity from now; unset means 180 days. 1 s to 68 years."""
+
+    def __init__(
+        self,
+        *,
+        sdk_app_id: _builtins.int = ...,
+        user_id: _builtins.str = ...,
+        lifetime: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lifetime", b"lifetime"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lifetime", b"lifetime", "sdk_app_id", b"sdk_app_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateUserSigRequest: _TypeAlias = GenerateUserSigRequest  # noqa: Y015
+
+@_typing.final
+class GenerateUserSigResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_SIG_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    user_sig: _builtins.str
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        user_sig: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "user_sig", b"user_sig"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateUserSigResponse: _TypeAlias = GenerateUserSigResponse  # noqa: Y015
+
+@_typing.final
+class VerifyUserSigRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SDK_APP_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    USER_SIG_FIELD_NUMBER: _builtins.int
+    sdk_app_id: _builtins.int
+    user_id: _builtins.str
+    user_sig: _builtins.str
+    def __init__(
+        self,
+        *,
+        sdk_app_id: _builtins.int = ...,
+        user_id: _builtins.str = ...,
+        user_sig: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sdk_app_id", b"sdk_app_id", "user_id", b"user_id", "user_sig", b"user_sig"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyUserSigRequest: _TypeAlias = VerifyUserSigRequest  # noqa: Y015
+
+@_typing.final
+class VerifyUserSigResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALID_FIELD_NUMBER: _builtins.int
+    FAILURE_FIELD_NUMBER: _builtins.int
+    CLAIMS_FIELD_NUMBER: _builtins.int
+    AUTHENTICATED_FIELD_NUMBER: _builtins.int
+    valid: _builtins.bool
+    failure: Global___SignatureFailure.ValueType
+    """Why not; unspecified when valid."""
+    authenticated: _builtins.bool
+    """Whether the claims are covered by a valid signature (false: shown for diagnosis only)."""
+    @_builtins.property
+    def claims(self) -> Global___UserSigClaims: ...
+    def __init__(
+        self,
+        *,
+        valid: _builtins.bool = ...,
+        failure: Global___SignatureFailure.ValueType = ...,
+        claims: Global___UserSigClaims | None = ...,
+        authenticated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["claims", b"claims"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authenticated", b"authenticated", "claims", b"claims", "failure", b"failure", "valid", b"valid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyUserSigResponse: _TypeAlias = VerifyUserSigResponse  # noqa: Y015
+
+@_typing.final
+class GeneratePrivateMapKeyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SDK_APP_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    STR_ROOM_ID_FIELD_NUMBER: _builtins.int
+    PRIVILEGES_FIELD_NUMBER: _builtins.int
+    LIFETIME_FIELD_NUMBER: _builtins.int
+    sdk_app_id: _builtins.int
+    user_id: _builtins.str
+    room_id: _builtins.int
+    str_room_id: _builtins.str
+    privileges: _builtins.int
+    """OR of Privilege values; 0 means PRIVILEGE_ALL."""
+    @_builtins.property
+    def lifetime(self) -> _duration_pb2.Duration:
+        """Validity from now; unset means 180 days."""
+
+    def __init__(
+        self,
+        *,
+        sdk_app_id: _builtins.int = ...,
+        user_id: _builtins.str = ...,
+        room_id: _builtins.int = ...,
+        str_room_id: _builtins.str = ...,
+        privileges: _builtins.int = ...,
+        lifetime: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lifetime", b"lifetime", "room", b"room", "room_id", b"room_id", "str_room_id", b"str_room_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lifetime", b"lifetime", "privileges", b"privileges", "room", b"room", "room_id", b"room_id", "sdk_app_id", b"sdk_app_id", "str_room_id", b"str_room_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_room: _TypeAlias = _typing.Literal["room_id", "str_room_id"]  # noqa: Y015
+    _WhichOneofArgType_room: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_room) -> _WhichOneofReturnType_room | None: ...
+
+Global___GeneratePrivateMapKeyRequest: _TypeAlias = GeneratePrivateMapKeyRequest  # noqa: Y015
+
+@_typing.final
+class GeneratePrivateMapKeyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRIVATE_MAP_KEY_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    private_map_key: _builtins.str
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        private_map_key: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "private_map_key", b"private_map_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GeneratePrivateMapKeyResponse: _TypeAlias = GeneratePrivateMapKeyResponse  # noqa: Y015
+
+@_typing.final
+class VerifyPrivateMapKeyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SDK_APP_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    PRIVATE_MAP_KEY_FIELD_NUMBER: _builtins.int
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    STR_ROOM_ID_FIELD_NUMBER: _builtins.int
+    REQUIRED_PRIVILEGES_FIELD_NUMBER: _builtins.int
+    sdk_app_id: _builtins.int
+    user_id: _builtins.str
+    private_map_key: _builtins.str
+    room_id: _builtins.int
+    str_room_id: _builtins.str
+    required_privileges: _builtins.int
+    """Privileges that must all be granted; 0 means PRIVILEGE_ENTER_ROOM."""
+    def __init__(
+        self,
+        *,
+        sdk_app_id: _builtins.int = ...,
+        user_id: _builtins.str = ...,
+        private_map_key: _builtins.str = ...,
+        room_id: _builtins.int = ...,
+        str_room_id: _builtins.str = ...,
+        required_privileges: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["room", b"room", "room_id", b"room_id", "str_room_id", b"str_room_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["private_map_key", b"private_map_key", "required_privileges", b"required_privileges", "room", b"room", "room_id", b"room_id", "sdk_app_id", b"sdk_app_id", "str_room_id", b"str_room_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_room: _TypeAlias = _typing.Literal["room_id", "str_room_id"]  # noqa: Y015
+    _WhichOneofArgType_room: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_room) -> _WhichOneofReturnType_room | None: ...
+
+Global___VerifyPrivateMapKeyRequest: _TypeAlias = VerifyPrivateMapKeyRequest  # noqa: Y015
+
+@_typing.final
+class VerifyPrivateMapKeyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALID_FIELD_NUMBER: _builtins.int
+    FAILURE_FIELD_NUMBER: _builtins.int
+    CLAIMS_FIELD_NUMBER: _builtins.int
+    PRIVATE_MAP_FIELD_NUMBER: _builtins.int
+    AUTHENTICATED_FIELD_NUMBER: _builtins.int
+    valid: _builtins.bool
+    failure: Global___SignatureFailure.ValueType
+    authenticated: _builtins.bool
+    @_builtins.property
+    def claims(self) -> Global___UserSigClaims: ...
+    @_builtins.property
+    def private_map(self) -> Global___PrivateMapClaims: ...
+    def __init__(
+        self,
+        *,
+        valid: _builtins.bool = ...,
+        failure: Global___SignatureFailure.ValueType = ...,
+        claims: Global___UserSigClaims | None = ...,
+        private_map: Global___PrivateMapClaims | None = ...,
+        authenticated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["claims", b"claims", "private_map", b"private_map"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authenticated", b"authenticated", "claims", b"claims", "failure", b"failure", "private_map", b"private_map", "valid", b"valid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyPrivateMapKeyResponse: _TypeAlias = VerifyPrivateMapKeyResponse  # noqa: Y015
+
+@_typing.final
+class AuthorizeRoomEntryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SDK_APP_ID_FIELD_NUMBER: _builtins.int
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    STR_ROOM_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    USER_SIG_FIELD_NUMBER: _builtins.int
+    PRIVATE_MAP_KEY_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    sdk_app_id: _builtins.int
+    room_id: _builtins.int
+    str_room_id: _builtins.str
+    user_id: _builtins.str
+    user_sig: _builtins.str
+    private_map_key: _builtins.str
+    """Needed when advanced permission control is on."""
+    role: _ingest_service_pb2.Role.ValueType
+    """The role asked for; an anchor also needs a send privilege in the privateMapKey."""
+    def __init__(
+        self,
+        *,
+        sdk_app_id: _builtins.int = ...,
+        room_id: _builtins.int = ...,
+        str_room_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        user_sig: _builtins.str = ...,
+        private_map_key: _builtins.str = ...,
+        role: _ingest_service_pb2.Role.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["room", b"room", "room_id", b"room_id", "str_room_id", b"str_room_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["private_map_key", b"private_map_key", "role", b"role", "room", b"room", "room_id", b"room_id", "sdk_app_id", b"sdk_app_id", "str_room_id", b"str_room_id", "user_id", b"user_id", "user_sig", b"user_sig"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_room: _TypeAlias = _typing.Literal["room_id", "str_room_id"]  # noqa: Y015
+    _WhichOneofArgType_room: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_room) -> _WhichOneofReturnType_room | None: ...
+
+Global___AuthorizeRoomEntryRequest: _TypeAlias = AuthorizeRoomEntryRequest  # noqa: Y015
+
+@_typing.final
+class AuthorizeRoomEntryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALLOWED_FIELD_NUMBER: _builtins.int
+    DENIAL_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FAILURE_FIELD_NUMBER: _builtins.int
+    STOP_REASONS_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    allowed: _builtins.bool
+    denial: Global___EntryDenial.ValueType
+    """Unspecified when allowed."""
+    signature_failure: Global___SignatureFailure.ValueType
+    """With USER_SIG_INVALID or PRIVATE_MAP_KEY_INVALID."""
+    message: _builtins.str
+    """For people and logs."""
+    @_builtins.property
+    def stop_reasons(self) -> _containers.RepeatedScalarFieldContainer[_app_service_pb2.StopReason.ValueType]:
+        """With APP_NOT_IN_SERVICE."""
+
+    def __init__(
+        self,
+        *,
+        allowed: _builtins.bool = ...,
+        denial: Global___EntryDenial.ValueType = ...,
+        signature_failure: Global___SignatureFailure.ValueType = ...,
+        stop_reasons: _abc.Iterable[_app_service_pb2.StopReason.ValueType] | None = ...,
+        message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed", b"allowed", "denial", b"denial", "message", b"message", "signature_failure", b"signature_failure", "stop_reasons", b"stop_reasons"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthorizeRoomEntryResponse: _TypeAlias = AuthorizeRoomEntryResponse  # noqa: Y015

@@ -27,9 +27,11 @@ if _version_not_supported:
 
 class AuthServiceStub:
     """Identity and secrets of the calling account: API keys, TOTP enrolment,
-    secondary authentication (R7) and app secret keys (R10).
+    secondary authentication (R7), app secret keys (R10), UserSig (R22) and
+    PrivateMapKey (R14), and the data plane's room-entry gate.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata, except
+    AuthorizeRoomEntry (the data-plane token) and the Verify calls (either).
     """
 
     def __init__(self, channel):
@@ -73,13 +75,40 @@ class AuthServiceStub:
                 request_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.GetAppSecretKeyRequest.SerializeToString,
                 response_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.GetAppSecretKeyResponse.FromString,
                 _registered_method=True)
+        self.GenerateUserSig = channel.unary_unary(
+                '/rtcconsole.v1.AuthService/GenerateUserSig',
+                request_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.GenerateUserSigRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.GenerateUserSigResponse.FromString,
+                _registered_method=True)
+        self.VerifyUserSig = channel.unary_unary(
+                '/rtcconsole.v1.AuthService/VerifyUserSig',
+                request_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.VerifyUserSigRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.VerifyUserSigResponse.FromString,
+                _registered_method=True)
+        self.GeneratePrivateMapKey = channel.unary_unary(
+                '/rtcconsole.v1.AuthService/GeneratePrivateMapKey',
+                request_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.GeneratePrivateMapKeyRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.GeneratePrivateMapKeyResponse.FromString,
+                _registered_method=True)
+        self.VerifyPrivateMapKey = channel.unary_unary(
+                '/rtcconsole.v1.AuthService/VerifyPrivateMapKey',
+                request_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.VerifyPrivateMapKeyRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.VerifyPrivateMapKeyResponse.FromString,
+                _registered_method=True)
+        self.AuthorizeRoomEntry = channel.unary_unary(
+                '/rtcconsole.v1.AuthService/AuthorizeRoomEntry',
+                request_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.AuthorizeRoomEntryRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.AuthorizeRoomEntryResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
     """Identity and secrets of the calling account: API keys, TOTP enrolment,
-    secondary authentication (R7) and app secret keys (R10).
+    secondary authentication (R7), app secret keys (R10), UserSig (R22) and
+    PrivateMapKey (R14), and the data plane's room-entry gate.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata, except
+    AuthorizeRoomEntry (the data-plane token) and the Verify calls (either).
     """
 
     def GetCallerIdentity(self, request, context):
@@ -132,6 +161,41 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GenerateUserSig(self, request, context):
+        """Signs a UserSig for a user of the caller's app (R22).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyUserSig(self, request, context):
+        """Checks a UserSig; the owner's API key or the data-plane token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GeneratePrivateMapKey(self, request, context):
+        """Signs a PrivateMapKey: a room-level permission ticket (R14).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyPrivateMapKey(self, request, context):
+        """Checks a PrivateMapKey and returns its claims; the owner's API key or the data-plane token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AuthorizeRoomEntry(self, request, context):
+        """The data plane's gate: may this user enter this room now? (R7, R14, R22)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +234,31 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     request_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.GetAppSecretKeyRequest.FromString,
                     response_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.GetAppSecretKeyResponse.SerializeToString,
             ),
+            'GenerateUserSig': grpc.unary_unary_rpc_method_handler(
+                    servicer.GenerateUserSig,
+                    request_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.GenerateUserSigRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.GenerateUserSigResponse.SerializeToString,
+            ),
+            'VerifyUserSig': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyUserSig,
+                    request_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.VerifyUserSigRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.VerifyUserSigResponse.SerializeToString,
+            ),
+            'GeneratePrivateMapKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GeneratePrivateMapKey,
+                    request_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.GeneratePrivateMapKeyRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.GeneratePrivateMapKeyResponse.SerializeToString,
+            ),
+            'VerifyPrivateMapKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyPrivateMapKey,
+                    request_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.VerifyPrivateMapKeyRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.VerifyPrivateMapKeyResponse.SerializeToString,
+            ),
+            'AuthorizeRoomEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.AuthorizeRoomEntry,
+                    request_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.AuthorizeRoomEntryRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.AuthorizeRoomEntryResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'rtcconsole.v1.AuthService', rpc_method_handlers)
@@ -180,9 +269,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AuthService:
     """Identity and secrets of the calling account: API keys, TOTP enrolment,
-    secondary authentication (R7) and app secret keys (R10).
+    secondary authentication (R7), app secret keys (R10), UserSig (R22) and
+    PrivateMapKey (R14), and the data plane's room-entry gate.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata, except
+    AuthorizeRoomEntry (the data-plane token) and the Verify calls (either).
     """
 
     @staticmethod
@@ -364,6 +455,141 @@ class AuthService:
             '/rtcconsole.v1.AuthService/GetAppSecretKey',
             rtcconsole_dot_v1_dot_auth__service__pb2.GetAppSecretKeyRequest.SerializeToString,
             rtcconsole_dot_v1_dot_auth__service__pb2.GetAppSecretKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GenerateUserSig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.AuthService/GenerateUserSig',
+            rtcconsole_dot_v1_dot_auth__service__pb2.GenerateUserSigRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_auth__service__pb2.GenerateUserSigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyUserSig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.AuthService/VerifyUserSig',
+            rtcconsole_dot_v1_dot_auth__service__pb2.VerifyUserSigRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_auth__service__pb2.VerifyUserSigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GeneratePrivateMapKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.AuthService/GeneratePrivateMapKey',
+            rtcconsole_dot_v1_dot_auth__service__pb2.GeneratePrivateMapKeyRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_auth__service__pb2.GeneratePrivateMapKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyPrivateMapKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.AuthService/VerifyPrivateMapKey',
+            rtcconsole_dot_v1_dot_auth__service__pb2.VerifyPrivateMapKeyRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_auth__service__pb2.VerifyPrivateMapKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AuthorizeRoomEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.AuthService/AuthorizeRoomEntry',
+            rtcconsole_dot_v1_dot_auth__service__pb2.AuthorizeRoomEntryRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_auth__service__pb2.AuthorizeRoomEntryResponse.FromString,
             options,
             channel_credentials,
             insecure,

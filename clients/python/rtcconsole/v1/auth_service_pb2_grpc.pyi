@@ -28,9 +28,11 @@ GRPC_VERSION: str
 
 class AuthServiceStub:
     """Identity and secrets of the calling account: API keys, TOTP enrolment,
-    secondary authentication (R7) and app secret keys (R10).
+    secondary authentication (R7), app secret keys (R10), UserSig (R22) and
+    PrivateMapKey (R14), and the data plane's room-entry gate.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata, except
+    AuthorizeRoomEntry (the data-plane token) and the Verify calls (either).
     """
 
     @_typing.overload
@@ -53,13 +55,25 @@ class AuthServiceStub:
     """Exchanges a TOTP code for a secondary-authentication token valid 30 minutes (R7)."""
     GetAppSecretKey: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.GetAppSecretKeyRequest, _auth_service_pb2.GetAppSecretKeyResponse]
     """Reads the app's UserSig secret key (R10)."""
+    GenerateUserSig: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.GenerateUserSigRequest, _auth_service_pb2.GenerateUserSigResponse]
+    """Signs a UserSig for a user of the caller's app (R22)."""
+    VerifyUserSig: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.VerifyUserSigRequest, _auth_service_pb2.VerifyUserSigResponse]
+    """Checks a UserSig; the owner's API key or the data-plane token."""
+    GeneratePrivateMapKey: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.GeneratePrivateMapKeyRequest, _auth_service_pb2.GeneratePrivateMapKeyResponse]
+    """Signs a PrivateMapKey: a room-level permission ticket (R14)."""
+    VerifyPrivateMapKey: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.VerifyPrivateMapKeyRequest, _auth_service_pb2.VerifyPrivateMapKeyResponse]
+    """Checks a PrivateMapKey and returns its claims; the owner's API key or the data-plane token."""
+    AuthorizeRoomEntry: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.AuthorizeRoomEntryRequest, _auth_service_pb2.AuthorizeRoomEntryResponse]
+    """The data plane's gate: may this user enter this room now? (R7, R14, R22)"""
 
 @_typing.type_check_only
 class AuthServiceAsyncStub(AuthServiceStub):
     """Identity and secrets of the calling account: API keys, TOTP enrolment,
-    secondary authentication (R7) and app secret keys (R10).
+    secondary authentication (R7), app secret keys (R10), UserSig (R22) and
+    PrivateMapKey (R14), and the data plane's room-entry gate.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata, except
+    AuthorizeRoomEntry (the data-plane token) and the Verify calls (either).
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -79,12 +93,24 @@ class AuthServiceAsyncStub(AuthServiceStub):
     """Exchanges a TOTP code for a secondary-authentication token valid 30 minutes (R7)."""
     GetAppSecretKey: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.GetAppSecretKeyRequest, _auth_service_pb2.GetAppSecretKeyResponse]  # type: ignore[assignment]
     """Reads the app's UserSig secret key (R10)."""
+    GenerateUserSig: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.GenerateUserSigRequest, _auth_service_pb2.GenerateUserSigResponse]  # type: ignore[assignment]
+    """Signs a UserSig for a user of the caller's app (R22)."""
+    VerifyUserSig: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.VerifyUserSigRequest, _auth_service_pb2.VerifyUserSigResponse]  # type: ignore[assignment]
+    """Checks a UserSig; the owner's API key or the data-plane token."""
+    GeneratePrivateMapKey: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.GeneratePrivateMapKeyRequest, _auth_service_pb2.GeneratePrivateMapKeyResponse]  # type: ignore[assignment]
+    """Signs a PrivateMapKey: a room-level permission ticket (R14)."""
+    VerifyPrivateMapKey: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.VerifyPrivateMapKeyRequest, _auth_service_pb2.VerifyPrivateMapKeyResponse]  # type: ignore[assignment]
+    """Checks a PrivateMapKey and returns its claims; the owner's API key or the data-plane token."""
+    AuthorizeRoomEntry: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.AuthorizeRoomEntryRequest, _auth_service_pb2.AuthorizeRoomEntryResponse]  # type: ignore[assignment]
+    """The data plane's gate: may this user enter this room now? (R7, R14, R22)"""
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     """Identity and secrets of the calling account: API keys, TOTP enrolment,
-    secondary authentication (R7) and app secret keys (R10).
+    secondary authentication (R7), app secret keys (R10), UserSig (R22) and
+    PrivateMapKey (R14), and the data plane's room-entry gate.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata, except
+    AuthorizeRoomEntry (the data-plane token) and the Verify calls (either).
     """
 
     @_abc_1.abstractmethod
@@ -144,5 +170,45 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_auth_service_pb2.GetAppSecretKeyResponse, _abc.Awaitable[_auth_service_pb2.GetAppSecretKeyResponse]]:
         """Reads the app's UserSig secret key (R10)."""
+
+    @_abc_1.abstractmethod
+    def GenerateUserSig(
+        self,
+        request: _auth_service_pb2.GenerateUserSigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.GenerateUserSigResponse, _abc.Awaitable[_auth_service_pb2.GenerateUserSigResponse]]:
+        """Signs a UserSig for a user of the caller's app (R22)."""
+
+    @_abc_1.abstractmethod
+    def VerifyUserSig(
+        self,
+        request: _auth_service_pb2.VerifyUserSigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.VerifyUserSigResponse, _abc.Awaitable[_auth_service_pb2.VerifyUserSigResponse]]:
+        """Checks a UserSig; the owner's API key or the data-plane token."""
+
+    @_abc_1.abstractmethod
+    def GeneratePrivateMapKey(
+        self,
+        request: _auth_service_pb2.GeneratePrivateMapKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.GeneratePrivateMapKeyResponse, _abc.Awaitable[_auth_service_pb2.GeneratePrivateMapKeyResponse]]:
+        """Signs a PrivateMapKey: a room-level permission ticket (R14)."""
+
+    @_abc_1.abstractmethod
+    def VerifyPrivateMapKey(
+        self,
+        request: _auth_service_pb2.VerifyPrivateMapKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.VerifyPrivateMapKeyResponse, _abc.Awaitable[_auth_service_pb2.VerifyPrivateMapKeyResponse]]:
+        """Checks a PrivateMapKey and returns its claims; the owner's API key or the data-plane token."""
+
+    @_abc_1.abstractmethod
+    def AuthorizeRoomEntry(
+        self,
+        request: _auth_service_pb2.AuthorizeRoomEntryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.AuthorizeRoomEntryResponse, _abc.Awaitable[_auth_service_pb2.AuthorizeRoomEntryResponse]]:
+        """The data plane's gate: may this user enter this room now? (R7, R14, R22)"""
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

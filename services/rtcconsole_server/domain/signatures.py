@@ -1,0 +1,232 @@
+"""UserSig (R22), PrivateMapKey (R14) and the room-entry gate (R7, R14, R22).
+
+Token work is the client package's pure functions (``rtcconsole.usersig``), so
+a customer backend and this server compute exactly the same thing; here we add
+whose key it is, the injected clock, and the state of the app in force now.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from rtcconsole.usersig import (
+    DEFAULT_EXPIRE_SECONDS,
+    PrivateMapKeyVerification,
+    Privilege,
+    UserSigInputError,
+    UserSigVerification,
+    VerificationFailure,
+    generate_private_map_key,
+    generate_usersig,
+    verify_private_map_key,
+    verify_usersig,
+)
+from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.app_settings import PermissionControlSection, read_section
+from rtcconsole_server.domain.apps import load_app, stop_reasons
+from rtcconsole_server.domain.views import Caller, StopReason
+from rtcconsole_server.errors import FieldViolation, InvalidArgument, NotFound
+from rtcconsole_server.store import Store
+from rtcconsole_server.store.models import Account, App
+
+__all__ = ["EntryDecision", "EntryDenial", "Room", "Signatures"]
+
+_SEND = Privilege.SEND_AUDIO | Privilege.SEND_VIDEO | Privilege.SEND_SUBSTREAM
+
+
+@dataclass(frozen=True)
+class Room:
+    """A numeric room (``room_id``) or a string room (``str_room_id``): exactly one is set."""
+
+    room_id: int | None = None
+    str_room_id: str | None = None
+
+    def check(self, field: str = "room") -> None:
+        if (self.room_id is None) == (self.str_room_id is None):
+            raise InvalidArgument(FieldViolation(field, "set exactly one of room_id and str_room_id"))
+
+
+class EntryDenial(enum.Enum):
+    APP_NOT_FOUND = "app_not_found"
+    APP_NOT_IN_SERVICE = "app_not_in_service"
+    USER_SIG_INVALID = "user_sig_invalid"
+    PRIVATE_MAP_KEY_REQUIRED = "private_map_key_required"
+    PRIVATE_MAP_KEY_INVALID = "private_map_key_invalid"
+
+
+@dataclass(frozen=True)
+class EntryDecision:
+    """The gate's answer: allowed, or the first reason it is not."""
+
+    denial: EntryDenial | None
+    signature_failure: VerificationFailure | None = None
+    stop_reasons: tuple[StopReason, ...] = ()
+    message: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.denial is None
+
+
+def _lifetime(value: timedelta | None) -> int:
+    if value is None:
+        return DEFAULT_EXPIRE_SECONDS
+    seconds = int(value.total_seconds())
+    if seconds < 1 or value != timedelta(seconds=seconds):
+        raise InvalidArgument(FieldViolation("lifetime", "must be a whole number of seconds, at least 1"))
+    return seconds
+
+
+def _input_error(error: UserSigInputError) -> InvalidArgument:
+    message = str(error)
+    field = next(
+        (f for f in ("user_id", "str_room_id", "room_id", "sdk_app_id", "privileges") if f in message), ""
+    )
+    return InvalidArgument(FieldViolation(field or "lifetime", message))
+
+
+class Signatures:
+    """Generate and verify tokens with the keys of apps; decide room entries."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def _now(self) -> int:
+        return int(self._clock.now().timestamp())
+
+    def _owned_key(self, caller: Caller | None, sdk_app_id: int) -> str:
+        """The app's secret key: the caller's app, or any live app for the data plane (caller None)."""
+        with self._store.read() as session:
+            if caller is not None:
+                return load_app(session, caller, sdk_app_id).secret_key
+            key = session.scalar(
+                select(App.secret_key).where(App.sdk_app_id == sdk_app_id, App.deleted_at.is_(None))
+            )
+        if key is None:
+            raise NotFound("app", str(sdk_app_id))
+        return key
+
+    def generate_usersig(
+        self, caller: Caller, sdk_app_id: int, user_id: str, lifetime: timedelta | None
+    ) -> tuple[str, int]:
+        """A UserSig and its expiry (unix seconds)."""
+        key, seconds, now = self._owned_key(caller, sdk_app_id), _lifetime(lifetime), self._now()
+        try:
+            token = generate_usersig(
+                sdk_app_id=sdk_app_id, secret_key=key, user_id=user_id, expire_seconds=seconds, now=now
+            )
+        except UserSigInputError as error:
+            raise _input_error(error) from error
+        return token, now + seconds
+
+    def verify_usersig(
+        self, caller: Caller | None, sdk_app_id: int, user_id: str, token: str
+    ) -> UserSigVerification:
+        key = self._owned_key(caller, sdk_app_id)
+        return verify_usersig(token, sdk_app_id=sdk_app_id, secret_key=key, user_id=user_id, now=self._now())
+
+    def generate_private_map_key(
+        self,
+        caller: Caller,
+        sdk_app_id: int,
+        user_id: str,
+        room: Room,
+        privileges: int,
+        lifetime: timedelta | None,
+    ) -> tuple[str, int]:
+        room.check()
+        if not 0 <= privileges <= int(Privilege.ALL):
+            raise InvalidArgument(
+                FieldViolation("privileges", "must be an OR of Privilege values (at most 255)")
+            )
+        key, seconds, now = self._owned_key(caller, sdk_app_id), _lifetime(lifetime), self._now()
+        try:
+            token = generate_private_map_key(
+                sdk_app_id=sdk_app_id,
+                secret_key=key,
+                user_id=user_id,
+                room_id=room.room_id,
+                str_room_id=room.str_room_id,
+                privileges=Privilege(privileges or int(Privilege.ALL)),
+                expire_seconds=seconds,
+                now=now,
+            )
+        except UserSigInputError as error:
+            raise _input_error(error) from error
+        return token, now + seconds
+
+    def verify_private_map_key(
+        self, caller: Caller | None, sdk_app_id: int, user_id: str, token: str, room: Room, required: int
+    ) -> PrivateMapKeyVerification:
+        room.check()
+        if not 0 <= required <= int(Privilege.ALL):
+            raise InvalidArgument(FieldViolation("required_privileges", "must be an OR of Privilege values"))
+        key = self._owned_key(caller, sdk_app_id)
+        return verify_private_map_key(
+            token,
+            sdk_app_id=sdk_app_id,
+            secret_key=key,
+            user_id=user_id,
+            room_id=room.room_id,
+            str_room_id=room.str_room_id,
+            required=Privilege(required or int(Privilege.ENTER_ROOM)),
+            now=self._now(),
+        )
+
+    def authorize_room_entry(
+        self, sdk_app_id: int, room: Room, user_id: str, user_sig: str, private_map_key: str, anchor: bool
+    ) -> EntryDecision:
+        """May ``user_id`` enter ``room`` of the app now? State in force now: a disable that has
+        taken effect blocks new entries (R7); users already inside are not asked again."""
+        room.check()
+        if not user_id:
+            raise InvalidArgument(FieldViolation("user_id", "is required"))
+        with self._store.read() as session:
+            app = session.scalar(select(App).where(App.sdk_app_id == sdk_app_id, App.deleted_at.is_(None)))
+            if app is None:
+                return EntryDecision(EntryDenial.APP_NOT_FOUND, message=f"no app {sdk_app_id}")
+            reasons = stop_reasons(app, session.get_one(Account, app.account_id))
+            permission_control = read_section(session, sdk_app_id, PermissionControlSection).effective.enabled
+            key = app.secret_key
+        if reasons:
+            return EntryDecision(
+                EntryDenial.APP_NOT_IN_SERVICE, stop_reasons=reasons, message="the app is stopped"
+            )
+        now = self._now()
+        sig = verify_usersig(user_sig, sdk_app_id=sdk_app_id, secret_key=key, user_id=user_id, now=now)
+        if not sig.ok:
+            return EntryDecision(EntryDenial.USER_SIG_INVALID, sig.reason, message="the UserSig is not valid")
+        if not permission_control:
+            return EntryDecision(None, message="allowed")
+        if not private_map_key:
+            return EntryDecision(
+                EntryDenial.PRIVATE_MAP_KEY_REQUIRED,
+                message="advanced permission control is on: a privateMapKey is required (R14)",
+            )
+        ticket = verify_private_map_key(
+            private_map_key,
+            sdk_app_id=sdk_app_id,
+            secret_key=key,
+            user_id=user_id,
+            room_id=room.room_id,
+            str_room_id=room.str_room_id,
+            required=Privilege.ENTER_ROOM,
+            now=now,
+        )
+        if not ticket.ok:
+            return EntryDecision(
+                EntryDenial.PRIVATE_MAP_KEY_INVALID, ticket.reason, message="privateMapKey refused"
+            )
+        granted = ticket.private_map.privileges if ticket.private_map else Privilege(0)
+        if anchor and not granted & _SEND:
+            return EntryDecision(
+                EntryDenial.PRIVATE_MAP_KEY_INVALID,
+                VerificationFailure.PRIVILEGE_MISSING,
+                message="an anchor needs a send privilege (audio, video or substream)",
+            )
+        return EntryDecision(None, message="allowed")
