@@ -29,12 +29,12 @@ class AppServicer(ServicerBase, pb_grpc.AppServiceServicer):
 
     async def GetApp(self, request: pb.GetAppRequest, context: Context) -> pb.GetAppResponse:
         caller = await self.caller(context)
-        view = await self.run(self.console.apps.get, caller, require_id(request.sdk_app_id))
+        view = await self.read(self.console.apps.get, caller, require_id(request.sdk_app_id))
         return pb.GetAppResponse(app=convert.app(view))
 
     async def ListApps(self, request: pb.ListAppsRequest, context: Context) -> pb.ListAppsResponse:
         caller = await self.caller(context)
-        page = await self.run(
+        page = await self.read(
             self.console.apps.list,
             caller,
             page_size_requested=request.page_size,
@@ -99,14 +99,14 @@ class AppServicer(ServicerBase, pb_grpc.AppServiceServicer):
         self, request: pb.GetOperationRequest, context: Context
     ) -> pb.GetOperationResponse:
         caller = await self.caller(context)
-        view = await self.run(self.console.lifecycle.get, caller, request.name)
+        view = await self.read(self.console.lifecycle.get, caller, request.name)
         return pb.GetOperationResponse(operation=convert.operation(view))
 
     async def ListOperations(
         self, request: pb.ListOperationsRequest, context: Context
     ) -> pb.ListOperationsResponse:
         caller = await self.caller(context)
-        page = await self.run(
+        page = await self.read(
             self.console.lifecycle.list,
             caller,
             page_size_requested=request.page_size,
@@ -125,7 +125,7 @@ class AppServicer(ServicerBase, pb_grpc.AppServiceServicer):
 
     async def ListTags(self, request: pb.ListTagsRequest, context: Context) -> pb.ListTagsResponse:
         caller = await self.caller(context)
-        page = await self.run(
+        page = await self.read(
             self.console.tags.list,
             caller,
             page_size_requested=request.page_size,
@@ -174,7 +174,7 @@ class AppServicer(ServicerBase, pb_grpc.AppServiceServicer):
         self, request: pb.ListMaterialsRequest, context: Context
     ) -> pb.ListMaterialsResponse:
         caller = await self.caller(context)
-        page = await self.run(
+        page = await self.read(
             self.console.materials.list,
             caller,
             require_id(request.sdk_app_id),
@@ -187,7 +187,7 @@ class AppServicer(ServicerBase, pb_grpc.AppServiceServicer):
 
     async def GetMaterial(self, request: pb.GetMaterialRequest, context: Context) -> pb.GetMaterialResponse:
         caller = await self.caller(context)
-        view, content = await self.run(
+        view, content = await self.read(
             self.console.materials.get,
             caller,
             require_id(request.sdk_app_id),

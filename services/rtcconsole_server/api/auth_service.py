@@ -19,7 +19,7 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
         self, request: pb.GetCallerIdentityRequest, context: Context
     ) -> pb.GetCallerIdentityResponse:
         caller = await self.caller(context)
-        name, enrolled = await self.run(self.console.accounts.identity, caller)
+        name, enrolled = await self.read(self.console.accounts.identity, caller)
         return pb.GetCallerIdentityResponse(
             account_id=caller.account_id, account_name=name, api_key_id=caller.key_id, totp_enrolled=enrolled
         )
@@ -34,7 +34,7 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
 
     async def ListApiKeys(self, request: pb.ListApiKeysRequest, context: Context) -> pb.ListApiKeysResponse:
         caller = await self.caller(context)
-        keys = await self.run(self.console.accounts.list_keys, caller)
+        keys = await self.read(self.console.accounts.list_keys, caller)
         return pb.ListApiKeysResponse(keys=[convert.api_key(k) for k in keys])
 
     async def DeleteApiKey(
@@ -63,14 +63,14 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
     ) -> pb.GetAppSecretKeyResponse:
         caller = await self.caller(context)
         sdk_app_id = require_id(request.sdk_app_id)
-        key = await self.run(self.console.apps.secret_key, caller, sdk_app_id)
+        key = await self.read(self.console.apps.secret_key, caller, sdk_app_id)
         return pb.GetAppSecretKeyResponse(sdk_app_id=sdk_app_id, secret_key=key)
 
     async def GenerateUserSig(
         self, request: pb.GenerateUserSigRequest, context: Context
     ) -> pb.GenerateUserSigResponse:
         caller = await self.caller(context)
-        token, expires_at = await self.run(
+        token, expires_at = await self.read(
             self.console.signatures.generate_usersig,
             caller,
             require_id(request.sdk_app_id),
@@ -83,7 +83,7 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
         self, request: pb.VerifyUserSigRequest, context: Context
     ) -> pb.VerifyUserSigResponse:
         caller = await self.caller_or_data_plane(context)
-        result = await self.run(
+        result = await self.read(
             self.console.signatures.verify_usersig,
             caller,
             require_id(request.sdk_app_id),
@@ -101,7 +101,7 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
         self, request: pb.GeneratePrivateMapKeyRequest, context: Context
     ) -> pb.GeneratePrivateMapKeyResponse:
         caller = await self.caller(context)
-        token, expires_at = await self.run(
+        token, expires_at = await self.read(
             self.console.signatures.generate_private_map_key,
             caller,
             require_id(request.sdk_app_id),
@@ -116,7 +116,7 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
         self, request: pb.VerifyPrivateMapKeyRequest, context: Context
     ) -> pb.VerifyPrivateMapKeyResponse:
         caller = await self.caller_or_data_plane(context)
-        result = await self.run(
+        result = await self.read(
             self.console.signatures.verify_private_map_key,
             caller,
             require_id(request.sdk_app_id),
@@ -137,7 +137,7 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
         self, request: pb.AuthorizeRoomEntryRequest, context: Context
     ) -> pb.AuthorizeRoomEntryResponse:
         await self.data_plane(context)
-        decision = await self.run(
+        decision = await self.read(
             self.console.signatures.authorize_room_entry,
             require_id(request.sdk_app_id),
             sig.room_of(request),

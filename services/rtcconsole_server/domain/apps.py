@@ -7,10 +7,22 @@ Every query is scoped to the caller's account: another account's app is
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
@@ -34,7 +46,7 @@ from rtcconsole_server.errors import (
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import Account, App, AppTag
 
-__all__ = ["APP_QUOTA", "Apps", "load_app", "operation_name", "stop_reasons", "view_app"]
+__all__ = ["APP_QUOTA", "Apps", "load_app", "operation_name", "stop_reasons"]
 
 APP_QUOTA = 100
 """Apps an account may own at once (R1). Deleted apps free their slot when the delete takes effect."""
@@ -46,37 +58,120 @@ def operation_name(operation_id: int) -> str:
     return f"operations/{operation_id}"
 
 
-def stop_reasons(app: App, account: Account) -> tuple[StopReason, ...]:
-    """Every R6 reason that stops ``app`` now, most actionable first."""
+def stop_reasons(
+    *, lifecycle: str, postpaid: bool, arrears: bool, package_state: str
+) -> tuple[StopReason, ...]:
+    """Every R6 reason that stops an app now, most actionable first."""
     reasons = []
-    if app.lifecycle == "disabled":
+    if lifecycle == "disabled":
         reasons.append(StopReason.DISABLED_BY_OWNER)
-    if not account.postpaid and account.package_state == "used_up":
+    if not postpaid and package_state == "used_up":
         reasons.append(StopReason.PACKAGE_USED_UP)
-    if not account.postpaid and account.package_state == "expired":
+    if not postpaid and package_state == "expired":
         reasons.append(StopReason.PACKAGE_EXPIRED)
-    if account.postpaid and account.arrears:
+    if postpaid and arrears:
         reasons.append(StopReason.ARREARS)
     return tuple(reasons)
 
 
-def view_app(app: App, account: Account, tags: Sequence[TagView]) -> AppView:
-    reasons = stop_reasons(app, account)
-    return AppView(
-        sdk_app_id=app.sdk_app_id,
-        name=app.name,
-        description=app.description,
-        source=app.source,
-        created_at=app.created_at,
-        updated_at=app.updated_at,
-        relayed_push_enabled=app.relayed_push_enabled,
-        push_domain=app.push_domain,
-        status=AppStatus.STOPPED if reasons else AppStatus.NORMAL,
-        stop_reasons=reasons,
-        pending_transition=Transition(app.pending_transition) if app.pending_transition else None,
-        pending_operation=operation_name(app.pending_operation_id) if app.pending_operation_id else None,
-        tags=tuple(tags),
+# One statement reads apps, their account's billing state and their tags (one row per
+# tag): the hot paths run on SQLAlchemy Core, not the ORM (docs/decisions/0010-core-on-hot-paths.md).
+_VIEW_COLUMNS = (
+    App.sdk_app_id,
+    App.name,
+    App.description,
+    App.source,
+    App.created_at,
+    App.updated_at,
+    App.relayed_push_enabled,
+    App.push_domain,
+    App.lifecycle,
+    App.pending_transition,
+    App.pending_operation_id,
+    Account.postpaid,
+    Account.arrears,
+    Account.package_state,
+    AppTag.key,
+    AppTag.value,
+)
+
+
+def _view_query(*conditions: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    query: Select[*tuple[Any, ...]] = (
+        select(*_VIEW_COLUMNS)
+        .join(Account, Account.id == App.account_id)
+        .outerjoin(AppTag, AppTag.sdk_app_id == App.sdk_app_id)
+        .where(*conditions)
+        .order_by(App.sdk_app_id.desc(), AppTag.key, AppTag.value)
     )
+    return query
+
+
+def _views(rows: Sequence[Row[Any]]) -> list[AppView]:
+    """Views from ``_view_query`` rows; consecutive rows of one app carry its tags."""
+    views: list[AppView] = []
+    tags: list[TagView] = []
+    for i, row in enumerate(rows):
+        if row.key is not None:
+            tags.append(TagView(row.key, row.value))
+        if i + 1 < len(rows) and rows[i + 1].sdk_app_id == row.sdk_app_id:
+            continue
+        reasons = stop_reasons(
+            lifecycle=row.lifecycle,
+            postpaid=row.postpaid,
+            arrears=row.arrears,
+            package_state=row.package_state,
+        )
+        views.append(
+            AppView(
+                sdk_app_id=row.sdk_app_id,
+                name=row.name,
+                description=row.description,
+                source=row.source,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+                relayed_push_enabled=row.relayed_push_enabled,
+                push_domain=row.push_domain,
+                status=AppStatus.STOPPED if reasons else AppStatus.NORMAL,
+                stop_reasons=reasons,
+                pending_transition=Transition(row.pending_transition) if row.pending_transition else None,
+                pending_operation=operation_name(row.pending_operation_id)
+                if row.pending_operation_id
+                else None,
+                tags=tuple(tags),
+            )
+        )
+        tags = []
+    return views
+
+
+def _owned(caller: Caller, sdk_app_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (App.sdk_app_id == sdk_app_id, App.account_id == caller.account_id, App.deleted_at.is_(None))
+
+
+# Built once: building a statement per call costs more than running it.
+_ONE_VIEW = _view_query(
+    App.sdk_app_id == bindparam("sdk_app_id"),
+    App.account_id == bindparam("account_id"),
+    App.deleted_at.is_(None),
+)
+
+
+_LOCK_ACCOUNT = select(Account.id).where(Account.id == bindparam("account_id")).with_for_update()
+_COUNT_LIVE = (
+    select(func.count())
+    .select_from(App)
+    .where(App.account_id == bindparam("account_id"), App.deleted_at.is_(None))
+)
+_INSERT = insert(App).returning(App.sdk_app_id)
+
+
+def _one_view(connection: Connection, caller: Caller, sdk_app_id: int) -> AppView:
+    params = {"sdk_app_id": sdk_app_id, "account_id": caller.account_id}
+    views = _views(connection.execute(_ONE_VIEW, params).all())
+    if not views:
+        raise NotFound("app", str(sdk_app_id))
+    return views[0]
 
 
 def load_app(session: Session, caller: Caller, sdk_app_id: int, *, for_update: bool = False) -> App:
@@ -90,19 +185,6 @@ def load_app(session: Session, caller: Caller, sdk_app_id: int, *, for_update: b
     if app is None:
         raise NotFound("app", str(sdk_app_id))
     return app
-
-
-def _tags_of(session: Session, ids: Sequence[int]) -> dict[int, list[TagView]]:
-    found: dict[int, list[TagView]] = defaultdict(list)
-    if ids:
-        rows = session.execute(
-            select(AppTag.sdk_app_id, AppTag.key, AppTag.value)
-            .where(AppTag.sdk_app_id.in_(ids))
-            .order_by(AppTag.key, AppTag.value)
-        )
-        for sdk_app_id, key, value in rows:
-            found[sdk_app_id].append(TagView(key, value))
-    return found
 
 
 class Apps:
@@ -120,59 +202,52 @@ class Apps:
         if violations:
             raise InvalidArgument(violations)
         now = self._clock.now()
-        with self._store.write() as session:
+        with self._store.write_core() as connection:
             # The account row lock serialises creates of one account on PostgreSQL;
             # on SQLite BEGIN IMMEDIATE already serialises every writer (R1 under races).
-            account = session.scalars(
-                select(Account).where(Account.id == caller.account_id).with_for_update()
-            ).one()
+            account = {"account_id": caller.account_id}
+            connection.execute(_LOCK_ACCOUNT, account)
             if request_id:
-                earlier = session.scalars(
-                    select(App).where(App.account_id == caller.account_id, App.request_id == request_id)
+                earlier = connection.execute(
+                    select(App.sdk_app_id, App.name, App.description, App.deleted_at).where(
+                        App.account_id == caller.account_id, App.request_id == request_id
+                    )
                 ).first()
                 if earlier is not None:
                     if (earlier.name, earlier.description) != (name, description):
                         raise AlreadyExists(
                             "request", request_id, "request_id was already used to create a different app"
                         )
-                    if earlier.deleted_at is not None:
-                        raise NotFound("app", str(earlier.sdk_app_id))
-                    return view_app(
-                        earlier, account, _tags_of(session, [earlier.sdk_app_id])[earlier.sdk_app_id]
-                    )
-            live = session.scalar(
-                select(func.count())
-                .select_from(App)
-                .where(App.account_id == caller.account_id, App.deleted_at.is_(None))
-            )
+                    return _one_view(connection, caller, earlier.sdk_app_id)
+            live = connection.scalar(_COUNT_LIVE, account)
             assert live is not None
             if live >= APP_QUOTA:
                 raise QuotaExceeded(
                     subject=f"accounts/{caller.account_id}", resource="apps", limit=APP_QUOTA, current=live
                 )
-            app = App(
-                account_id=caller.account_id,
-                name=name,
-                description=description,
-                source="",
-                secret_key=secrets.token_hex(32),  # R10: 64 hex characters
-                lifecycle="active",
-                request_id=request_id or None,
-                push_domain="",
-                relayed_push_enabled=False,
-                created_at=now,
-                updated_at=now,
+            sdk_app_id = connection.scalar(
+                _INSERT,
+                {
+                    "account_id": caller.account_id,
+                    "name": name,
+                    "description": description,
+                    "source": "",
+                    "secret_key": secrets.token_hex(32),  # R10: 64 hex characters
+                    "lifecycle": "active",
+                    "request_id": request_id or None,
+                    "push_domain": "",
+                    "relayed_push_enabled": False,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
-            session.add(app)
-            session.flush()
-            return view_app(app, account, [])
+            assert sdk_app_id is not None
+            return _one_view(connection, caller, sdk_app_id)
 
     def get(self, caller: Caller, sdk_app_id: int) -> AppView:
         """One app of the caller (R5)."""
-        with self._store.read() as session:
-            app = load_app(session, caller, sdk_app_id)
-            account = session.get_one(Account, caller.account_id)
-            return view_app(app, account, _tags_of(session, [sdk_app_id])[sdk_app_id])
+        with self._store.read_core() as connection:
+            return _one_view(connection, caller, sdk_app_id)
 
     def list(
         self,
@@ -208,15 +283,13 @@ class Apps:
             if not isinstance(after, int):
                 raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
             conditions.append(App.sdk_app_id < after)
-        with self._store.read() as session:
-            rows = session.scalars(
-                select(App).where(*conditions).order_by(App.sdk_app_id.desc()).limit(size + 1)
-            ).all()
-            account = session.get_one(Account, caller.account_id)
-            page = rows[:size]
-            tags_by_app = _tags_of(session, [a.sdk_app_id for a in page])
-            views = [view_app(a, account, tags_by_app[a.sdk_app_id]) for a in page]
-        next_token = encode_page_token(page[-1].sdk_app_id, filters) if len(rows) > size else ""
+        page_ids = select(App.sdk_app_id).where(*conditions).order_by(App.sdk_app_id.desc()).limit(size + 1)
+        with self._store.read_core() as connection:
+            ids = list(connection.scalars(page_ids))
+            views = (
+                _views(connection.execute(_view_query(App.sdk_app_id.in_(ids[:size]))).all()) if ids else []
+            )
+        next_token = encode_page_token(ids[size - 1], filters) if len(ids) > size else ""
         return Page(views, next_token)
 
     def update(
@@ -230,17 +303,21 @@ class Apps:
             violations += check_app_description(description, field="app.description")
         if violations:
             raise InvalidArgument(violations)
-        with self._store.write() as session:
-            app = load_app(session, caller, sdk_app_id, for_update=True)
-            if name is not None:
-                app.name = name
-            if description is not None:
-                app.description = description
-            app.updated_at = self._clock.now()
-            account = session.get_one(Account, caller.account_id)
-            return view_app(app, account, _tags_of(session, [sdk_app_id])[sdk_app_id])
+        values: dict[str, object] = {"updated_at": self._clock.now()}
+        if name is not None:
+            values["name"] = name
+        if description is not None:
+            values["description"] = description
+        with self._store.write_core() as connection:
+            updated = connection.execute(update(App).where(*_owned(caller, sdk_app_id)).values(**values))
+            if updated.rowcount != 1:
+                raise NotFound("app", str(sdk_app_id))
+            return _one_view(connection, caller, sdk_app_id)
 
     def secret_key(self, caller: Caller, sdk_app_id: int) -> str:
         """The app's UserSig secret key, for its owner only (R10)."""
-        with self._store.read() as session:
-            return load_app(session, caller, sdk_app_id).secret_key
+        with self._store.read_core() as connection:
+            key = connection.scalar(select(App.secret_key).where(*_owned(caller, sdk_app_id)))
+        if key is None:
+            raise NotFound("app", str(sdk_app_id))
+        return key

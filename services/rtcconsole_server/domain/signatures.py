@@ -190,7 +190,13 @@ class Signatures:
             app = session.scalar(select(App).where(App.sdk_app_id == sdk_app_id, App.deleted_at.is_(None)))
             if app is None:
                 return EntryDecision(EntryDenial.APP_NOT_FOUND, message=f"no app {sdk_app_id}")
-            reasons = stop_reasons(app, session.get_one(Account, app.account_id))
+            account = session.get_one(Account, app.account_id)
+            reasons = stop_reasons(
+                lifecycle=app.lifecycle,
+                postpaid=account.postpaid,
+                arrears=account.arrears,
+                package_state=account.package_state,
+            )
             permission_control = read_section(session, sdk_app_id, PermissionControlSection).effective.enabled
             key = app.secret_key
         if reasons:
