@@ -1,0 +1,5 @@
+"""``python -m rtcconsole.cli``."""
+
+from rtcconsole.cli import main
+
+raise SystemExit(main())

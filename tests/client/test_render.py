@@ -1,0 +1,73 @@
+"""The two output forms: proto-JSON with proto field names, and text for people."""
+
+from __future__ import annotations
+
+import json
+
+from google.protobuf import timestamp_pb2
+
+from rtcconsole.cli import _render as render
+from rtcconsole.v1 import app_service_pb2 as app_pb
+from rtcconsole.v1 import common_pb2
+
+CREATED = timestamp_pb2.Timestamp(seconds=1_735_689_600)  # 2025-01-01T00:00:00Z
+
+APP = app_pb.App(
+    sdk_app_id=1400000001,
+    name="直播_demo",
+    description="",
+    status=app_pb.APP_STATUS_STOPPED,
+    stop_reasons=[app_pb.STOP_REASON_DISABLED_BY_OWNER],
+    tags=[app_pb.Tag(key="team", value="live")],
+    create_time=CREATED,
+)
+
+
+def test_json_uses_proto_field_names_and_proto_json_values() -> None:
+    data = json.loads(render.to_json(APP))
+    assert data["sdk_app_id"] == "1400000001"  # uint64 is a string in proto-JSON
+    assert data["name"] == "直播_demo"
+    assert data["status"] == "APP_STATUS_STOPPED"
+    assert data["stop_reasons"] == ["STOP_REASON_DISABLED_BY_OWNER"]
+    assert data["tags"] == [{"key": "team", "value": "live"}]
+    assert data["create_time"] == "2025-01-01T00:00:00Z"
+    assert "sdkAppId" not in data
+
+
+def test_json_of_a_list_is_the_whole_response() -> None:
+    response = app_pb.ListAppsResponse(apps=[APP], next_page_token="p2")
+    data = json.loads(render.to_json(response))
+    assert data["next_page_token"] == "p2"
+    assert [a["sdk_app_id"] for a in data["apps"]] == ["1400000001"]
+
+
+def test_app_fields() -> None:
+    text = render.app_fields(APP)
+    assert "sdk_app_id:" in text and "1400000001" in text
+    assert "STOPPED (DISABLED_BY_OWNER)" in text
+    assert "team=live" in text
+    assert "2025-01-01T00:00:00Z" in text
+
+
+def test_apps_table_aligns_wide_characters() -> None:
+    other = app_pb.App(sdk_app_id=1400000002, name="ab", status=app_pb.APP_STATUS_NORMAL)
+    lines = render.apps_table(app_pb.ListAppsResponse(apps=[APP, other], next_page_token="t")).splitlines()
+    assert lines[0].split() == ["SDKAPPID", "NAME", "STATUS", "TAGS", "CREATED"]
+    # The status column starts at the same terminal column although 直播 is two characters wide each.
+    stopped, normal = lines[1], lines[2]
+    assert render._width(stopped[: stopped.index("STOPPED")]) == render._width(
+        normal[: normal.index("NORMAL")]
+    )
+    assert lines[-1] == "more: --page-token t (or --all)"
+
+
+def test_empty_lists_say_so() -> None:
+    assert render.apps_table(app_pb.ListAppsResponse()) == "no apps"
+    assert render.operations_table(app_pb.ListOperationsResponse()) == "no operations"
+
+
+def test_labels_and_times() -> None:
+    assert render.label(common_pb2.OperationState, common_pb2.OPERATION_STATE_PENDING) == "PENDING"
+    assert render.label(common_pb2.OperationState, 0) == "-"
+    assert render.label(common_pb2.OperationState, 99) == "99"
+    assert render.when(timestamp_pb2.Timestamp()) == "-"
