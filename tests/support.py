@@ -18,6 +18,7 @@ from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import app_service_pb2_grpc as app_grpc
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import auth_service_pb2_grpc as auth_grpc
+from rtcconsole.v1 import config_service_pb2_grpc as config_grpc
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.server import Server
 
@@ -31,6 +32,13 @@ DETAIL_TYPES: dict[str, type[Message]] = {
     "google.rpc.ResourceInfo": error_details_pb2.ResourceInfo,
     "google.rpc.RequestInfo": error_details_pb2.RequestInfo,
 }
+
+
+def totp_of(otpauth_uri: str) -> pyotp.TOTP:
+    """The authenticator an ``otpauth://totp/…`` URI describes."""
+    totp = pyotp.parse_uri(otpauth_uri)
+    assert isinstance(totp, pyotp.TOTP)
+    return totp
 
 
 @dataclass
@@ -85,6 +93,10 @@ class Tenant:
     def auth(self) -> auth_grpc.AuthServiceAsyncStub:
         return auth_grpc.AuthServiceStub(self.channel)
 
+    @property
+    def config(self) -> config_grpc.ConfigServiceAsyncStub:
+        return config_grpc.ConfigServiceStub(self.channel)
+
     async def create_app(self, name: str = "demo", description: str = "") -> app_pb.App:
         response = await self.apps.CreateApp(
             app_pb.CreateAppRequest(name=name, description=description), metadata=self.metadata
@@ -98,9 +110,7 @@ class Tenant:
 
     async def enroll(self) -> pyotp.TOTP:
         response = await self.auth.EnrollTotp(auth_pb.EnrollTotpRequest(), metadata=self.metadata)
-        totp = pyotp.parse_uri(response.otpauth_uri)
-        assert isinstance(totp, pyotp.TOTP)
-        return totp
+        return totp_of(response.otpauth_uri)
 
     async def secondary_token(self, totp: pyotp.TOTP, clock: Clock) -> str:
         """A fresh secondary-auth token; moves on one TOTP step first so each code is new."""

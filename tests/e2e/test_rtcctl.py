@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 from PIL import Image
 
@@ -15,7 +14,7 @@ from rtcconsole.cli import amain
 from rtcconsole.usersig import verify_usersig
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.server import Server
-from tests.support import Tenant
+from tests.support import Tenant, totp_of
 
 
 class Ctl:
@@ -53,7 +52,7 @@ async def test_apps_walkthrough(ctl: Ctl, tenant: Tenant, clock: ManualClock) ->
     assert bad["error"]["code"] == "INVALID_ARGUMENT"
 
     # R7: TOTP, then disable; the operation is done 3 minutes later
-    totp = pyotp.parse_uri((await ctl("auth", "totp-enroll"))["otpauth_uri"])
+    totp = totp_of((await ctl("auth", "totp-enroll"))["otpauth_uri"])
     operation = await ctl("apps", "disable", sdk_app_id, "--totp", totp.at(clock.now()))
     assert operation["state"] == "OPERATION_STATE_PENDING"
     clock.advance(minutes=3)
@@ -127,7 +126,7 @@ async def test_r7_one_totp_code_serves_30_minutes_of_actions(
 ) -> None:
     first = (await ctl("apps", "create", "--name", "one"))["sdk_app_id"]
     second = (await ctl("apps", "create", "--name", "two"))["sdk_app_id"]
-    totp = pyotp.parse_uri((await ctl("auth", "totp-enroll"))["otpauth_uri"])
+    totp = totp_of((await ctl("auth", "totp-enroll"))["otpauth_uri"])
     code = totp.at(clock.now())
     await ctl("apps", "disable", first, "--totp", code)
     await ctl("apps", "disable", second, "--totp", code)  # the same code: the kept token is used
