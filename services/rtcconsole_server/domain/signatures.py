@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from rtcconsole.usersig import (
     DEFAULT_EXPIRE_SECONDS,
@@ -26,12 +26,12 @@ from rtcconsole.usersig import (
     verify_usersig,
 )
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.app_settings import PermissionControlSection, read_section
+from rtcconsole_server.domain.app_settings import PermissionControlSection, decode, section_name
 from rtcconsole_server.domain.apps import load_app, stop_reasons
 from rtcconsole_server.domain.views import Caller, StopReason
 from rtcconsole_server.errors import FieldViolation, InvalidArgument, NotFound
 from rtcconsole_server.store import Store
-from rtcconsole_server.store.models import Account, App
+from rtcconsole_server.store.models import Account, App, AppSetting
 
 __all__ = ["EntryDecision", "EntryDenial", "Room", "Signatures"]
 
@@ -87,6 +87,29 @@ def _input_error(error: UserSigInputError) -> InvalidArgument:
         (f for f in ("user_id", "str_room_id", "room_id", "sdk_app_id", "privileges") if f in message), ""
     )
     return InvalidArgument(FieldViolation(field or "lifetime", message))
+
+
+# The app, its account's billing state and its effective R14 flag, in one prebuilt statement:
+# the gate is on the data plane's hot path (docs/decisions/0010-core-on-hot-paths.md).
+_ENTRY_STATE = (
+    select(
+        App.secret_key,
+        App.lifecycle,
+        Account.postpaid,
+        Account.arrears,
+        Account.package_state,
+        AppSetting.effective.label("permission_control"),
+    )
+    .join(Account, Account.id == App.account_id)
+    .outerjoin(
+        AppSetting,
+        and_(
+            AppSetting.sdk_app_id == App.sdk_app_id,
+            AppSetting.section == section_name(PermissionControlSection),
+        ),
+    )
+    .where(App.sdk_app_id == bindparam("sdk_app_id"), App.deleted_at.is_(None))
+)
 
 
 class Signatures:
@@ -186,19 +209,21 @@ class Signatures:
         room.check()
         if not user_id:
             raise InvalidArgument(FieldViolation("user_id", "is required"))
-        with self._store.read() as session:
-            app = session.scalar(select(App).where(App.sdk_app_id == sdk_app_id, App.deleted_at.is_(None)))
-            if app is None:
-                return EntryDecision(EntryDenial.APP_NOT_FOUND, message=f"no app {sdk_app_id}")
-            account = session.get_one(Account, app.account_id)
-            reasons = stop_reasons(
-                lifecycle=app.lifecycle,
-                postpaid=account.postpaid,
-                arrears=account.arrears,
-                package_state=account.package_state,
-            )
-            permission_control = read_section(session, sdk_app_id, PermissionControlSection).effective.enabled
-            key = app.secret_key
+        with self._store.read_core() as connection:
+            row = connection.execute(_ENTRY_STATE, {"sdk_app_id": sdk_app_id}).first()
+        if row is None:
+            return EntryDecision(EntryDenial.APP_NOT_FOUND, message=f"no app {sdk_app_id}")
+        reasons = stop_reasons(
+            lifecycle=row.lifecycle,
+            postpaid=row.postpaid,
+            arrears=row.arrears,
+            package_state=row.package_state,
+        )
+        permission_control = (
+            row.permission_control is not None
+            and decode(PermissionControlSection, row.permission_control).enabled
+        )
+        key = row.secret_key
         if reasons:
             return EntryDecision(
                 EntryDenial.APP_NOT_IN_SERVICE, stop_reasons=reasons, message="the app is stopped"

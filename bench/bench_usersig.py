@@ -1,0 +1,155 @@
+"""``usersig``: UserSig verification locally and the room-entry gate over gRPC (issue 5).
+
+Rows, each against a baseline measured in the same run:
+
+- ``verify_usersig`` (decode, inflate, parse, check claims, HMAC, constant-time compare) against
+  a bare HMAC-SHA256 of the same string to sign: the format's floor. Single-threaded loop; latency
+  per operation measured around every call.
+- ``AuthorizeRoomEntry`` RPCs of ``rtc-console serve`` (SQLite, data-plane token, a valid UserSig,
+  advanced permission control off) against the bare echo server at ``--concurrency`` in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+import grpc
+
+from bench.bench_apps import _CLI, PORT_LINE, _create_accounts, _migrate, _sqlite_backend
+from bench.echo import echo_call, echo_server
+from bench.load import LoadResult, compare_load, percentile
+from bench.procs import subprocess_server
+from bench.registry import BenchConfig, Row, benchmark
+from rtcconsole.usersig import generate_usersig, verify_usersig
+from rtcconsole.v1 import app_service_pb2 as app_pb
+from rtcconsole.v1 import app_service_pb2_grpc as app_grpc
+from rtcconsole.v1 import auth_service_pb2 as auth_pb
+from rtcconsole.v1 import auth_service_pb2_grpc as auth_grpc
+
+__all__ = ["usersig"]
+
+NAME = "usersig"
+_TOKEN = "bench-data-plane-token"
+_SDK_APP_ID = 1_400_000_001
+_KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+_TIMEOUT_S = 10.0
+
+
+def _timed_loop(fn: Callable[[], object], seconds: float) -> LoadResult:
+    """Call ``fn`` back to back for ``seconds``; every call timed on its own."""
+    latencies: list[int] = []
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        for _ in range(200):
+            t0 = time.perf_counter_ns()
+            fn()
+            latencies.append(time.perf_counter_ns() - t0)
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return LoadResult(
+        ops_per_s=len(latencies) / elapsed,
+        p50_ms=percentile(latencies, 50) / 1e6,
+        p99_ms=percentile(latencies, 99) / 1e6,
+        count=len(latencies),
+        errors=0,
+        first_error=None,
+        concurrency=1,
+        duration_s=elapsed,
+        latencies_ns=tuple(latencies),
+    )
+
+
+def _local_rows(config: BenchConfig) -> list[Row]:
+    now = int(time.time())
+    token = generate_usersig(sdk_app_id=_SDK_APP_ID, secret_key=_KEY, user_id="alice", now=now)
+    to_sign = (
+        f"TLS.identifier:alice\nTLS.sdkappid:{_SDK_APP_ID}\nTLS.time:{now}\nTLS.expire:15552000\n"
+    ).encode()
+
+    def verify() -> None:
+        assert verify_usersig(token, sdk_app_id=_SDK_APP_ID, secret_key=_KEY, user_id="alice", now=now).ok
+
+    def bare_hmac() -> None:
+        hmac.new(_KEY.encode(), to_sign, hashlib.sha256).digest()
+
+    half = max(config.duration_s / 2, 0.5)
+    rounds = [(_timed_loop(verify, half), _timed_loop(bare_hmac, half)) for _ in range(2)]
+    subject = rounds[0][0] if rounds[0][0].ops_per_s >= rounds[1][0].ops_per_s else rounds[1][0]
+    baseline = rounds[0][1] if rounds[0][1].ops_per_s >= rounds[1][1].ops_per_s else rounds[1][1]
+    return [
+        Row.from_results(
+            benchmark=NAME,
+            subject="verify_usersig (local)",
+            result=subject,
+            baseline="HMAC-SHA256 of the same string",
+            baseline_result=baseline,
+            note="verify_usersig: one thread, best of two rounds per side; the baseline is the floor",
+        )
+    ]
+
+
+async def _rpc_rows(config: BenchConfig) -> list[Row]:
+    async with _sqlite_backend() as backend, echo_server() as echo_target:
+        await _migrate(backend.url)
+        (owner,) = await _create_accounts(backend.url, 1)
+        serve = [
+            *_CLI, "--log-level", "INFO", "serve", "--listen", "127.0.0.1:0",
+            "--database-url", backend.url, "--data-plane-token", _TOKEN,
+        ]  # fmt: skip
+        async with (
+            subprocess_server(serve, ready_port_from=PORT_LINE) as server,
+            grpc.aio.insecure_channel(server.target) as channel,
+            grpc.aio.insecure_channel(echo_target) as echo_channel,
+        ):
+            apps = app_grpc.AppServiceStub(channel)
+            auth = auth_grpc.AuthServiceStub(channel)
+            app = (await apps.CreateApp(app_pb.CreateAppRequest(name="bench_gate"), metadata=owner)).app
+            secret = await auth.GetAppSecretKey(
+                auth_pb.GetAppSecretKeyRequest(sdk_app_id=app.sdk_app_id), metadata=owner
+            )
+            user_sig = generate_usersig(
+                sdk_app_id=app.sdk_app_id, secret_key=secret.secret_key, user_id="bob"
+            )
+            request = auth_pb.AuthorizeRoomEntryRequest(
+                sdk_app_id=app.sdk_app_id, room_id=1, user_id="bob", user_sig=user_sig
+            )
+            data_plane = (("authorization", f"Bearer {_TOKEN}"),)
+            answer = await auth.AuthorizeRoomEntry(request, metadata=data_plane)
+            assert answer.allowed, answer
+
+            def authorize() -> Awaitable[auth_pb.AuthorizeRoomEntryResponse]:
+                return auth.AuthorizeRoomEntry(request, metadata=data_plane, timeout=_TIMEOUT_S)
+
+            print(f"  {NAME}: AuthorizeRoomEntry", file=sys.stderr, flush=True)
+            subject, baseline = await compare_load(
+                authorize,
+                echo_call(echo_channel, payload_bytes=max(answer.ByteSize(), 1), timeout_s=_TIMEOUT_S),
+                concurrency=config.concurrency,
+                duration_s=config.duration_s,
+                warmup_s=config.warmup_s,
+                rounds=config.rounds,
+            )
+    c = config.concurrency
+    return [
+        Row.from_results(
+            benchmark=NAME,
+            subject=f"AuthorizeRoomEntry (sqlite) c={c}",
+            result=subject,
+            baseline=f"echo c={c}",
+            baseline_result=baseline,
+            note="AuthorizeRoomEntry: app lookup + billing state + R14 flag + UserSig verify per call",
+        )
+    ]
+
+
+@benchmark(NAME)
+async def usersig(config: BenchConfig) -> list[Row]:
+    """Local verify vs bare HMAC; AuthorizeRoomEntry vs echo."""
+    rows = await asyncio.to_thread(_local_rows, config)
+    return rows + await _rpc_rows(config)
