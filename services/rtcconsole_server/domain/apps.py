@@ -157,7 +157,11 @@ _ONE_VIEW = _view_query(
 )
 
 
-_LOCK_ACCOUNT = select(Account.id).where(Account.id == bindparam("account_id")).with_for_update()
+_LOCK_ACCOUNT = (
+    select(Account.postpaid, Account.arrears, Account.package_state)
+    .where(Account.id == bindparam("account_id"))
+    .with_for_update()
+)
 _COUNT_LIVE = (
     select(func.count())
     .select_from(App)
@@ -206,7 +210,7 @@ class Apps:
             # The account row lock serialises creates of one account on PostgreSQL;
             # on SQLite BEGIN IMMEDIATE already serialises every writer (R1 under races).
             account = {"account_id": caller.account_id}
-            connection.execute(_LOCK_ACCOUNT, account)
+            billing = connection.execute(_LOCK_ACCOUNT, account).one()
             if request_id:
                 earlier = connection.execute(
                     select(App.sdk_app_id, App.name, App.description, App.deleted_at).where(
@@ -242,7 +246,27 @@ class Apps:
                 },
             )
             assert sdk_app_id is not None
-            return _one_view(connection, caller, sdk_app_id)
+        reasons = stop_reasons(
+            lifecycle="active",
+            postpaid=billing.postpaid,
+            arrears=billing.arrears,
+            package_state=billing.package_state,
+        )
+        return AppView(
+            sdk_app_id=sdk_app_id,
+            name=name,
+            description=description,
+            source="",
+            created_at=now,
+            updated_at=now,
+            relayed_push_enabled=False,
+            push_domain="",
+            status=AppStatus.STOPPED if reasons else AppStatus.NORMAL,
+            stop_reasons=reasons,
+            pending_transition=None,
+            pending_operation=None,
+            tags=(),
+        )
 
     def get(self, caller: Caller, sdk_app_id: int) -> AppView:
         """One app of the caller (R5)."""
