@@ -1,4 +1,25 @@
-"""The usage aggregator: rolls second-level usage into 5-minute lines (R16).
+"""The usage aggregator: rolls second-level usage into 5-minute lines (R16) and settles billing (R6).
 
-It runs on the same store as the server; see docs/usage.md once it lands (issue 6).
+It runs on the same store as the server, inside ``rtc-console serve`` (a
+worker) or alone (``rtc-console aggregator [--once]``); any number of replicas
+may run at once. See docs/usage.md.
+
+- :class:`Aggregator`: ``run_once()`` is one tick.
+- :func:`roll_up_batch`: one transaction of the roll-up.
+- :func:`run`: the standalone command.
 """
+
+from rtcconsole_aggregator.aggregator import DEFAULT_BATCH_WINDOWS, DEFAULT_WATERMARK, Aggregator
+from rtcconsole_aggregator.rollup import Claimed, roll_up_batch
+from rtcconsole_aggregator.runner import RunOptions, build_aggregator, run
+
+__all__ = [
+    "DEFAULT_BATCH_WINDOWS",
+    "DEFAULT_WATERMARK",
+    "Aggregator",
+    "Claimed",
+    "RunOptions",
+    "build_aggregator",
+    "roll_up_batch",
+    "run",
+]

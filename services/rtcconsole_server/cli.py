@@ -2,9 +2,13 @@
 
     rtc-console serve [--listen ADDR] [--database-url URL] [--redis-url URL] ...
     rtc-console migrate [--database-url URL]
+    rtc-console dispatcher [--database-url URL] [--callback-timeout-seconds S] ...
     rtc-console admin account create NAME [--json]
     rtc-console admin account billing ACCOUNT [--postpaid on|off] [--arrears on|off]
                                               [--package ok|used-up|expired] [--json]
+    rtc-console admin account services ACCOUNT [--css on|off] [--vod on|off] [--json]
+    rtc-console aggregator [--once] ...              (usage roll-up and billing: cli_usage.py)
+    rtc-console admin account package add|list ACCOUNT ...
 
 Every flag has an environment variable (``RTC_LISTEN``, ``RTC_DATABASE_URL``,
 ``RTC_REDIS_URL``, ``RTC_DATA_PLANE_TOKEN``, ``RTC_DATA_DIR``, ``RTC_LOG_LEVEL``);
@@ -20,8 +24,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+from rtcconsole_server import cli_usage
 from rtcconsole_server.clock import SystemClock
 from rtcconsole_server.domain.accounts import Accounts
 from rtcconsole_server.errors import RtcError
@@ -56,6 +63,40 @@ def _add_store_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_callback_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the callback dispatcher (R15), shared by ``serve`` and ``dispatcher``."""
+    group = parser.add_argument_group("callback dispatcher")
+    group.add_argument(
+        "--callback-timeout-seconds", type=float, default=5.0, help="a POST must get HTTP 200 within this"
+    )
+    group.add_argument(
+        "--callback-retry-window-hours",
+        type=float,
+        default=24.0,
+        help="retry a failing delivery at least this long after it was queued, then expire it",
+    )
+    group.add_argument(
+        "--callback-lease-seconds",
+        type=float,
+        default=60.0,
+        help="after this, a delivery claimed by a dispatcher that died is retried by another",
+    )
+    group.add_argument("--callback-concurrency", type=int, default=32, help="POSTs in flight at once")
+    group.add_argument(
+        "--callback-poll-seconds", type=float, default=1.0, help="how often an idle dispatcher looks for work"
+    )
+
+
+def _callback_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "callback_timeout": timedelta(seconds=args.callback_timeout_seconds),
+        "callback_retry_window": timedelta(hours=args.callback_retry_window_hours),
+        "callback_lease": timedelta(seconds=args.callback_lease_seconds),
+        "callback_concurrency": args.callback_concurrency,
+        "callback_poll_interval": timedelta(seconds=args.callback_poll_seconds),
+    }
+
+
 def _database_url(args: argparse.Namespace) -> str:
     if args.database_url:
         return str(args.database_url)
@@ -74,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
         "--listen", default=_env("RTC_LISTEN", "127.0.0.1:50051"), help="host:port (env RTC_LISTEN)"
     )
     _add_store_flags(serve)
+    _add_callback_flags(serve)
     serve.add_argument(
         "--redis-url",
         default=_env("RTC_REDIS_URL"),
@@ -88,14 +130,38 @@ def _parser() -> argparse.ArgumentParser:
         "--no-workers", action="store_true", help="do not run background workers in this process"
     )
     serve.add_argument(
+        "--no-aggregator",
+        action="store_true",
+        help="do not run the usage aggregator here (run `rtc-console aggregator` instead)",
+    )
+    cli_usage.add_aggregation_flags(serve)
+    serve.add_argument(
         "--operation-delay-seconds",
         type=float,
         default=180.0,
         help="R7 effect delay of disable/enable/delete",
     )
+    serve.add_argument(
+        "--config-delay-seconds",
+        type=float,
+        default=300.0,
+        help="R11 effect delay of function-settings changes (default 300)",
+    )
+    serve.add_argument(
+        "--push-domain-suffix",
+        default=_env("RTC_PUSH_DOMAIN_SUFFIX", "livepush.rtc-console.local"),
+        help="apps get the push domain <sdk_app_id>.<suffix> (env RTC_PUSH_DOMAIN_SUFFIX)",
+    )
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations and exit")
     _add_store_flags(migrate)
+
+    dispatcher = commands.add_parser(
+        "dispatcher", help="run only the callback dispatcher (scaled deployments; SIGTERM stops it)"
+    )
+    _add_store_flags(dispatcher)
+    _add_callback_flags(dispatcher)
+    cli_usage.add_aggregator_command(commands, _add_store_flags)
 
     admin = commands.add_parser("admin", help="operator tasks, straight on the store")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
@@ -114,6 +180,18 @@ def _parser() -> argparse.ArgumentParser:
     billing.add_argument("--package", choices=["ok", "used-up", "expired"])
     billing.add_argument("--json", action="store_true")
     _add_store_flags(billing)
+    cli_usage.add_package_commands(account_commands, _add_store_flags)
+
+    services = account_commands.add_parser(
+        "services",
+        help="activate or deactivate the account's CSS and VOD services (R12, R13); "
+        "turning one off changes no app's settings",
+    )
+    services.add_argument("account", help="account id or name")
+    services.add_argument("--css", type=_on_off, help="live streaming (CSS): on or off")
+    services.add_argument("--vod", type=_on_off, help="video on demand (VOD): on or off")
+    services.add_argument("--json", action="store_true")
+    _add_store_flags(services)
     return parser
 
 
@@ -129,19 +207,37 @@ def _serve(args: argparse.Namespace) -> int:
         data_plane_token=args.data_plane_token,
         run_workers=not args.no_workers,
         operation_delay=timedelta(seconds=args.operation_delay_seconds),
+        config_delay=timedelta(seconds=args.config_delay_seconds),
+        push_domain_suffix=args.push_domain_suffix,
+        **_callback_settings(args),
+        **cli_usage.aggregation_settings(args),
     )
     asyncio.run(serve(settings))
     return 0
 
 
-def _accounts(args: argparse.Namespace) -> Accounts:
-    store = open_store(_database_url(args))
-    upgrade(store)
-    return Accounts(store, SystemClock())
+def _dispatcher(args: argparse.Namespace) -> int:
+    from rtcconsole_server.server import run_dispatcher
+
+    asyncio.run(run_dispatcher(Settings(database_url=_database_url(args), **_callback_settings(args))))
+    return 0
 
 
 def _account(args: argparse.Namespace) -> int:
-    accounts = _accounts(args)
+    store = open_store(_database_url(args))
+    try:  # dispose the pool so that no connection outlives the command (in-process callers, tests)
+        upgrade(store)
+        if args.account_command in ("package", "billing"):  # billing state recomputed (R6)
+            account_id = Accounts(store, SystemClock()).find(args.account)
+            if args.account_command == "package":
+                return cli_usage.account_package(store, account_id, args)
+            return cli_usage.account_billing(store, account_id, args)
+        return _account_command(Accounts(store, SystemClock()), args)
+    finally:
+        store.dispose()
+
+
+def _account_command(accounts: Accounts, args: argparse.Namespace) -> int:
     if args.account_command == "create":
         issued = accounts.create(args.name)
         if args.json:
@@ -151,20 +247,12 @@ def _account(args: argparse.Namespace) -> int:
             print(f"api key (shown once, keep it safe): {issued.api_key}")
         return 0
     account_id = accounts.find(args.account)
-    state = accounts.set_billing(
-        account_id,
-        postpaid=args.postpaid,
-        arrears=args.arrears,
-        package_state=args.package.replace("-", "_") if args.package else None,
-    )
-    result = {
-        "account_id": account_id,
-        "postpaid": state.postpaid,
-        "arrears": state.arrears,
-        "package": state.package_state.replace("_", "-"),
-    }
-    print(json.dumps(result) if args.json else " ".join(f"{k}={v}" for k, v in result.items()))
-    return 0
+    if args.account_command == "services":
+        services = accounts.set_services(account_id, css=args.css, vod=args.vod)
+        shown = {"account_id": account_id, "css": services.css_active, "vod": services.vod_active}
+        print(json.dumps(shown) if args.json else " ".join(f"{k}={v}" for k, v in shown.items()))
+        return 0
+    raise AssertionError(f"unhandled command {args.account_command!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "dispatcher":
+            return _dispatcher(args)
+        if args.command == "aggregator":
+            return cli_usage.run_aggregator(args, _database_url(args))
         if args.command == "migrate":
             upgrade(open_store(_database_url(args)))
             print("migrated")

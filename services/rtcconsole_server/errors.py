@@ -15,6 +15,7 @@ in one table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -78,9 +79,13 @@ class NotFound(RtcError):
 class AlreadyExists(RtcError):
     """The resource exists, or an idempotency key was reused with a different payload."""
 
-    def __init__(self, resource_type: str, resource_name: str, message: str) -> None:
+    def __init__(
+        self, resource_type: str, resource_name: str, message: str, *, others: Sequence[str] = ()
+    ) -> None:
         self.resource_type = resource_type
         self.resource_name = resource_name
+        self.others = tuple(others)
+        """Further resources of the same type in the same conflict (a batch reusing several ids)."""
         super().__init__(message)
 
 

@@ -18,23 +18,42 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from rtcconsole.v1 import app_service_pb2, app_service_pb2_grpc, auth_service_pb2, auth_service_pb2_grpc
+from rtcconsole.v1 import (
+    app_service_pb2,
+    app_service_pb2_grpc,
+    auth_service_pb2,
+    auth_service_pb2_grpc,
+    config_service_pb2,
+    config_service_pb2_grpc,
+    ingest_service_pb2,
+    ingest_service_pb2_grpc,
+    usage_service_pb2,
+    usage_service_pb2_grpc,
+)
+from rtcconsole_aggregator.runner import build_aggregator
 from rtcconsole_server.api.app_service import AppServicer
 from rtcconsole_server.api.auth_service import AuthServicer
+from rtcconsole_server.api.config_service import ConfigServicer
+from rtcconsole_server.api.ingest_service import IngestServicer
 from rtcconsole_server.api.interceptor import ErrorInterceptor
+from rtcconsole_server.api.usage_service import UsageServicer
 from rtcconsole_server.clock import Clock, SystemClock
 from rtcconsole_server.domain.console import Console
+from rtcconsole_server.domain.dispatcher import Dispatcher
 from rtcconsole_server.settings import Settings
 from rtcconsole_server.store import Store, open_store, upgrade
 from rtcconsole_server.workers import Worker, WorkerGroup
 
-__all__ = ["SERVICE_NAMES", "Server", "build_server", "serve"]
+__all__ = ["SERVICE_NAMES", "Server", "build_server", "dispatcher_worker", "run_dispatcher", "serve"]
 
 log = logging.getLogger("rtcconsole_server")
 
 SERVICE_NAMES = (
     app_service_pb2.DESCRIPTOR.services_by_name["AppService"].full_name,
     auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+    config_service_pb2.DESCRIPTOR.services_by_name["ConfigService"].full_name,
+    ingest_service_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name,
+    usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
 )
 _DB_THREADS = 16
 _MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a 2 MiB material plus room for the rest of the message
@@ -51,6 +70,8 @@ class Server:
     health: health.aio.HealthServicer
     settings: Settings
     _executor: ThreadPoolExecutor
+    dispatcher: Dispatcher | None = None
+    """The callback dispatcher (a worker of ``workers``); tests call its ``run_once``."""
 
     @property
     def target(self) -> str:
@@ -69,7 +90,9 @@ class Server:
         """Stop admitting calls, let in-flight ones finish for ``grace`` seconds, stop workers."""
         await self.health.enter_graceful_shutdown()
         await self.grpc_server.stop(grace)
-        await self.workers.stop()
+        await self.workers.stop(grace or 0.0)
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
         self._executor.shutdown(wait=True)
         self.console.store.dispose()
 
@@ -77,7 +100,25 @@ class Server:
 def build_workers(console: Console, settings: Settings, executor: ThreadPoolExecutor) -> WorkerGroup:
     group = WorkerGroup(executor)
     group.workers.append(Worker("operations", console.lifecycle.apply_due, settings.worker_interval))
+    group.workers.append(Worker("config", console.config.apply_due, settings.worker_interval))
+    if settings.run_aggregator:  # usage roll-up and billing (R16, R6); replicas coordinate in the store
+        aggregator = build_aggregator(
+            console.store,
+            console.clock,
+            watermark=settings.aggregation_watermark,
+            batch_windows=settings.aggregation_batch,
+        )
+        group.workers.append(
+            Worker("aggregator", aggregator.run_once, settings.aggregation_interval, on_stop=aggregator.stop)
+        )
     return group
+
+
+def dispatcher_worker(dispatcher: Dispatcher, settings: Settings) -> Worker:
+    """The callback dispatcher as a worker: drains what is due every ``callback_poll_interval``."""
+    return Worker(
+        "dispatcher", dispatcher.run_once, settings.callback_poll_interval, on_stop=dispatcher.stop_claiming
+    )
 
 
 async def build_server(
@@ -86,7 +127,10 @@ async def build_server(
     """Wire everything for ``settings``; the server is not started yet."""
     clock = clock or SystemClock()
     store = store or open_store(settings.database_url)
-    executor = ThreadPoolExecutor(max_workers=_DB_THREADS, thread_name_prefix="rtc-store")
+    # SQLite has one writer at a time: one store thread serialises writes without
+    # the busy-wait sleeps of contending connections (docs/decisions/0010).
+    threads = 1 if store.dialect == "sqlite" else _DB_THREADS
+    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rtc-store")
     if settings.migrate:
         await asyncio.get_running_loop().run_in_executor(executor, upgrade, store)
     console = Console.build(store, clock, settings)
@@ -99,6 +143,9 @@ async def build_server(
     )
     app_service_pb2_grpc.add_AppServiceServicer_to_server(AppServicer(console, executor), server)
     auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(console, executor), server)
+    config_service_pb2_grpc.add_ConfigServiceServicer_to_server(ConfigServicer(console, executor), server)
+    ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(console, executor), server)
+    usage_service_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(console, executor), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -108,9 +155,10 @@ async def build_server(
     port = server.add_insecure_port(settings.listen)
     if port == 0:
         raise OSError(f"cannot listen on {settings.listen}")
-    return Server(
-        server, port, console, build_workers(console, settings, executor), health_servicer, settings, executor
-    )
+    workers = build_workers(console, settings, executor)
+    dispatcher = Dispatcher.build(store, clock, settings, executor)
+    workers.workers.append(dispatcher_worker(dispatcher, settings))
+    return Server(server, port, console, workers, health_servicer, settings, executor, dispatcher)
 
 
 async def serve(settings: Settings) -> None:
@@ -124,4 +172,34 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     log.info("shutting down: draining in-flight calls for up to %s", settings.grace)
     await server.stop(settings.grace.total_seconds())
+    log.info("stopped")
+
+
+async def run_dispatcher(settings: Settings, *, clock: Clock | None = None) -> None:
+    """``rtc-console dispatcher``: only the callback dispatcher, until SIGTERM or SIGINT.
+
+    On a signal it claims nothing more, lets POSTs in flight finish and be recorded
+    (up to ``settings.grace``), and exits. After a kill -9 its leases expire and any
+    dispatcher retries what it held.
+    """
+    store = open_store(settings.database_url)
+    executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rtc-dispatch")
+    loop = asyncio.get_running_loop()
+    if settings.migrate:
+        await loop.run_in_executor(executor, upgrade, store)
+    dispatcher = Dispatcher.build(store, clock or SystemClock(), settings, executor)
+    workers = WorkerGroup(executor, [dispatcher_worker(dispatcher, settings)])
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    workers.start()
+    log.info("rtc-console dispatcher running (up to %d POSTs at once)", settings.callback_concurrency)
+    try:
+        await stop.wait()
+        log.info("stopping: finishing the deliveries in flight for up to %s", settings.grace)
+        await workers.stop(settings.grace.total_seconds())
+    finally:
+        await dispatcher.aclose()
+        executor.shutdown(wait=True)
+        store.dispose()
     log.info("stopped")

@@ -1,19 +1,22 @@
 """Background workers that run inside ``rtc-console serve`` (embedded mode) or alone.
 
-A worker is a blocking ``step`` (apply what is due, return how much it did)
-called every ``interval`` in the store's thread pool. Steps coordinate through
-the store, so any number of replicas may run the same worker.
+A worker is a ``step`` (apply what is due, return how much it did) called every
+``interval``: a blocking step runs in the store's thread pool, an ``async def``
+step (the callback dispatcher) on the event loop. Steps coordinate through the
+store, so any number of replicas may run the same worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
 __all__ = ["Worker", "WorkerGroup"]
 
@@ -25,8 +28,10 @@ class Worker:
     """``step`` every ``interval``; errors are logged and the loop goes on."""
 
     name: str
-    step: Callable[[], int]
+    step: Callable[[], int] | Callable[[], Awaitable[int]]
     interval: timedelta
+    on_stop: Callable[[], None] | None = None
+    """Called when the group stops, before it waits for the step (e.g. stop claiming work)."""
 
 
 @dataclass
@@ -40,25 +45,35 @@ class WorkerGroup:
 
     async def run_once(self) -> dict[str, int]:
         """Run every step once now, in order; returns what each did (tests and ``--once``)."""
-        loop = asyncio.get_running_loop()
-        return {w.name: await loop.run_in_executor(self.executor, w.step) for w in self.workers}
+        return {w.name: await self._step(w) for w in self.workers}
 
     def start(self) -> None:
         for worker in self.workers:
             self._tasks.append(asyncio.create_task(self._loop(worker), name=f"worker:{worker.name}"))
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop every loop: a step under way gets ``grace`` seconds to finish, then is cancelled."""
         self._stopping.set()
+        for worker in self.workers:
+            if worker.on_stop is not None:
+                worker.on_stop()
+        if self._tasks and grace > 0:
+            await asyncio.wait(self._tasks, timeout=grace)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
-    async def _loop(self, worker: Worker) -> None:
+    async def _step(self, worker: Worker) -> int:
+        if inspect.iscoroutinefunction(worker.step):
+            return await cast(Callable[[], Awaitable[int]], worker.step)()
         loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, cast(Callable[[], int], worker.step))
+
+    async def _loop(self, worker: Worker) -> None:
         while not self._stopping.is_set():
             try:
-                done = await loop.run_in_executor(self.executor, worker.step)
+                done = await self._step(worker)
                 if done:
                     log.info("worker %s applied %d item(s)", worker.name, done)
             except Exception:

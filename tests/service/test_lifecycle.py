@@ -202,7 +202,7 @@ async def test_r7_operations_survive_a_restart(
     replica = await build_server(settings, clock=clock)
     await replica.start()
     try:
-        assert await replica.workers.run_once() == {"operations": 1}
+        assert (await replica.workers.run_once())["operations"] == 1
         view = replica.console.lifecycle.get(Caller(tenant.account_id, "test"), operation.name)
         assert view.done
     finally:

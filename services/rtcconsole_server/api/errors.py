@@ -53,6 +53,18 @@ def _resource(e: errors.NotFound | errors.AlreadyExists) -> list[any_pb2.Any]:
     )
 
 
+def _exists(e: errors.AlreadyExists) -> list[any_pb2.Any]:
+    """One ResourceInfo per resource in the conflict (several when a batch reuses several ids)."""
+    return _pack(
+        *(
+            error_details_pb2.ResourceInfo(
+                resource_type=e.resource_type, resource_name=name, description=e.message
+            )
+            for name in (e.resource_name, *e.others)
+        )
+    )
+
+
 def _precondition(e: errors.FailedPrecondition) -> list[any_pb2.Any]:
     return _pack(
         error_details_pb2.PreconditionFailure(
@@ -92,7 +104,7 @@ _Details = Callable[[Any], list[any_pb2.Any]]
 STATUS_OF: dict[type[errors.RtcError], tuple[grpc.StatusCode, _Details]] = {
     errors.InvalidArgument: (grpc.StatusCode.INVALID_ARGUMENT, _bad_request),
     errors.NotFound: (grpc.StatusCode.NOT_FOUND, _resource),
-    errors.AlreadyExists: (grpc.StatusCode.ALREADY_EXISTS, _resource),
+    errors.AlreadyExists: (grpc.StatusCode.ALREADY_EXISTS, _exists),
     errors.FailedPrecondition: (grpc.StatusCode.FAILED_PRECONDITION, _precondition),
     errors.QuotaExceeded: (grpc.StatusCode.RESOURCE_EXHAUSTED, _quota),
     errors.Unauthenticated: (grpc.StatusCode.UNAUTHENTICATED, _none),

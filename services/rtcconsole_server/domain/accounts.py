@@ -31,7 +31,7 @@ from rtcconsole_server.errors import (
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import Account, ApiKey
 
-__all__ = ["Accounts", "ApiKeyView", "BillingState", "IssuedKey"]
+__all__ = ["Accounts", "ApiKeyView", "BillingState", "IssuedKey", "ServiceState"]
 
 _KEY_PREFIX = "rtc"
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -66,6 +66,16 @@ class BillingState:
     postpaid: bool
     arrears: bool
     package_state: str  # "ok", "used_up" or "expired"
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """Which of the account's cloud services are active, as the operator set them (R12, R13)."""
+
+    css_active: bool
+    """Live streaming (CSS): needed to turn relayed push or cloud recording on."""
+    vod_active: bool
+    """Video on demand (VOD): needed to turn cloud recording on."""
 
 
 def _sha256(text: str) -> str:
@@ -152,6 +162,24 @@ class Accounts:
             if package_state is not None:
                 account.package_state = package_state
             return BillingState(account.postpaid, account.arrears, account.package_state)
+
+    def set_services(
+        self, account_id: int, *, css: bool | None = None, vod: bool | None = None
+    ) -> ServiceState:
+        """Activate or deactivate CSS and VOD; None leaves a service as it is.
+
+        Only *turning on* relayed push or cloud recording checks these; turning a
+        service off leaves every app's settings as they are (docs/config.md).
+        """
+        with self._store.write() as session:
+            account = session.get(Account, account_id)
+            if account is None:
+                raise NotFound("account", str(account_id))
+            if css is not None:
+                account.css_active = css
+            if vod is not None:
+                account.vod_active = vod
+            return ServiceState(account.css_active, account.vod_active)
 
     # -- authentication -------------------------------------------------------------
 

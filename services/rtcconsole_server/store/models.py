@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.expression import false
@@ -254,7 +255,8 @@ class RoomSequence(Base):
 class CallbackDelivery(Base):
     """The outbox: one event to POST to one URL, written with the event in one transaction.
 
-    Deliveries of one (app, room, group) go out strictly in ``room_sequence`` order.
+    Deliveries of one (app, room, group) go out strictly in ``room_sequence`` order; the
+    partial index on pending rows finds a room's head (its lowest pending sequence) in one probe.
     """
 
     __tablename__ = "callback_deliveries"
@@ -262,6 +264,15 @@ class CallbackDelivery(Base):
         UniqueConstraint("sdk_app_id", "room_key", "event_group", "room_sequence"),
         Index("ix_callback_deliveries_due", "state", "next_attempt_at"),
         Index("ix_callback_deliveries_app", "sdk_app_id", "id"),
+        Index(
+            "ix_callback_deliveries_pending_room",
+            "sdk_app_id",
+            "room_key",
+            "event_group",
+            "room_sequence",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
         {"sqlite_autoincrement": True},
     )
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Mapping
 
 from rtcconsole.cli import _render as render
-from rtcconsole.cli import apps, auth, ingest, materials, ops, tags, usersig
+from rtcconsole.cli import apps, auth, config, ingest, materials, ops, tags, usage, usersig
 from rtcconsole.cli._framework import Commands, Handler, Invocation, UsageError, add_global_options
 from rtcconsole.errors import RtcConsoleError
 
@@ -22,7 +22,9 @@ COMMAND_GROUPS: tuple[Callable[[Commands], None], ...] = (
     tags.register,
     materials.register,
     auth.register,
+    config.register,
     ingest.register,
+    usage.register,
     usersig.register,
 )
 """Every command group, in help order. A new group is a module ``cli/<group>.py`` with a

@@ -1,13 +1,14 @@
-"""``rtcctl ingest``: the data plane's door, for replaying or loading events by hand.
+"""``rtcctl ingest``: the data plane's door, for replaying or loading records by hand.
 
-``rtcctl ingest events FILE`` reads JSON lines (one proto-JSON ``RoomEvent`` per
-line; blank lines are skipped; ``-`` reads stdin) and sends them through
-``IngestService.StreamEvents`` in batches (500 by default), with the data-plane
-token (``--token``, env ``RTC_DATA_PLANE_TOKEN``) instead of an API key. It
-prints the accepted, duplicate and rejected counts and one line per rejected
-line (1-based line numbers), lines that did not parse here included. With
-``--json`` it prints the response with every rejection's ``index`` replaced by
-the 0-based line index in the file.
+``rtcctl ingest events FILE`` and ``rtcctl ingest usage FILE`` read JSON lines
+(one proto-JSON ``RoomEvent`` or ``UsageRecord`` per line; blank lines are
+skipped; ``-`` reads stdin) and send them through ``IngestService.StreamEvents``
+or ``StreamUsage`` in batches (500 by default), with the data-plane token
+(``--token``, env ``RTC_DATA_PLANE_TOKEN``) instead of an API key. They print
+the accepted, duplicate and rejected counts and one line per rejected line
+(1-based line numbers), lines that did not parse here included. With ``--json``
+they print the response with every rejection's ``index`` replaced by the 0-based
+line index in the file.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 import grpc
 from google.protobuf import json_format
@@ -45,25 +46,48 @@ def _batch_size(text: str) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """What one ``ingest`` command sends: the record message and the streaming RPC."""
+
+    record: type[Any]
+    request: type[Any]
+    field: str
+    """The repeated field of ``request`` that carries the records."""
+    method: str
+    """The client-streaming method of IngestService."""
+    response: type[Any]
+
+
+_EVENTS = _Kind(pb.RoomEvent, pb.StreamEventsRequest, "events", "StreamEvents", pb.StreamEventsResponse)
+_USAGE = _Kind(pb.UsageRecord, pb.StreamUsageRequest, "records", "StreamUsage", pb.StreamUsageResponse)
+
+
 def register(commands: Commands) -> None:
     """Add ``ingest …`` to the command line."""
     ingest = commands.group(
-        "ingest", "data plane: report events (needs the data-plane token, not an API key)"
+        "ingest", "data plane: report events and usage (needs the data-plane token, not an API key)"
     )
-    events = ingest.command("events", "send a JSON-lines file of RoomEvent messages", _events)
-    events.add_argument("file", metavar="FILE", help="one proto-JSON RoomEvent per line; - for stdin")
-    events.add_argument(
-        "--token",
-        default=os.environ.get("RTC_DATA_PLANE_TOKEN"),
-        help="data-plane token (env RTC_DATA_PLANE_TOKEN); never printed",
-    )
-    events.add_argument(
-        "--batch-size",
-        type=_batch_size,
-        default=DEFAULT_BATCH,
-        metavar="N",
-        help="events per message (1-5000)",
-    )
+    for name, kind, help in (
+        ("events", _EVENTS, "send a JSON-lines file of RoomEvent messages"),
+        ("usage", _USAGE, "send a JSON-lines file of UsageRecord messages (R16)"),
+    ):
+        command = ingest.command(name, help, _sender(kind))
+        command.add_argument(
+            "file", metavar="FILE", help=f"one proto-JSON {kind.record.__name__} per line; - for stdin"
+        )
+        command.add_argument(
+            "--token",
+            default=os.environ.get("RTC_DATA_PLANE_TOKEN"),
+            help="data-plane token (env RTC_DATA_PLANE_TOKEN); never printed",
+        )
+        command.add_argument(
+            "--batch-size",
+            type=_batch_size,
+            default=DEFAULT_BATCH,
+            metavar="N",
+            help="records per message (1-5000)",
+        )
 
 
 @dataclass
@@ -74,11 +98,11 @@ class _Reading:
     local: list[pb.RejectedRecord] = field(default_factory=list)
 
 
-def _parse_lines(source: TextIO, reading: _Reading) -> Iterator[pb.RoomEvent]:
+def _parse_lines(source: TextIO, reading: _Reading, kind: _Kind) -> Iterator[Any]:
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
-        event = pb.RoomEvent()
+        event = kind.record()
         try:
             json_format.Parse(line, event)
         except json_format.ParseError as error:
@@ -92,15 +116,15 @@ def _parse_lines(source: TextIO, reading: _Reading) -> Iterator[pb.RoomEvent]:
         yield event
 
 
-async def _requests(source: TextIO, reading: _Reading, size: int) -> AsyncIterator[pb.StreamEventsRequest]:
-    batch: list[pb.RoomEvent] = []
-    for event in _parse_lines(source, reading):
-        batch.append(event)
+async def _requests(source: TextIO, reading: _Reading, size: int, kind: _Kind) -> AsyncIterator[Any]:
+    batch: list[Any] = []
+    for record in _parse_lines(source, reading, kind):
+        batch.append(record)
         if len(batch) == size:
-            yield pb.StreamEventsRequest(events=batch)
+            yield kind.request(**{kind.field: batch})
             batch = []
     if batch:
-        yield pb.StreamEventsRequest(events=batch)
+        yield kind.request(**{kind.field: batch})
 
 
 def _open(path: str) -> TextIO:
@@ -118,7 +142,7 @@ def _channel(run: Invocation) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(run.args.target)
 
 
-def _summary(response: pb.StreamEventsResponse, listed_by_server: int, server_rejected: int) -> str:
+def _summary(response: Any, listed_by_server: int, server_rejected: int) -> str:
     lines = [f"accepted {response.accepted}, duplicates {response.duplicates}, rejected {response.rejected}"]
     for rejection in response.rejections:
         where = f"line {rejection.index + 1}"
@@ -129,7 +153,14 @@ def _summary(response: pb.StreamEventsResponse, listed_by_server: int, server_re
     return "\n".join(lines)
 
 
-async def _events(run: Invocation) -> Output:
+def _sender(kind: _Kind) -> Callable[[Invocation], Awaitable[Output]]:
+    async def send(run: Invocation) -> Output:
+        return await _send(run, kind)
+
+    return send
+
+
+async def _send(run: Invocation, kind: _Kind) -> Output:
     a = run.args
     token = (a.token or "").strip()
     if not token:
@@ -140,8 +171,8 @@ async def _events(run: Invocation) -> Output:
         async with _channel(run) as channel:
             stub = pb_grpc.IngestServiceStub(channel)
             try:
-                server = await stub.StreamEvents(
-                    _requests(source, reading, a.batch_size),
+                server = await getattr(stub, kind.method)(
+                    _requests(source, reading, a.batch_size, kind),
                     metadata=(("authorization", f"Bearer {token}"),),
                     timeout=a.timeout,
                 )
@@ -150,7 +181,7 @@ async def _events(run: Invocation) -> Output:
     finally:
         if source is not sys.stdin:
             source.close()
-    response = pb.StreamEventsResponse(
+    response = kind.response(
         accepted=server.accepted,
         duplicates=server.duplicates,
         rejected=server.rejected + len(reading.local),

@@ -179,7 +179,7 @@ class RelayedPushSettings(_message.Message):
     MODE_FIELD_NUMBER: _builtins.int
     enabled: _builtins.bool
     mode: Global___RelayedPushMode.ValueType
-    """Required when enabled."""
+    """Required when enabled; ignored when turning off (the mode in effect stays)."""
     def __init__(
         self,
         *,
@@ -267,7 +267,9 @@ class CallbackSettings(_message.Message):
     key_set: _builtins.bool
     """Whether a callback key is set; requests are signed with it."""
     key_hint: _builtins.str
-    """The last 4 characters of the key, to tell keys apart; empty when unset."""
+    """The last 4 characters of the key, to tell keys apart, when the key has at
+    least 16 characters (so at least 12 stay hidden); empty otherwise.
+    """
     room_event_url: _builtins.str
     """http(s) URL for room events (created, dismissed, entered, exited, role switched)."""
     media_event_url: _builtins.str
@@ -540,7 +542,9 @@ class UpdateCloudRecordingRequest(_message.Message):
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Paths of `settings` to change ("enabled", "mode", "media", "file_format",
-        "max_idle_time", "storage"); empty means every field.
+        "max_idle_time", "storage"; "settings.mode" is accepted too). Empty means
+        every field, except that an enum left UNSPECIFIED and an unset
+        max_idle_time keep the values they have.
         """
 
     def __init__(

@@ -32,7 +32,8 @@ class ConfigServiceStub:
     Every change takes effect about 5 minutes after it is made (R11): each
     section reports its effective settings and, while a change waits, the
     pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one.
+    first takes effect replaces the pending one and restarts the delay; a change
+    back to the settings in effect cancels the pending one.
     """
 
     def __init__(self, channel):
@@ -85,7 +86,8 @@ class ConfigServiceServicer:
     Every change takes effect about 5 minutes after it is made (R11): each
     section reports its effective settings and, while a change waits, the
     pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one.
+    first takes effect replaces the pending one and restarts the delay; a change
+    back to the settings in effect cancels the pending one.
     """
 
     def GetAppConfig(self, request, context):
@@ -190,7 +192,8 @@ class ConfigService:
     Every change takes effect about 5 minutes after it is made (R11): each
     section reports its effective settings and, while a change waits, the
     pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one.
+    first takes effect replaces the pending one and restarts the delay; a change
+    back to the settings in effect cancels the pending one.
     """
 
     @staticmethod

@@ -33,7 +33,8 @@ class ConfigServiceStub:
     Every change takes effect about 5 minutes after it is made (R11): each
     section reports its effective settings and, while a change waits, the
     pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one.
+    first takes effect replaces the pending one and restarts the delay; a change
+    back to the settings in effect cancels the pending one.
     """
 
     @_typing.overload
@@ -63,7 +64,8 @@ class ConfigServiceAsyncStub(ConfigServiceStub):
     Every change takes effect about 5 minutes after it is made (R11): each
     section reports its effective settings and, while a change waits, the
     pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one.
+    first takes effect replaces the pending one and restarts the delay; a change
+    back to the settings in effect cancels the pending one.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -89,7 +91,8 @@ class ConfigServiceServicer(metaclass=_abc_1.ABCMeta):
     Every change takes effect about 5 minutes after it is made (R11): each
     section reports its effective settings and, while a change waits, the
     pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one.
+    first takes effect replaces the pending one and restarts the delay; a change
+    back to the settings in effect cancels the pending one.
     """
 
     @_abc_1.abstractmethod

@@ -49,6 +49,16 @@ class IngestServiceStub:
                 request_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamEventsRequest.SerializeToString,
                 response_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamEventsResponse.FromString,
                 _registered_method=True)
+        self.ReportUsage = channel.unary_unary(
+                '/rtcconsole.v1.IngestService/ReportUsage',
+                request_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportUsageRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportUsageResponse.FromString,
+                _registered_method=True)
+        self.StreamUsage = channel.stream_unary(
+                '/rtcconsole.v1.IngestService/StreamUsage',
+                request_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -76,6 +86,22 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportUsage(self, request, context):
+        """A batch of second-level usage records (R16), all or nothing like ReportEvents;
+        acknowledged only once committed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamUsage(self, request_iterator, context):
+        """A stream of batches of usage records; each batch is committed before the
+        next is read; problems are reported per record (the stream goes on).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -88,6 +114,16 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.StreamEvents,
                     request_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamEventsRequest.FromString,
                     response_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamEventsResponse.SerializeToString,
+            ),
+            'ReportUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportUsage,
+                    request_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportUsageRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportUsageResponse.SerializeToString,
+            ),
+            'StreamUsage': grpc.stream_unary_rpc_method_handler(
+                    servicer.StreamUsage,
+                    request_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -149,6 +185,60 @@ class IngestService:
             '/rtcconsole.v1.IngestService/StreamEvents',
             rtcconsole_dot_v1_dot_ingest__service__pb2.StreamEventsRequest.SerializeToString,
             rtcconsole_dot_v1_dot_ingest__service__pb2.StreamEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.IngestService/ReportUsage',
+            rtcconsole_dot_v1_dot_ingest__service__pb2.ReportUsageRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_ingest__service__pb2.ReportUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamUsage(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/rtcconsole.v1.IngestService/StreamUsage',
+            rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageResponse.FromString,
             options,
             channel_credentials,
             insecure,

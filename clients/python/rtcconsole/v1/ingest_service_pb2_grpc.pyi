@@ -47,6 +47,14 @@ class IngestServiceStub:
     """A stream of batches. Each batch is committed before the next is read;
     problems are reported per event in the response (the stream goes on).
     """
+    ReportUsage: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ReportUsageRequest, _ingest_service_pb2.ReportUsageResponse]
+    """A batch of second-level usage records (R16), all or nothing like ReportEvents;
+    acknowledged only once committed.
+    """
+    StreamUsage: _grpc.StreamUnaryMultiCallable[_ingest_service_pb2.StreamUsageRequest, _ingest_service_pb2.StreamUsageResponse]
+    """A stream of batches of usage records; each batch is committed before the
+    next is read; problems are reported per record (the stream goes on).
+    """
 
 @_typing.type_check_only
 class IngestServiceAsyncStub(IngestServiceStub):
@@ -66,6 +74,14 @@ class IngestServiceAsyncStub(IngestServiceStub):
     StreamEvents: _aio.StreamUnaryMultiCallable[_ingest_service_pb2.StreamEventsRequest, _ingest_service_pb2.StreamEventsResponse]  # type: ignore[assignment]
     """A stream of batches. Each batch is committed before the next is read;
     problems are reported per event in the response (the stream goes on).
+    """
+    ReportUsage: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ReportUsageRequest, _ingest_service_pb2.ReportUsageResponse]  # type: ignore[assignment]
+    """A batch of second-level usage records (R16), all or nothing like ReportEvents;
+    acknowledged only once committed.
+    """
+    StreamUsage: _aio.StreamUnaryMultiCallable[_ingest_service_pb2.StreamUsageRequest, _ingest_service_pb2.StreamUsageResponse]  # type: ignore[assignment]
+    """A stream of batches of usage records; each batch is committed before the
+    next is read; problems are reported per record (the stream goes on).
     """
 
 class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -95,6 +111,26 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_ingest_service_pb2.StreamEventsResponse, _abc.Awaitable[_ingest_service_pb2.StreamEventsResponse]]:
         """A stream of batches. Each batch is committed before the next is read;
         problems are reported per event in the response (the stream goes on).
+        """
+
+    @_abc_1.abstractmethod
+    def ReportUsage(
+        self,
+        request: _ingest_service_pb2.ReportUsageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ReportUsageResponse, _abc.Awaitable[_ingest_service_pb2.ReportUsageResponse]]:
+        """A batch of second-level usage records (R16), all or nothing like ReportEvents;
+        acknowledged only once committed.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamUsage(
+        self,
+        request_iterator: _MaybeAsyncIterator[_ingest_service_pb2.StreamUsageRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.StreamUsageResponse, _abc.Awaitable[_ingest_service_pb2.StreamUsageResponse]]:
+        """A stream of batches of usage records; each batch is committed before the
+        next is read; problems are reported per record (the stream goes on).
         """
 
 def add_IngestServiceServicer_to_server(servicer: IngestServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from rtcconsole_server.store.models import Base
+from rtcconsole_server.store.tables import metadata
 
 config = context.config
 connection: Connection | None = config.attributes.get("connection")
@@ -14,7 +14,7 @@ connection: Connection | None = config.attributes.get("connection")
 def _run(conn: Connection) -> None:
     context.configure(
         connection=conn,
-        target_metadata=Base.metadata,
+        target_metadata=metadata,
         render_as_batch=conn.dialect.name == "sqlite",
         compare_type=True,
     )

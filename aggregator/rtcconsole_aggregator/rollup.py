@@ -1,0 +1,222 @@
+"""One roll-up transaction: claim due windows, recompute their lines from the raw rows, publish.
+
+Everything below happens in ONE transaction (``roll_up_batch``), so it either
+all commits or leaves no trace:
+
+1. **Claim** up to ``limit`` due windows (``rolled_version < version`` and
+   closed by ``due_through``) with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL
+   (SQLite has one writer at a time: ``BEGIN IMMEDIATE``), marking them in the
+   same statement: ``rolled_version = version`` (the version read under the
+   lock), ``revision + 1`` and a random ``claim_token`` that names the batch.
+2. On PostgreSQL, take a transaction advisory lock per touched (app, UTC day)
+   in ascending key order, so two replicas that claimed windows of the same
+   day take turns on that day's ``usage_days`` rows instead of deadlocking.
+3. Subtract the claimed windows' current lines from their day sums.
+4. **Recompute** the claimed windows' lines with one ``GROUP BY`` over their
+   raw rows (a join on the claim token) and upsert them (``INSERT … SELECT …
+   ON CONFLICT DO UPDATE``): the lines are overwritten, never incremented.
+5. Add the new lines to their day sums.
+
+Why the numbers are exact (docs/usage.md has the long form): ingest inserts a
+window's records and bumps that window's ``version`` in one transaction, and
+the bump needs the window row's lock. While this transaction holds the lock no
+batch touching the window can commit, so the records our ``GROUP BY`` sees are
+exactly those of the batches counted in the ``version`` we copied; a batch
+that commits later bumps the version again and the window is due again. A
+crashed or killed roll-up rolls back whole; a paused one keeps its locks, so
+nobody else can publish those windows meanwhile, and what it publishes when it
+resumes is still exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Table, and_, case, func, literal, select, text, tuple_, update
+from sqlalchemy.orm import Session
+
+from rtcconsole_server.domain.usage_math import DAY, day_start
+from rtcconsole_server.store.models_usage import UsageDay, UsageLine, UsageRecord, UsageWindow
+from rtcconsole_server.store.types import UTCDateTime
+from rtcconsole_server.store.upsert import insert_for
+
+__all__ = ["Claimed", "day_lock_key", "roll_up_batch"]
+
+log = logging.getLogger("rtcconsole_aggregator")
+
+W, L, R, D = UsageWindow, UsageLine, UsageRecord, UsageDay
+_LINE_KEY = ["sdk_app_id", "window_start", "kind", "category"]
+_DAY_KEY = ["sdk_app_id", "day", "kind", "category"]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A window published by a batch."""
+
+    sdk_app_id: int
+    window_start: datetime
+    account_id: int
+    revision: int
+    """The revision published now: 1 the first time."""
+
+
+def day_lock_key(sdk_app_id: int, day: datetime) -> int:
+    """The signed 64-bit advisory-lock key of one (app, UTC day)."""
+    digest = hashlib.sha256(f"rtc-usage-day:{sdk_app_id}:{day.date().isoformat()}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _claim(
+    session: Session, *, due_through: datetime, limit: int, now: datetime, token: int
+) -> list[Claimed]:
+    windows = UsageWindow.__table__  # Core, not ORM: thousands of rows come back
+    assert isinstance(windows, Table)
+    table = windows.c
+    due = (
+        select(W.sdk_app_id, W.window_start)
+        .where(W.rolled_version < W.version, W.window_start <= due_through)
+        .order_by(W.window_start, W.sdk_app_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = session.connection().execute(
+        update(windows)
+        .where(table.rolled_version < table.version, tuple_(table.sdk_app_id, table.window_start).in_(due))
+        .values(rolled_version=table.version, revision=table.revision + 1, rolled_at=now, claim_token=token)
+        .returning(table.sdk_app_id, table.window_start, table.account_id, table.revision)
+    )
+    return [Claimed(app, start, account, revision) for app, start, account, revision in rows.all()]
+
+
+def _lock_days(session: Session, claimed: list[Claimed]) -> None:
+    days = {start: day_start(start) for start in {c.window_start for c in claimed}}
+    keys = sorted(
+        {day_lock_key(app, day) for app, day in {(c.sdk_app_id, days[c.window_start]) for c in claimed}}
+    )
+    # In ascending order, so that two replicas never wait for each other in a cycle: PostgreSQL
+    # evaluates a volatile function of the select list after the ORDER BY (since 9.6).
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS t(k) ORDER BY k"),
+        {"keys": keys},
+    )
+
+
+def _add_to_days(session: Session, token: int, day: datetime, sign: int) -> None:
+    """Add ``sign`` × the claimed windows' current lines of one day to the day's sums."""
+    totals = (
+        select(
+            L.sdk_app_id,
+            literal(day, UTCDateTime()),
+            L.kind,
+            L.category,
+            L.account_id,
+            func.sum(L.seconds) * sign,
+            func.max(L.revision) if sign > 0 else literal(0),
+        )
+        .join(W, and_(W.sdk_app_id == L.sdk_app_id, W.window_start == L.window_start))
+        .where(W.claim_token == token, W.window_start >= day, W.window_start < day + DAY)
+        .group_by(L.sdk_app_id, L.kind, L.category, L.account_id)
+        .order_by(L.sdk_app_id, L.kind, L.category)
+    )
+    statement = insert_for(session, D).from_select([*_DAY_KEY, "account_id", "seconds", "revision"], totals)
+    statement = statement.on_conflict_do_update(
+        index_elements=_DAY_KEY,
+        set_={
+            "seconds": D.seconds + statement.excluded.seconds,
+            "revision": case(
+                (statement.excluded.revision > D.revision, statement.excluded.revision), else_=D.revision
+            ),
+        },
+    )
+    session.execute(statement)
+
+
+def _recompute_lines(session: Session, token: int, starts: list[datetime]) -> None:
+    """One GROUP BY over the raw rows of the claimed windows, upserted over their lines.
+
+    The records of the batch's window starts (a few index ranges: records arrive
+    in time order) are summed per (app, window, kind, category) first, and only
+    the sums are joined to the claimed windows: the join sees one row per line,
+    not one per record. The filter depends only on the group's key, so this is
+    the same as filtering first.
+    """
+    sums = (
+        select(R.sdk_app_id, R.window_start, R.kind, R.category, func.sum(R.seconds).label("seconds"))
+        .where(R.window_start.in_(starts))
+        .group_by(R.sdk_app_id, R.window_start, R.kind, R.category)
+        .subquery("sums")
+    )
+    grouped = (
+        select(
+            sums.c.sdk_app_id,
+            sums.c.window_start,
+            sums.c.kind,
+            sums.c.category,
+            W.account_id,
+            sums.c.seconds,
+            W.revision,
+        )
+        .join(W, and_(W.sdk_app_id == sums.c.sdk_app_id, W.window_start == sums.c.window_start))
+        .where(W.claim_token == token)  # a WHERE also keeps SQLite from reading ON CONFLICT as a join's ON
+    )
+    statement = insert_for(session, L).from_select([*_LINE_KEY, "account_id", "seconds", "revision"], grouped)
+    statement = statement.on_conflict_do_update(
+        index_elements=_LINE_KEY,
+        set_={"seconds": statement.excluded.seconds, "revision": statement.excluded.revision},
+    )
+    session.execute(statement)
+
+
+def roll_up_batch(session: Session, *, due_through: datetime, limit: int, now: datetime) -> list[Claimed]:
+    """Publish up to ``limit`` due windows starting at or before ``due_through``, inside ``session``'s
+    transaction (the caller commits). Returns the windows published; empty when none was due and free.
+    """
+    token = secrets.randbits(62) + 1
+    claimed = _claim(session, due_through=due_through, limit=limit, now=now, token=token)
+    if not claimed:
+        return claimed
+    log.debug("aggregator: claimed %d window(s)", len(claimed))
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        _lock_days(session, claimed)
+    plan = _planner(session) if postgresql else _no_planner
+    starts = sorted({c.window_start for c in claimed})
+    days = sorted({day_start(start) for start in starts})
+    republished = sorted({day_start(c.window_start) for c in claimed if c.revision > 1})
+    plan(**_BY_INDEX)
+    for day in republished:  # windows published before have lines to take out of their day
+        _add_to_days(session, token, day, -1)
+    plan(**_BY_HASH)
+    _recompute_lines(session, token, starts)
+    plan(**_BY_INDEX)
+    for day in days:
+        _add_to_days(session, token, day, +1)
+    return claimed
+
+
+# PostgreSQL's planner estimates a fresh claim token at one row, and the lines
+# and days tables may have been analyzed when they were nearly empty; left
+# alone it can pick plans that are fine for one window and quadratic for
+# thousands (a nested loop over a sequential scan). So each step of a batch
+# says how it wants to be run, for this transaction only (SET LOCAL):
+_BY_INDEX = {"enable_seqscan": "off", "enable_nestloop": "on", "enable_sort": "on"}
+"""Day sums: windows by claim token, their lines by primary key (few rows each)."""
+_BY_HASH = {"enable_seqscan": "on", "enable_nestloop": "off", "enable_sort": "off", "work_mem": "'64MB'"}
+"""Lines: the batch's records (index ranges, or one scan) hash-joined and hash-aggregated in memory."""
+
+
+def _planner(session: Session) -> Callable[..., None]:
+    def plan(**settings: str) -> None:
+        for name, value in settings.items():
+            session.execute(text(f"SET LOCAL {name} = {value}"))
+
+    return plan
+
+
+def _no_planner(**_settings: str) -> None:
+    """SQLite plans these joins well by itself (its index choice does not depend on row estimates)."""

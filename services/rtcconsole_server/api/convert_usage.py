@@ -1,0 +1,55 @@
+"""Conversions between usage-record protos and the domain's ``UsageInput`` and rejections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rtcconsole.v1 import ingest_service_pb2 as pb
+from rtcconsole.v1 import usage_service_pb2 as usage_pb
+from rtcconsole_server.domain.usage_ingest import Rejection, UsageInput
+
+__all__ = ["CATEGORY_NAMES", "rejected_record", "usage_input"]
+
+CATEGORY_NAMES = {
+    usage_pb.USAGE_CATEGORY_AUDIO: "Audio",
+    usage_pb.USAGE_CATEGORY_SD: "SD",
+    usage_pb.USAGE_CATEGORY_HD: "HD",
+    usage_pb.USAGE_CATEGORY_FULL_HD: "FullHD",
+    usage_pb.USAGE_CATEGORY_2K: "2K",
+    usage_pb.USAGE_CATEGORY_4K: "4K",
+}
+"""Proto categories → the names of ``rtcconsole.usage.CATEGORIES``."""
+
+_FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)  # unset or unrepresentable: fails the time window
+
+
+def usage_input(message: pb.UsageRecord) -> UsageInput:
+    """The domain's view of a record (nothing is checked here: the domain does that)."""
+    which = message.WhichOneof("room")
+    room_key = f"n:{message.room_id}" if which == "room_id" else f"s:{message.str_room_id}" if which else ""
+    start = _FAR_PAST
+    if message.HasField("start_time"):
+        try:
+            start = message.start_time.ToDatetime(tzinfo=UTC)
+        except (ValueError, OverflowError):
+            start = _FAR_PAST
+    return UsageInput(
+        record_id=message.record_id,
+        sdk_app_id=message.sdk_app_id,
+        room_key=room_key,
+        user_id=message.user_id,
+        kind=int(message.kind),
+        category=CATEGORY_NAMES.get(message.category, ""),
+        start_time=start,
+        seconds=message.seconds,
+    )
+
+
+def rejected_record(rejection: Rejection) -> pb.RejectedRecord:
+    return pb.RejectedRecord(
+        index=rejection.index,
+        id=rejection.record_id,
+        code=rejection.code,
+        reason=rejection.reason,
+        fields=list(rejection.fields),
+    )

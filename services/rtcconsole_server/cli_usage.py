@@ -1,0 +1,209 @@
+"""The usage and billing part of ``rtc-console`` (R16, R6); ``cli.py`` wires it in.
+
+    rtc-console aggregator [--once] [--database-url URL] [--interval-seconds S]
+                           [--watermark-seconds S] [--batch-windows N]
+    rtc-console admin account package add ACCOUNT --minutes N --from T --to T [--json]
+    rtc-console admin account package list ACCOUNT [--json]
+    rtc-console admin account billing ACCOUNT [--postpaid on|off] [--arrears on|off] [--json]
+
+Times (``--from``, ``--to``) are ISO 8601: ``2026-01-01`` (midnight UTC),
+``2026-01-01T08:00:00Z`` or with an offset; a time without a zone is UTC.
+Every change re-evaluates the account's billing state at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rtcconsole_server.clock import SystemClock
+from rtcconsole_server.domain.billing import Billing, BillingView, PackageView
+from rtcconsole_server.store import Store
+
+__all__ = [
+    "account_billing",
+    "account_package",
+    "add_aggregation_flags",
+    "add_aggregator_command",
+    "add_package_commands",
+    "aggregation_settings",
+    "parse_instant",
+    "run_aggregator",
+]
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 date or date-time; without a zone it is UTC."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_aggregation_flags(parser: argparse.ArgumentParser, *, prefix: str = "aggregation-") -> None:
+    """``--<prefix>interval-seconds``, ``--<prefix>watermark-seconds``, ``--<prefix>batch-windows``."""
+    group = parser.add_argument_group("usage aggregator (R16)")
+    group.add_argument(
+        f"--{prefix}interval-seconds", type=float, default=300.0, help="time between two ticks (default 300)"
+    )
+    group.add_argument(
+        f"--{prefix}watermark-seconds",
+        type=float,
+        default=300.0,
+        help="wait after a window's end before publishing it (default 300)",
+    )
+    group.add_argument(
+        f"--{prefix}batch-windows",
+        type=_positive,
+        default=2000,
+        help="windows per transaction (default 2000)",
+    )
+
+
+def aggregation_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``Settings`` fields from the flags of ``serve``."""
+    return {
+        "run_aggregator": not args.no_aggregator,
+        "aggregation_interval": timedelta(seconds=args.aggregation_interval_seconds),
+        "aggregation_watermark": timedelta(seconds=args.aggregation_watermark_seconds),
+        "aggregation_batch": args.aggregation_batch_windows,
+    }
+
+
+def add_aggregator_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    add_store_flags: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    parser = commands.add_parser(
+        "aggregator",
+        help="run only the usage aggregator (R16): every interval, or --once; SIGTERM stops it",
+    )
+    add_store_flags(parser)
+    parser.add_argument("--once", action="store_true", help="publish what is due now, settle billing, exit")
+    add_aggregation_flags(parser, prefix="")
+
+
+def run_aggregator(args: argparse.Namespace, database_url: str) -> int:
+    from rtcconsole_aggregator.runner import RunOptions, run
+
+    return run(
+        RunOptions(
+            database_url=database_url,
+            once=args.once,
+            interval=timedelta(seconds=args.interval_seconds),
+            watermark=timedelta(seconds=args.watermark_seconds),
+            batch_windows=args.batch_windows,
+        )
+    )
+
+
+def add_package_commands(
+    account_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    add_store_flags: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    package = account_commands.add_parser("package", help="packages of minutes (R6)")
+    words = package.add_subparsers(dest="package_command", required=True)
+    add = words.add_parser("add", help="give the account a package; its apps resume if it was stopped by R6")
+    add.add_argument("account", help="account id or name")
+    add.add_argument("--minutes", type=_positive, required=True, help="equivalent minutes (audio minutes)")
+    add.add_argument(
+        "--from", dest="valid_from", type=parse_instant, required=True, help="valid from (ISO 8601)"
+    )
+    add.add_argument(
+        "--to", dest="valid_to", type=parse_instant, required=True, help="valid until, exclusive"
+    )
+    add.add_argument("--json", action="store_true")
+    add_store_flags(add)
+    listing = words.add_parser("list", help="the account's packages, their consumption and the state")
+    listing.add_argument("account", help="account id or name")
+    listing.add_argument("--json", action="store_true")
+    add_store_flags(listing)
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _package(view: PackageView) -> dict[str, Any]:
+    return {
+        "package_id": view.package_id,
+        "minutes": view.minutes,
+        "used_minutes": view.used_minutes,
+        "remaining_minutes": view.remaining_minutes,
+        "valid_from": _when(view.valid_from),
+        "valid_to": _when(view.valid_to),
+        "in_force": view.in_force,
+    }
+
+
+def _summary(view: BillingView) -> dict[str, Any]:
+    return {
+        "account_id": view.account_id,
+        "postpaid": view.postpaid,
+        "arrears": view.arrears,
+        "package": view.package_state.replace("_", "-"),
+        "metered": view.metered,
+        "uncovered_minutes": view.uncovered_minutes,
+        "data_through": _when(view.data_through),
+    }
+
+
+def _print(document: dict[str, Any], as_json: bool, text: str) -> None:
+    print(json.dumps(document) if as_json else text)
+
+
+def _table(view: BillingView) -> str:
+    lines = [" ".join(f"{k}={v}" for k, v in _summary(view).items())]
+    if view.packages:
+        lines.append(
+            f"{'PACKAGE':>8} {'MINUTES':>12} {'USED':>12} {'VALID_FROM':<21} {'VALID_TO':<21} IN_FORCE"
+        )
+        for p in view.packages:
+            lines.append(
+                f"{p.package_id:>8} {p.minutes:>12} {p.used_minutes:>12} {_when(p.valid_from):<21} "
+                f"{_when(p.valid_to):<21} {'yes' if p.in_force else 'no'}"
+            )
+    return "\n".join(lines)
+
+
+def account_package(store: Store, account_id: int, args: argparse.Namespace) -> int:
+    """``admin account package add|list``."""
+    billing = Billing(store, SystemClock())
+    if args.package_command == "add":
+        view = billing.add_package(
+            account_id, minutes=args.minutes, valid_from=args.valid_from, valid_to=args.valid_to
+        )
+        added = max(view.packages, key=lambda p: p.package_id)
+        document = {**_summary(view), "added": _package(added)}
+        _print(document, args.json, f"package {added.package_id} added\n{_table(view)}")
+        return 0
+    view = billing.view(account_id)
+    _print({**_summary(view), "packages": [_package(p) for p in view.packages]}, args.json, _table(view))
+    return 0
+
+
+def account_billing(store: Store, account_id: int, args: argparse.Namespace) -> int:
+    """``admin account billing``: set the flags (and, unmetered only, the package state)."""
+    view = Billing(store, SystemClock()).set_flags(
+        account_id,
+        postpaid=args.postpaid,
+        arrears=args.arrears,
+        package_state=args.package.replace("-", "_") if args.package else None,
+    )
+    summary = _summary(view)
+    _print(summary, args.json, " ".join(f"{k}={v}" for k, v in summary.items()))
+    return 0

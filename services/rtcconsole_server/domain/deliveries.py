@@ -1,0 +1,219 @@
+"""Callback deliveries as their app's owner sees them, and the test callback (R15).
+
+``ConfigService.ListCallbackDeliveries`` and ``SendTestCallback`` delegate here
+(``console.deliveries``). Both are scoped to the caller's account: another
+account's app is ``NotFound``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, select
+
+from rtcconsole.callbacks import EVENT_GROUP_MEDIA, EVENT_GROUP_ROOM
+from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.app_settings import CallbackSection, read_section
+from rtcconsole_server.domain.apps import load_app
+from rtcconsole_server.domain.callback_body import callback_body, callback_headers, event_info
+from rtcconsole_server.domain.callback_http import post_blocking
+from rtcconsole_server.domain.event_rules import room_of_key
+from rtcconsole_server.domain.outbox import PENDING
+from rtcconsole_server.domain.paging import Page, decode_page_token, encode_page_token, page_size
+from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    PreconditionViolation,
+)
+from rtcconsole_server.store import Store
+from rtcconsole_server.store.models import CallbackAttempt, CallbackDelivery
+
+__all__ = ["STATES", "TEST_ROOM", "AttemptView", "Deliveries", "DeliveryView", "TestCallbackResult"]
+
+STATES = ("pending", "delivered", "expired")
+"""Delivery states: waiting (for its turn or its next attempt), HTTP 200 in time, retries ran out."""
+TEST_ROOM = "rtc-console-test"
+"""``RoomId`` (and ``UserId`` of media tests) of a test callback; its ``RoomSeq`` is 0 and ``Test`` true."""
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    """One POST of a delivery. ``status_code`` 0: no response; ``error`` empty: success."""
+
+    attempt: int
+    sent_at: datetime
+    duration_ms: int
+    status_code: int
+    error: str
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """One event on its way to the app's URL. ``next_attempt_at`` is None once it is finished."""
+
+    delivery_id: int
+    sdk_app_id: int
+    event_id: str
+    event_group: int
+    event_type: int
+    room: str
+    room_sequence: int
+    url: str
+    state: str
+    queued_at: datetime
+    next_attempt_at: datetime | None
+    attempts: tuple[AttemptView, ...]
+
+
+@dataclass(frozen=True)
+class TestCallbackResult:
+    """What a test POST gave: ``body`` exactly as sent, ``response_body`` its first 4 KiB."""
+
+    url: str
+    body: str
+    status_code: int
+    duration_ms: int
+    error: str
+    response_body: str
+
+
+def _room_keys(room: str) -> list[str]:
+    """Rooms shown as ``room``: the string room, and the numeric one when it is a number."""
+    keys = [f"s:{room}"]
+    if room.isascii() and room.isdigit() and str(int(room)) == room:
+        keys.append(f"n:{room}")
+    return keys
+
+
+class Deliveries:
+    """Listing deliveries with their attempts, and sending a test callback now."""
+
+    def __init__(self, store: Store, clock: Clock, *, timeout: timedelta = timedelta(seconds=5)) -> None:
+        self._store = store
+        self._clock = clock
+        self._timeout_s = timeout.total_seconds()
+
+    def list(
+        self,
+        caller: Caller,
+        sdk_app_id: int,
+        *,
+        room: str,
+        state: str | None,
+        page_size_requested: int,
+        page_token: str,
+    ) -> Page[DeliveryView]:
+        """The app's deliveries, newest first, optionally of one room (its id as text) and state."""
+        size = page_size(page_size_requested)
+        if state is not None and state not in STATES:
+            raise InvalidArgument(FieldViolation("state", f"must be one of {', '.join(STATES)}"))
+        filters = {"app": sdk_app_id, "room": room, "state": state}
+        after = decode_page_token(page_token, filters)
+        if after is not None and not isinstance(after, int):
+            raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
+        conditions: list[ColumnElement[bool]] = [CallbackDelivery.sdk_app_id == sdk_app_id]
+        if room:
+            conditions.append(CallbackDelivery.room_key.in_(_room_keys(room)))
+        if state:
+            conditions.append(CallbackDelivery.state == state)
+        if after is not None:
+            conditions.append(CallbackDelivery.id < after)
+        with self._store.read() as session:
+            load_app(session, caller, sdk_app_id)
+            rows = session.scalars(
+                select(CallbackDelivery)
+                .where(*conditions)
+                .order_by(CallbackDelivery.id.desc())
+                .limit(size + 1)
+            ).all()
+            page = rows[:size]
+            attempts: dict[int, list[AttemptView]] = defaultdict(list)
+            if page:
+                for attempt in session.scalars(
+                    select(CallbackAttempt)
+                    .where(CallbackAttempt.delivery_id.in_([r.id for r in page]))
+                    .order_by(CallbackAttempt.delivery_id, CallbackAttempt.attempt, CallbackAttempt.id)
+                ):
+                    attempts[attempt.delivery_id].append(
+                        AttemptView(
+                            attempt.attempt,
+                            attempt.sent_at,
+                            attempt.duration_ms,
+                            attempt.status_code,
+                            attempt.error,
+                        )
+                    )
+            views = [
+                DeliveryView(
+                    delivery_id=r.id,
+                    sdk_app_id=r.sdk_app_id,
+                    event_id=r.event_id,
+                    event_group=r.event_group,
+                    event_type=r.event_type,
+                    room=str(room_of_key(r.room_key)),
+                    room_sequence=r.room_sequence,
+                    url=r.url,
+                    state=r.state,
+                    queued_at=r.queued_at,
+                    next_attempt_at=r.next_attempt_at if r.state == PENDING else None,
+                    attempts=tuple(attempts[r.id]),
+                )
+                for r in page
+            ]
+        token = encode_page_token(page[-1].id, filters) if len(rows) > size else ""
+        return Page(views, token)
+
+    def send_test(self, caller: Caller, sdk_app_id: int, *, event_group: int) -> TestCallbackResult:
+        """POST a signed test event now to the app's URL of ``event_group`` (0 or 1 room, 2 media).
+
+        Blocks for up to the callback timeout (5 s); run it off the event loop. The result
+        says how the receiver answered; a failure to reach it is not an error of this call.
+        """
+        group = event_group or EVENT_GROUP_ROOM
+        if group not in (EVENT_GROUP_ROOM, EVENT_GROUP_MEDIA):
+            raise InvalidArgument(FieldViolation("event_group", "must be ROOM or MEDIA"))
+        with self._store.read() as session:
+            load_app(session, caller, sdk_app_id)
+            section = read_section(session, sdk_app_id, CallbackSection).effective
+        url = section.url_for(group)
+        if not url:
+            kind = "room" if group == EVENT_GROUP_ROOM else "media"
+            raise FailedPrecondition(
+                PreconditionViolation(
+                    "CALLBACK_URL_UNSET",
+                    f"apps/{sdk_app_id}",
+                    f"no {kind}-event callback URL is in effect; set one with UpdateCallbackConfig "
+                    "(a change takes effect about 5 minutes later)",
+                )
+            )
+        now = self._clock.now()
+        event_type = 101 if group == EVENT_GROUP_ROOM else 201
+        user = "" if group == EVENT_GROUP_ROOM else TEST_ROOM
+        body = callback_body(
+            event_group=group,
+            event_type=event_type,
+            event_id=f"test-{secrets.token_hex(8)}",
+            room_seq=0,
+            event_time=now,
+            send_time=now,
+            info=event_info(
+                room=TEST_ROOM, user_id=user, event_type=event_type, event_time=now, role=0, reason=0
+            ),
+            test=True,
+        )
+        result = post_blocking(
+            url, body, callback_headers(sdk_app_id, section.key, body), timeout_s=self._timeout_s
+        )
+        return TestCallbackResult(
+            url=url,
+            body=body.decode("utf-8"),
+            status_code=result.status_code,
+            duration_ms=result.duration_ms,
+            error=result.error,
+            response_body=result.response_head.decode("utf-8", "replace"),
+        )

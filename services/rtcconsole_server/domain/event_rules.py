@@ -1,0 +1,211 @@
+"""What a room or media event must look like, and its canonical form.
+
+:func:`check_event` returns field violations with paths relative to the event
+(``event_time``, ``session.region``); the caller prefixes ``events[i].``. The
+canonical form (:func:`canonical`) is what a retry must repeat exactly: its
+SHA-256 is stored with the event, and comparing two canonical forms names the
+fields that differ when an id is reused with another payload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from rtcconsole_server.domain.callback_body import MEDIA_EVENT_TYPES, ROOM_EVENT_TYPES
+from rtcconsole_server.errors import FieldViolation
+
+__all__ = [
+    "MAX_AGE",
+    "MAX_AHEAD",
+    "MAX_ROOM_ID",
+    "EventInput",
+    "canonical",
+    "canonical_of",
+    "check_event",
+    "differing_fields",
+    "digest",
+    "digest_of",
+    "room_key",
+    "room_of_key",
+]
+
+MAX_AGE = timedelta(days=35)
+"""Oldest event time accepted, before the server's clock."""
+MAX_AHEAD = timedelta(minutes=5)
+"""Latest event time accepted, after the server's clock."""
+MAX_ROOM_ID = 4_294_967_294
+"""Largest numeric room id (TRTC: 1 to 2^32 - 2)."""
+MAX_STR_ROOM_ID = 64
+MAX_ID = 128
+MAX_SESSION_VALUE = 64
+_NO_USER_TYPES = frozenset({101, 102})  # room created / dismissed may have no user
+_ROLE_TYPES = frozenset({103, 105})  # user entered / role switched need a role
+_SESSION_TYPE = 103  # session attributes are kept with user entered only
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DIGESTED = ("room", "user_id", "type", "event_time", "role", "reason")
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """One event as the data plane sends it (see ``RoomEvent`` in ingest_service.proto).
+
+    Exactly one of ``room_id`` and ``str_room_id`` should be set; ``event_time`` is None
+    when it was not sent. ``role`` is the proto's Role number (1 anchor, 2 audience).
+    """
+
+    event_id: str
+    sdk_app_id: int
+    room_id: int | None
+    str_room_id: str | None
+    user_id: str
+    event_type: int
+    event_time: datetime | None
+    role: int = 0
+    reason: int = 0
+    session: Mapping[str, str] = field(default_factory=dict)
+    """Session attributes (region, country, sdk_version, ...) without empty values."""
+
+    @property
+    def room_key(self) -> str:
+        return room_key(self.room_id, self.str_room_id)
+
+    @property
+    def kept_session(self) -> dict[str, str]:
+        """The session attributes that are stored: those of a user-entered event only."""
+        return dict(sorted(self.session.items())) if self.event_type == _SESSION_TYPE else {}
+
+
+def room_key(room_id: int | None, str_room_id: str | None) -> str:
+    """``n:<number>`` or ``s:<string>``: one column for both kinds of rooms."""
+    return f"n:{room_id}" if room_id is not None else f"s:{str_room_id or ''}"
+
+
+def room_of_key(key: str) -> int | str:
+    """The room as the callback body shows it: an int for numeric rooms, else the string."""
+    kind, _, value = key.partition(":")
+    return int(value) if kind == "n" else value
+
+
+def _check_room(event: EventInput) -> list[FieldViolation]:
+    if event.room_id is None and event.str_room_id is None:
+        return [FieldViolation("room", "set room_id or str_room_id")]
+    if event.room_id is not None and not 1 <= event.room_id <= MAX_ROOM_ID:
+        return [FieldViolation("room_id", f"must be 1-{MAX_ROOM_ID}")]
+    if event.str_room_id is not None and not 1 <= len(event.str_room_id) <= MAX_STR_ROOM_ID:
+        return [FieldViolation("str_room_id", f"must be 1-{MAX_STR_ROOM_ID} characters")]
+    return []
+
+
+def _check_time(event_time: datetime | None, now: datetime) -> list[FieldViolation]:
+    if event_time is None:
+        return [FieldViolation("event_time", "is required")]
+    if event_time < now - MAX_AGE:
+        return [FieldViolation("event_time", "is more than 35 days before the server's clock")]
+    if event_time > now + MAX_AHEAD:
+        return [FieldViolation("event_time", "is more than 5 minutes after the server's clock")]
+    return []
+
+
+def check_event(event: EventInput, now: datetime) -> list[FieldViolation]:
+    """Every rule ``event`` breaks; empty when it is valid at ``now`` (the server's clock)."""
+    problems: list[FieldViolation] = []
+    if not 1 <= len(event.event_id) <= MAX_ID:
+        problems.append(FieldViolation("event_id", f"must be 1-{MAX_ID} characters"))
+    if event.sdk_app_id == 0:
+        problems.append(FieldViolation("sdk_app_id", "is required"))
+    problems.extend(_check_room(event))
+    known_type = event.event_type in ROOM_EVENT_TYPES or event.event_type in MEDIA_EVENT_TYPES
+    if not known_type:
+        problems.append(FieldViolation("type", "must be an EventType: 101-105 or 201-206"))
+    if len(event.user_id) > MAX_ID:
+        problems.append(FieldViolation("user_id", f"must be at most {MAX_ID} characters"))
+    elif not event.user_id and known_type and event.event_type not in _NO_USER_TYPES:
+        problems.append(FieldViolation("user_id", "is required except for room created and room dismissed"))
+    problems.extend(_check_time(event.event_time, now))
+    if event.role not in (0, 1, 2):
+        problems.append(FieldViolation("role", "must be ROLE_ANCHOR or ROLE_AUDIENCE"))
+    elif event.role == 0 and event.event_type in _ROLE_TYPES:
+        problems.append(FieldViolation("role", "is required with USER_ENTERED and ROLE_SWITCHED"))
+    for name, value in sorted(event.session.items()):
+        if len(value) > MAX_SESSION_VALUE:
+            problems.append(
+                FieldViolation(f"session.{name}", f"must be at most {MAX_SESSION_VALUE} characters")
+            )
+    return problems
+
+
+def _micros(instant: datetime) -> int:
+    delta = instant.astimezone(UTC) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def canonical(
+    *,
+    room_key: str,
+    user_id: str,
+    event_type: int,
+    event_time: datetime,
+    role: int,
+    reason: int,
+    session: Mapping[str, str],
+) -> dict[str, object]:
+    """The payload a retry must repeat, keyed by proto field path (time in whole microseconds)."""
+    return {
+        "room": room_key,
+        "user_id": user_id,
+        "type": event_type,
+        "event_time": _micros(event_time),
+        "role": role,
+        "reason": reason,
+        "session": dict(sorted(session.items())),
+    }
+
+
+def canonical_of(event: EventInput) -> dict[str, object]:
+    assert event.event_time is not None
+    return canonical(
+        room_key=event.room_key,
+        user_id=event.user_id,
+        event_type=event.event_type,
+        event_time=event.event_time,
+        role=event.role,
+        reason=event.reason,
+        session=event.kept_session,
+    )
+
+
+def digest_of(event: EventInput) -> str:
+    """``digest(canonical_of(event))``, without building the form (the hot path of ingest)."""
+    assert event.event_time is not None
+    session = event.kept_session
+    parts = [
+        event.room_key,
+        event.user_id,
+        str(event.event_type),
+        str(_micros(event.event_time)),
+        str(event.role),
+        str(event.reason),
+        json.dumps(session, sort_keys=True, ensure_ascii=False) if session else "",
+    ]
+    return hashlib.sha256("".join(f"{len(p)}:{p}" for p in parts).encode("utf-8")).hexdigest()
+
+
+def digest(form: Mapping[str, object]) -> str:
+    """SHA-256 (hex) of a canonical form: equal exactly when the payloads are equal.
+
+    Each field is length-prefixed, so no choice of ids can make two payloads collide;
+    the session attributes are JSON-encoded when present.
+    """
+    session = form["session"]
+    parts = [str(form[name]) for name in _DIGESTED]
+    parts.append(json.dumps(session, sort_keys=True, ensure_ascii=False) if session else "")
+    return hashlib.sha256("".join(f"{len(p)}:{p}" for p in parts).encode("utf-8")).hexdigest()
+
+
+def differing_fields(first: Mapping[str, object], second: Mapping[str, object]) -> tuple[str, ...]:
+    """Proto paths whose values differ between two canonical forms."""
+    return tuple(name for name in first if first[name] != second.get(name))

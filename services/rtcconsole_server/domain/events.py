@@ -1,0 +1,274 @@
+"""Room and media events from the data plane, stored exactly once, callbacks queued with them.
+
+A batch is validated (``event_rules``), then written in one transaction: the
+apps are looked up; the new events are bulk-inserted and the ones already
+stored read back (``event_rows``: one ``INSERT … ON CONFLICT DO NOTHING
+RETURNING`` on PostgreSQL, one SELECT then one ``executemany`` on SQLite); and
+every new event of an app with a callback URL in effect for its group gets an
+outbox row (``callback_queue``) numbered by a per-(app, room, group) sequence.
+Event, sequence and outbox row commit together.
+
+* Same (app, event id) and same payload: a retry, counted as a duplicate.
+* Same (app, event id), other payload: a conflict; the first one is kept.
+* :meth:`EventIngest.report` (``ReportEvents``) is all or nothing: an invalid
+  event is ``InvalidArgument`` (``events[i].<field>``), a conflict ``AlreadyExists``.
+* :meth:`EventIngest.ingest` (``StreamEvents``) stores what it can and returns a
+  :class:`Rejection` per event it did not store.
+
+Apps: events of every app ever issued are accepted, stopped, disabled and even
+deleted ones (R7: users already inside stay, so their exits arrive after the
+delete); an ``sdk_app_id`` never issued is ``INVALID_ARGUMENT`` on
+``sdk_app_id``, as for usage records. Deleted apps get no callbacks.
+
+Concurrency: rows are inserted and sequences bumped in key order, so two
+batches never deadlock; a batch that lost a race (a deadlock or a unique
+violation after all) is rolled back and run again, up to 5 times. A concurrent
+batch with the same ids is no error: ``ON CONFLICT`` waits for it, and its rows
+are then read back as duplicates or conflicts.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.callback_queue import queue_callbacks
+from rtcconsole_server.domain.event_rows import Key, Stored, insert_new
+from rtcconsole_server.domain.event_rules import (
+    EventInput,
+    canonical_of,
+    check_event,
+    differing_fields,
+    digest_of,
+)
+from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
+from rtcconsole_server.store import Store
+from rtcconsole_server.store.models import App
+
+__all__ = ["MAX_BATCH", "BatchOutcome", "EventIngest", "Rejection", "check_batch_size"]
+
+log = logging.getLogger("rtcconsole_server.events")
+
+MAX_BATCH = 5000
+"""Events in one batch (one ReportEvents call, one StreamEvents message)."""
+_RETRIES = 5
+_NO_APP = "no app has this sdk_app_id"
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+Form = dict[str, object]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An event that was not stored. ``code`` is "INVALID_ARGUMENT" or "ALREADY_EXISTS";
+    ``index`` counts from 0 across the whole stream; ``fields`` are paths in the event."""
+
+    index: int
+    event_id: str
+    code: str
+    reason: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass
+class BatchOutcome:
+    """What became of a batch."""
+
+    accepted: int = 0
+    """Events stored now."""
+    duplicates: int = 0
+    """Retries of events already stored (or repeated in the batch) with the same payload."""
+    rejections: list[Rejection] = field(default_factory=list)
+    """Events not stored, by index (``ingest`` only; ``report`` raises instead)."""
+    queued: int = 0
+    """Callback deliveries queued with the new events."""
+
+
+@dataclass(frozen=True)
+class _Item:
+    index: int
+    event: EventInput
+    digest: str
+
+    @functools.cached_property
+    def form(self) -> Form:
+        """The canonical form, built only to name what differs in a conflict."""
+        return canonical_of(self.event)
+
+    @property
+    def key(self) -> Key:
+        return (self.event.sdk_app_id, self.event.event_id)
+
+
+def check_batch_size(count: int) -> None:
+    """``InvalidArgument`` on ``events`` beyond :data:`MAX_BATCH` events."""
+    if count > MAX_BATCH:
+        raise InvalidArgument(
+            FieldViolation("events", f"at most {MAX_BATCH:,} events per batch; got {count:,}")
+        )
+
+
+def _item(index: int, event: EventInput) -> _Item:
+    return _Item(index, event, digest_of(event))
+
+
+def _violation_order(violation: FieldViolation) -> tuple[int, str]:
+    index = violation.field.partition("[")[2].partition("]")[0]
+    return (int(index) if index.isdigit() else -1, violation.field)
+
+
+def _retryable(error: Exception) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+class EventIngest:
+    """Stores batches of events exactly once and queues their callbacks."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def report(self, events: Sequence[EventInput]) -> BatchOutcome:
+        """Store a whole batch or nothing of it (``ReportEvents``)."""
+        check_batch_size(len(events))
+        now = self._clock.now()
+        violations = [
+            FieldViolation(f"events[{i}].{v.field}", v.description)
+            for i, event in enumerate(events)
+            for v in check_event(event, now)
+        ]
+        if violations:  # name the unknown apps too, so that one answer lists every problem
+            with self._store.read() as session:
+                known = _apps(session, {e.sdk_app_id for e in events})
+            violations.extend(
+                FieldViolation(f"events[{i}].sdk_app_id", _NO_APP)
+                for i, event in enumerate(events)
+                if event.sdk_app_id and event.sdk_app_id not in known
+            )
+            raise InvalidArgument(sorted(violations, key=_violation_order))
+        return self._write_with_retries([_item(i, e) for i, e in enumerate(events)], now, atomic=True)
+
+    def ingest(self, events: Sequence[EventInput], *, offset: int = 0) -> BatchOutcome:
+        """Store the valid, new events of a batch; report the others, indexed from ``offset``.
+
+        The batch is committed before this returns, so the caller may acknowledge it.
+        """
+        check_batch_size(len(events))
+        now = self._clock.now()
+        invalid: list[Rejection] = []
+        items: list[_Item] = []
+        for i, event in enumerate(events):
+            problems = check_event(event, now)
+            if problems:
+                reason = "; ".join(f"{p.field}: {p.description}" for p in problems)
+                fields = tuple(dict.fromkeys(p.field for p in problems))
+                invalid.append(Rejection(offset + i, event.event_id, "INVALID_ARGUMENT", reason, fields))
+            else:
+                items.append(_item(offset + i, event))
+        outcome = self._write_with_retries(items, now, atomic=False)
+        outcome.rejections = sorted([*invalid, *outcome.rejections], key=lambda r: r.index)
+        return outcome
+
+    def _write_with_retries(self, items: list[_Item], now: datetime, *, atomic: bool) -> BatchOutcome:
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                return self._write(items, now, atomic=atomic)
+            except (IntegrityError, OperationalError) as error:
+                if attempt == _RETRIES or not _retryable(error):
+                    raise
+                log.info("event batch lost a race (%s); retrying", type(error).__name__)
+        raise AssertionError("unreachable")
+
+    def _write(self, items: list[_Item], now: datetime, *, atomic: bool) -> BatchOutcome:
+        outcome = BatchOutcome()
+        if not items:
+            return outcome
+        with self._store.write() as session:
+            deleted = _apps(session, {it.event.sdk_app_id for it in items})
+            unknown = [it for it in items if it.event.sdk_app_id not in deleted]
+            if unknown and atomic:
+                raise InvalidArgument(
+                    [FieldViolation(f"events[{it.index}].sdk_app_id", _NO_APP) for it in unknown]
+                )
+            outcome.rejections.extend(
+                Rejection(
+                    it.index, it.event.event_id, "INVALID_ARGUMENT", f"sdk_app_id: {_NO_APP}", ("sdk_app_id",)
+                )
+                for it in unknown
+            )
+            items = [it for it in items if it.event.sdk_app_id in deleted]
+            firsts = list({it.key: it for it in reversed(items)}.values())
+            inserted, stored = insert_new(session, [(it.event, it.digest) for it in firsts], now)
+            fresh, conflicts = _classify(items, inserted, stored, outcome)
+            if conflicts and atomic:
+                raise _conflict_error(conflicts)  # rolls back what was inserted
+            outcome.rejections.extend(_conflict_rejection(it, fields) for it, fields in conflicts)
+            outcome.accepted = len(fresh)
+            live = [it for it in fresh if not deleted[it.event.sdk_app_id]]
+            outcome.queued = queue_callbacks(
+                session, [it.event for it in sorted(live, key=lambda it: it.index)], now
+            )
+        return outcome
+
+
+def _apps(session: Session, ids: Iterable[int]) -> dict[int, bool]:
+    """App id → whether it is deleted, for the ids that were ever issued."""
+    rows = session.execute(select(App.sdk_app_id, App.deleted_at).where(App.sdk_app_id.in_(sorted(ids))))
+    return {app_id: deleted_at is not None for app_id, deleted_at in rows}
+
+
+def _classify(
+    items: list[_Item], inserted: set[Key], stored: dict[Key, Stored], outcome: BatchOutcome
+) -> tuple[list[_Item], list[tuple[_Item, tuple[str, ...]]]]:
+    """Split into events stored now and conflicts (with the differing fields); count duplicates.
+
+    Each event is compared with the stored one, or with the first of the batch that has its key.
+    """
+    fresh: list[_Item] = []
+    conflicts: list[tuple[_Item, tuple[str, ...]]] = []
+    first: dict[Key, _Item] = {}
+    for it in items:
+        winner = first.setdefault(it.key, it)
+        if it.key in stored:
+            form, known = stored[it.key]
+        elif winner is it:
+            if it.key not in inserted:  # ON CONFLICT skipped it, so it must be readable now
+                raise AssertionError(f"event {it.key} was neither inserted nor found")
+            fresh.append(it)
+            continue
+        else:
+            form, known = winner.form, winner.digest
+        if known == it.digest:
+            outcome.duplicates += 1
+        else:
+            conflicts.append((it, differing_fields(form, it.form) or ("event_id",)))
+    return fresh, conflicts
+
+
+def _conflict_rejection(it: _Item, fields: tuple[str, ...]) -> Rejection:
+    reason = (
+        f"event_id {it.event.event_id!r} was already used with a different payload "
+        f"(differs in {', '.join(fields)}); the first one is kept"
+    )
+    return Rejection(it.index, it.event.event_id, "ALREADY_EXISTS", reason, fields)
+
+
+def _conflict_error(conflicts: list[tuple[_Item, tuple[str, ...]]]) -> AlreadyExists:
+    names = [f"{it.event.sdk_app_id}/{it.event.event_id}" for it, _ in conflicts]
+    described = "; ".join(
+        f"events[{it.index}] reuses event_id {it.event.event_id!r} (differs in {', '.join(fields)})"
+        for it, fields in conflicts[:10]
+    )
+    more = f" and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
+    message = f"{described}{more}; nothing of the batch was stored"
+    return AlreadyExists("event", names[0], message, others=names[1:])

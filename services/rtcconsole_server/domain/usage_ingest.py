@@ -1,0 +1,297 @@
+"""Ingest of second-level usage records (R16), exactly once per (app, record id).
+
+A batch is validated, split into new records, retries (same id, same payload:
+counted once) and conflicts (same id, another payload: refused, the original
+kept), and its new records are inserted together with a version bump of every
+5-minute window they fall in, in one transaction: the aggregator recomputes
+exactly the windows whose version moved. Integer seconds end to end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rtcconsole.usage import CATEGORIES
+from rtcconsole_server.clock import Clock
+from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
+from rtcconsole_server.store import Store
+from rtcconsole_server.store.models import App
+from rtcconsole_server.store.models_usage import UsageRecord, UsageWindow
+from rtcconsole_server.store.upsert import insert_for
+
+__all__ = [
+    "KINDS",
+    "MAX_BATCH",
+    "WINDOW",
+    "BatchOutcome",
+    "Rejection",
+    "UsageIngest",
+    "UsageInput",
+    "window_start",
+]
+
+WINDOW = timedelta(minutes=5)
+"""Width of the tumbling windows, aligned on UTC."""
+KINDS = {1: "interactive_av", 2: "cloud_recording"}
+"""UsageKind numbers accepted in records."""
+MAX_BATCH = 5000
+"""Records in one batch."""
+MAX_AGE = timedelta(days=35)
+"""Oldest start time accepted, before the server's clock."""
+MAX_AHEAD = timedelta(minutes=5)
+"""Latest start time accepted, after the server's clock."""
+MAX_SECONDS = 86_400
+"""Longest single record, in seconds."""
+_RETRIES = 3
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def window_start(instant: datetime) -> datetime:
+    """The start of the UTC 5-minute window containing ``instant``."""
+    return instant - ((instant - _EPOCH) % WINDOW)
+
+
+@dataclass(frozen=True)
+class UsageInput:
+    """One record as the data plane sends it. ``room_key`` is ``n:<id>`` or ``s:<id>``."""
+
+    record_id: str
+    sdk_app_id: int
+    room_key: str
+    user_id: str
+    kind: int
+    category: str
+    start_time: datetime
+    seconds: int
+
+    def digest(self) -> str:
+        canonical = "\x1f".join(
+            (
+                self.record_id,
+                str(self.sdk_app_id),
+                self.room_key,
+                self.user_id,
+                str(self.kind),
+                self.category,
+                self.start_time.astimezone(UTC).isoformat(),
+                str(self.seconds),
+            )
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record that was not stored: ``code`` is "INVALID_ARGUMENT" or "ALREADY_EXISTS"."""
+
+    index: int
+    record_id: str
+    code: str
+    reason: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass
+class BatchOutcome:
+    accepted: int = 0
+    duplicates: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def validate(record: UsageInput, now: datetime) -> list[FieldViolation]:
+    """Field violations of one record, with field names relative to the record."""
+    problems = []
+    if not 1 <= len(record.record_id) <= 128:
+        problems.append(FieldViolation("record_id", "must be 1-128 characters"))
+    if record.sdk_app_id == 0:
+        problems.append(FieldViolation("sdk_app_id", "is required"))
+    if not record.room_key[2:]:
+        problems.append(FieldViolation("room", "set room_id or str_room_id"))
+    if not 1 <= len(record.user_id) <= 128:
+        problems.append(FieldViolation("user_id", "must be 1-128 characters"))
+    if record.kind not in KINDS:
+        problems.append(FieldViolation("kind", "must be INTERACTIVE_AV or CLOUD_RECORDING"))
+    if record.category not in CATEGORIES:
+        problems.append(FieldViolation("category", f"must be one of {', '.join(CATEGORIES)}"))
+    if record.start_time < now - MAX_AGE:
+        problems.append(FieldViolation("start_time", "is more than 35 days before the server's clock"))
+    if record.start_time > now + MAX_AHEAD:
+        problems.append(FieldViolation("start_time", "is more than 5 minutes after the server's clock"))
+    if not 1 <= record.seconds <= MAX_SECONDS:
+        problems.append(FieldViolation("seconds", f"must be a whole number of seconds, 1-{MAX_SECONDS}"))
+    return problems
+
+
+class UsageIngest:
+    """Stores batches of usage records, exactly once."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def record(self, records: Sequence[UsageInput], *, offset: int = 0) -> BatchOutcome:
+        """Store the valid, new records of a batch; report the others (indexes start at ``offset``).
+
+        Nothing is stored for a rejected record; the rest of the batch is. A batch
+        is committed before this returns, so the caller may acknowledge it.
+        """
+        return self._with_retries(records, offset, atomic=False)
+
+    def report(self, records: Sequence[UsageInput]) -> BatchOutcome:
+        """Store a whole batch or nothing of it (``ReportUsage``).
+
+        Any invalid record (or unknown app) is ``InvalidArgument`` naming every
+        ``records[i].field``; any reuse of a record id with another payload is
+        ``AlreadyExists`` naming every such id. Retries of stored records count as
+        duplicates and do not fail the batch.
+        """
+        return self._with_retries(records, 0, atomic=True)
+
+    def _with_retries(self, records: Sequence[UsageInput], offset: int, *, atomic: bool) -> BatchOutcome:
+        if len(records) > MAX_BATCH:
+            raise InvalidArgument(
+                FieldViolation("records", f"at most {MAX_BATCH:,} records per batch; got {len(records):,}")
+            )
+        for attempt in range(_RETRIES):
+            try:
+                return self._record_once(records, offset, atomic=atomic)
+            except IntegrityError:  # a concurrent batch inserted one of our ids first
+                if attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_once(self, records: Sequence[UsageInput], offset: int, *, atomic: bool) -> BatchOutcome:
+        now = self._clock.now()
+        outcome = BatchOutcome()
+        valid: list[tuple[int, UsageInput, str]] = []
+        violations: list[FieldViolation] = []  # for an atomic batch: every problem, by field
+        for i, record in enumerate(records):
+            problems = validate(record, now)
+            violations += [
+                FieldViolation(f"records[{offset + i}].{p.field}", p.description) for p in problems
+            ]
+            if problems:
+                outcome.rejections.append(
+                    Rejection(
+                        offset + i,
+                        record.record_id,
+                        "INVALID_ARGUMENT",
+                        "; ".join(f"{p.field}: {p.description}" for p in problems),
+                        tuple(p.field for p in problems),
+                    )
+                )
+            else:
+                valid.append((offset + i, record, record.digest()))
+        with self._store.write() as session:
+            owners: dict[int, int] = {
+                app_id: account_id
+                for app_id, account_id in session.execute(
+                    select(App.sdk_app_id, App.account_id).where(
+                        App.sdk_app_id.in_({r.sdk_app_id for _, r, _ in valid})
+                    )
+                )
+            }
+            keys = [(r.sdk_app_id, r.record_id) for _, r, _ in valid]
+            known = (
+                dict(
+                    ((app, rid), digest)
+                    for app, rid, digest in session.execute(
+                        select(
+                            UsageRecord.sdk_app_id, UsageRecord.record_id, UsageRecord.payload_sha256
+                        ).where(tuple_(UsageRecord.sdk_app_id, UsageRecord.record_id).in_(keys))
+                    )
+                )
+                if keys
+                else {}
+            )
+            fresh: list[dict[str, object]] = []
+            windows: dict[tuple[int, datetime], int] = {}
+            for index, record, digest in valid:
+                key = (record.sdk_app_id, record.record_id)
+                if record.sdk_app_id not in owners:
+                    violations.append(
+                        FieldViolation(f"records[{index}].sdk_app_id", "no app has this sdk_app_id")
+                    )
+                    outcome.rejections.append(
+                        Rejection(
+                            index,
+                            record.record_id,
+                            "INVALID_ARGUMENT",
+                            "no app has this sdk_app_id",
+                            ("sdk_app_id",),
+                        )
+                    )
+                    continue
+                if key in known:
+                    if known[key] == digest:
+                        outcome.duplicates += 1
+                    else:
+                        outcome.rejections.append(
+                            Rejection(
+                                index,
+                                record.record_id,
+                                "ALREADY_EXISTS",
+                                "record_id was already used with a different payload; the first is kept",
+                            )
+                        )
+                    continue
+                known[key] = digest
+                window = window_start(record.start_time)
+                windows[(record.sdk_app_id, window)] = owners[record.sdk_app_id]
+                fresh.append(
+                    {
+                        "sdk_app_id": record.sdk_app_id,
+                        "record_id": record.record_id,
+                        "room_key": record.room_key,
+                        "user_id": record.user_id,
+                        "kind": record.kind,
+                        "category": record.category,
+                        "start_time": record.start_time,
+                        "seconds": record.seconds,
+                        "window_start": window,
+                        "payload_sha256": digest,
+                        "received_at": now,
+                    }
+                )
+            if atomic and outcome.rejections:  # raising here rolls the transaction back
+                if violations:
+                    raise InvalidArgument(violations)
+                conflicting = [r.record_id for r in outcome.rejections]
+                raise AlreadyExists(
+                    "usage record",
+                    conflicting[0],
+                    f"{len(conflicting)} record id(s) were already used with a different payload; "
+                    "the first payloads are kept and nothing of this batch was stored",
+                    others=conflicting[1:],
+                )
+            if fresh:
+                session.execute(insert(UsageRecord), fresh)
+                self._bump_windows(session, windows, now)
+            outcome.accepted = len(fresh)
+        outcome.rejections.sort(key=lambda r: r.index)
+        return outcome
+
+    @staticmethod
+    def _bump_windows(session: Session, windows: dict[tuple[int, datetime], int], now: datetime) -> None:
+        upsert = insert_for(session, UsageWindow)
+        for (sdk_app_id, start), account_id in sorted(windows.items()):
+            statement = upsert.values(
+                sdk_app_id=sdk_app_id,
+                window_start=start,
+                account_id=account_id,
+                version=1,
+                rolled_version=0,
+                revision=0,
+                first_record_at=now,
+            ).on_conflict_do_update(
+                index_elements=["sdk_app_id", "window_start"],
+                set_={"version": UsageWindow.version + 1},
+            )
+            session.execute(statement)
