@@ -8,6 +8,7 @@ accepted too). The callback deliveries RPCs delegate to ``console.deliveries``
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 
 from rtcconsole.v1 import config_service_pb2 as pb
@@ -145,7 +146,8 @@ class ConfigServicer(ServicerBase, pb_grpc.ConfigServiceServicer):
     ) -> pb.SendTestCallbackResponse:
         """Blocks up to the callback timeout (5 s) in the store's thread pool, not on the loop."""
         caller = await self.caller(context)
-        result = await self.run(
+        # Not in the store's pool: the POST may take 5 s and must not hold up store work.
+        result = await asyncio.to_thread(
             self.console.deliveries.send_test,
             caller,
             require_id(request.sdk_app_id),
