@@ -40,6 +40,7 @@ from rtcconsole_server.api.usage_service import UsageServicer
 from rtcconsole_server.clock import Clock, SystemClock
 from rtcconsole_server.domain.console import Console
 from rtcconsole_server.domain.dispatcher import Dispatcher
+from rtcconsole_server.live import LiveState, open_live_state
 from rtcconsole_server.settings import Settings
 from rtcconsole_server.store import Store, open_store, upgrade
 from rtcconsole_server.workers import Worker, WorkerGroup
@@ -72,6 +73,8 @@ class Server:
     _executor: ThreadPoolExecutor
     dispatcher: Dispatcher | None = None
     """The callback dispatcher (a worker of ``workers``); tests call its ``run_once``."""
+    live: LiveState | None = None
+    """Live state (Redis when ``settings.redis_url`` is set, else in process); closed by ``stop``."""
 
     @property
     def target(self) -> str:
@@ -93,6 +96,8 @@ class Server:
         await self.workers.stop(grace or 0.0)
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
+        if self.live is not None:
+            await self.live.close()
         self._executor.shutdown(wait=True)
         self.console.store.dispose()
 
@@ -158,7 +163,8 @@ async def build_server(
     workers = build_workers(console, settings, executor)
     dispatcher = Dispatcher.build(store, clock, settings, executor)
     workers.workers.append(dispatcher_worker(dispatcher, settings))
-    return Server(server, port, console, workers, health_servicer, settings, executor, dispatcher)
+    live = open_live_state(settings.redis_url, clock=clock)  # connects lazily, on first use
+    return Server(server, port, console, workers, health_servicer, settings, executor, dispatcher, live=live)
 
 
 async def serve(settings: Settings) -> None:

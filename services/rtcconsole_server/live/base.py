@@ -1,0 +1,211 @@
+"""The live-state interface: counters and sets per 10-second slot, and pub/sub.
+
+Real-time monitoring (R17–R21) counts online users, online rooms, abnormal
+users and stall time per 10-second UTC slot and keeps them for a retention
+(60 minutes by default, longer for the advanced edition). Two implementations
+share this interface and one contract test suite:
+:class:`~rtcconsole_server.live.memory.MemoryLiveState` (one embedded process)
+and :class:`~rtcconsole_server.live.redis.RedisLiveState` (several replicas).
+
+Slots and expiry are computed from the injected :class:`Clock`, never from the
+wall clock, so tests move time by an hour without sleeping. A slot is *live*
+while ``slot > current_slot - retention_slots``; reads of a slot that is not
+live return zero / empty, and writes to it are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+from rtcconsole_server.clock import Clock, utc
+from rtcconsole_server.live.fanout import Subscription
+
+__all__ = [
+    "DEFAULT_MAX_QUEUED",
+    "DEFAULT_PREFIX",
+    "DEFAULT_RETENTION",
+    "SLOT",
+    "LiveState",
+    "LiveStateClosed",
+    "slot_of",
+    "slot_start",
+]
+
+SLOT = timedelta(seconds=10)
+"""Length of one slot: 10 seconds (R21's point spacing)."""
+
+DEFAULT_RETENTION = timedelta(minutes=60)
+"""How long a slot stays readable by default: 60 minutes (360 slots), R21's charts."""
+
+DEFAULT_PREFIX = "rtc:"
+"""Default prefix of every Redis key and channel (tenants and tests use their own)."""
+
+DEFAULT_MAX_QUEUED = 64
+"""Default bound of a subscriber's queue, in messages; the oldest is dropped beyond it."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def slot_of(instant: datetime) -> int:
+    """The 10-second UTC slot holding ``instant``: whole slots since the Unix epoch (naive = UTC)."""
+    return (utc(instant) - _EPOCH) // SLOT
+
+
+def slot_start(slot: int) -> datetime:
+    """The first instant (UTC) of ``slot``."""
+    return _EPOCH + slot * SLOT
+
+
+class LiveStateClosed(RuntimeError):
+    """An operation on a live state after :meth:`LiveState.close`."""
+
+
+class LiveState(ABC):
+    """Counters and sets per slot with retention, and publish/subscribe.
+
+    ``key`` names a series (e.g. ``"online_users:1400000001"``); each
+    ``(key, slot)`` is a separate counter or set. ``channel`` names a pub/sub
+    channel. Both are namespaced under ``prefix`` by the implementation.
+
+    Subscribers get a bounded queue of ``max_queued`` messages (default 64).
+    Policy: **drop-oldest**. A publisher never waits for a slow subscriber;
+    when a queue is full the oldest queued message is discarded and
+    :attr:`Subscription.dropped` increases. ``max_queued=1`` is therefore
+    *coalesce-to-latest*, the right choice for snapshot streams such as
+    ``SubscribeRealtime`` where only the newest snapshot matters.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        prefix: str = DEFAULT_PREFIX,
+        retention: timedelta = DEFAULT_RETENTION,
+        max_queued: int = DEFAULT_MAX_QUEUED,
+    ) -> None:
+        if retention < SLOT:
+            raise ValueError(f"retention must be at least one slot ({SLOT}), got {retention}")
+        if max_queued < 1:
+            raise ValueError(f"max_queued must be at least 1, got {max_queued}")
+        self.clock = clock
+        """Source of "now" for slots and expiry."""
+        self.prefix = prefix
+        """Namespace of every key and channel of this live state."""
+        self.retention = retention
+        """How long a slot stays readable (default 60 minutes), rounded up to whole slots."""
+        self.retention_slots = math.ceil(retention / SLOT)
+        """``retention`` in slots (default 360)."""
+        self.max_queued = max_queued
+        """Default bound of each subscriber's queue, in messages (default 64)."""
+        self._closed = False
+
+    # ---------------------------------------------------------------- slots
+
+    def current_slot(self) -> int:
+        """The slot holding the clock's "now"."""
+        return slot_of(self.clock.now())
+
+    def oldest_live_slot(self) -> int:
+        """The oldest slot still readable now (``current_slot - retention_slots + 1``)."""
+        return self.current_slot() - self.retention_slots + 1
+
+    def is_live(self, slot: int) -> bool:
+        """Whether ``slot`` is within retention now (future slots are live: replicas' clocks differ)."""
+        return slot >= self.oldest_live_slot()
+
+    def recent_slots(self, count: int) -> list[int]:
+        """The last ``count`` slots, oldest first, ending with the current one (``count`` ≥ 1)."""
+        current = self.current_slot()
+        return list(range(current - count + 1, current + 1))
+
+    def expires_at(self, slot: int) -> datetime:
+        """The instant ``slot`` stops being live: start of slot ``slot + retention_slots``."""
+        return slot_start(slot + self.retention_slots)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LiveStateClosed("live state is closed")
+
+    # ------------------------------------------------------------- counters
+
+    @abstractmethod
+    async def incr(self, key: str, slot: int, amount: int = 1) -> int:
+        """Add ``amount`` (default 1, may be negative) to counter ``(key, slot)``; return its new value.
+
+        A slot that is no longer live is not written and reads as 0.
+        """
+
+    @abstractmethod
+    async def get_counts(self, key: str, slots: Iterable[int]) -> list[int]:
+        """The counters ``(key, slot)`` for each of ``slots``, in order; missing or expired read 0."""
+
+    # ----------------------------------------------------------------- sets
+
+    @abstractmethod
+    async def add_to_set(self, key: str, slot: int, *members: str) -> int:
+        """Add ``members`` to set ``(key, slot)``; return how many were new (0 if the slot expired)."""
+
+    @abstractmethod
+    async def set_size(self, key: str, slot: int) -> int:
+        """Number of distinct members of set ``(key, slot)`` (0 when missing or expired)."""
+
+    @abstractmethod
+    async def set_sizes(self, key: str, slots: Iterable[int]) -> list[int]:
+        """:meth:`set_size` for each of ``slots``, in order, in one round trip."""
+
+    @abstractmethod
+    async def set_members(self, key: str, slot: int) -> set[str]:
+        """The members of set ``(key, slot)`` (empty when missing or expired)."""
+
+    # -------------------------------------------------------------- pub/sub
+
+    @abstractmethod
+    async def publish(self, channel: str, payload: bytes) -> None:
+        """Send ``payload`` to every current subscriber of ``channel`` (on every replica).
+
+        Delivery is at most once and in publish order per publisher; build the
+        payload once and publish it once per broadcast, however many subscribers.
+        """
+
+    @abstractmethod
+    def subscribe(
+        self, channel: str, *, max_queued: int | None = None
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """Subscribe to ``channel``; the subscription is active when the context is entered.
+
+        ``async with live.subscribe("snapshots", max_queued=1) as sub: async for payload in sub: …``.
+        ``max_queued`` defaults to :attr:`max_queued`; the queue drops its oldest message
+        when full. Leaving the context unsubscribes; :meth:`close` ends every subscription.
+        """
+
+    @abstractmethod
+    def subscriber_count(self, channel: str | None = None) -> int:
+        """Open subscriptions of this object on ``channel`` (all channels when None)."""
+
+    # ------------------------------------------------------------ lifecycle
+
+    @abstractmethod
+    async def close(self) -> None:
+        """End every subscription and release connections and memory; idempotent."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

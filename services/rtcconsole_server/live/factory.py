@@ -1,0 +1,39 @@
+"""Choosing the live-state implementation from the configuration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rtcconsole_server.clock import Clock
+from rtcconsole_server.live.base import DEFAULT_MAX_QUEUED, DEFAULT_PREFIX, DEFAULT_RETENTION, LiveState
+from rtcconsole_server.live.memory import MemoryLiveState
+from rtcconsole_server.live.redis import DEFAULT_CLIENT_NAME, RedisLiveState
+
+__all__ = ["open_live_state"]
+
+
+def open_live_state(
+    redis_url: str | None,
+    *,
+    clock: Clock,
+    prefix: str = DEFAULT_PREFIX,
+    retention: timedelta = DEFAULT_RETENTION,
+    max_queued: int = DEFAULT_MAX_QUEUED,
+    client_name: str = DEFAULT_CLIENT_NAME,
+) -> LiveState:
+    """Redis live state for ``redis_url`` (``redis://…``), or in-process when it is None or empty.
+
+    Nothing connects yet: Redis connects on first use. ``retention`` defaults to
+    60 minutes, ``max_queued`` (per-subscriber queue bound, messages) to 64;
+    ``client_name`` names the Redis connections (``CLIENT LIST``).
+    """
+    if redis_url:
+        return RedisLiveState.from_url(
+            redis_url,
+            clock=clock,
+            prefix=prefix,
+            retention=retention,
+            max_queued=max_queued,
+            client_name=client_name,
+        )
+    return MemoryLiveState(clock=clock, prefix=prefix, retention=retention, max_queued=max_queued)
