@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 SERVICES_ENV_FILE = Path(__file__).resolve().parent.parent / ".services.env"
 CONNECT_TIMEOUT_SECONDS = 3
 DATABASE_NAME_PREFIX = "rtc_t_"
+_DROP_ATTEMPTS = 100
+"""Retries of a DROP DATABASE that an autovacuum worker blocks (0.1 s apart)."""
 
 RUN_ID: str = uuid.uuid4().hex
 """Unique per pytest process (so per xdist worker too); names every database and key prefix."""
@@ -232,9 +235,7 @@ class PostgresDatabases:
             while self._names:
                 name = self._names.pop()
                 try:
-                    self._admin().execute(
-                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                    )
+                    self._drop(name)
                 except psycopg.Error as exc:
                     first_error = first_error or exc
         finally:
@@ -243,6 +244,19 @@ class PostgresDatabases:
                 self._conn = None
         if first_error is not None:
             raise first_error
+
+    def _drop(self, name: str) -> None:
+        """DROP … WITH (FORCE); retried while an autovacuum worker holds the database (a test role
+        may not terminate it: InsufficientPrivilege), which it does only for a moment."""
+        statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        for attempt in itertools.count():
+            try:
+                self._admin().execute(statement)
+                return
+            except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+                if attempt >= _DROP_ATTEMPTS:
+                    raise
+                time.sleep(0.1)
 
     def __enter__(self) -> Self:
         return self

@@ -10,14 +10,14 @@ may run at once. See docs/usage.md.
 """
 
 from rtcconsole_aggregator.aggregator import DEFAULT_BATCH_WINDOWS, DEFAULT_WATERMARK, Aggregator
-from rtcconsole_aggregator.rollup import Claimed, roll_up_batch
+from rtcconsole_aggregator.rollup import Batch, roll_up_batch
 from rtcconsole_aggregator.runner import RunOptions, build_aggregator, run
 
 __all__ = [
     "DEFAULT_BATCH_WINDOWS",
     "DEFAULT_WATERMARK",
     "Aggregator",
-    "Claimed",
+    "Batch",
     "RunOptions",
     "build_aggregator",
     "roll_up_batch",

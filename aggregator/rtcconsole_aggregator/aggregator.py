@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import DBAPIError
 
-from rtcconsole_aggregator.rollup import Claimed, roll_up_batch
+from rtcconsole_aggregator.rollup import Batch, roll_up_batch
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.billing import Billing
 from rtcconsole_server.domain.usage_ingest import WINDOW, window_start
@@ -35,7 +35,7 @@ log = logging.getLogger("rtcconsole_aggregator")
 
 DEFAULT_WATERMARK = timedelta(minutes=5)
 """How long after its end a window waits for stragglers before it is published."""
-DEFAULT_BATCH_WINDOWS = 2000
+DEFAULT_BATCH_WINDOWS = 5000
 """Windows published per transaction."""
 _RETRIES = 5
 _RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure (PostgreSQL)
@@ -65,7 +65,7 @@ class Aggregator:
         self.watermark = watermark
         """Default 5 minutes (R16: data appears 5-20 minutes after the usage)."""
         self.batch_windows = batch_windows
-        """Windows per transaction; default 2,000."""
+        """Windows per transaction; default 5,000."""
         self._stopping = False
         self._unsettled: set[int] = set()
         self._settled_through: datetime | None = None
@@ -87,23 +87,23 @@ class Aggregator:
         due_through = now - self.watermark - WINDOW
         published = 0
         while not self._stopping:
-            claimed = self._batch(due_through, now)
-            published += len(claimed)
-            self._unsettled.update(c.account_id for c in claimed)
-            if len(claimed) < self.batch_windows:
+            batch = self._batch(due_through, now)
+            if batch is None:
+                break
+            published += batch.windows
+            self._unsettled.update(batch.accounts)
+            if batch.windows < self.batch_windows:
                 break
         return published
 
-    def _batch(self, due_through: datetime, now: datetime) -> list[Claimed]:
+    def _batch(self, due_through: datetime, now: datetime) -> Batch | None:
         for attempt in range(_RETRIES):
             try:
                 with self._store.write() as session:
-                    claimed = roll_up_batch(
-                        session, due_through=due_through, limit=self.batch_windows, now=now
-                    )
-                if claimed:
-                    log.debug("aggregator: published %d window(s)", len(claimed))
-                return claimed
+                    batch = roll_up_batch(session, due_through=due_through, limit=self.batch_windows, now=now)
+                if batch is not None:
+                    log.debug("aggregator: published %d window(s)", batch.windows)
+                return batch
             except DBAPIError as error:
                 if not _retryable(error) or attempt == _RETRIES - 1:
                     raise

@@ -33,11 +33,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, and_, case, func, literal, select, text, tuple_, update
+from sqlalchemy import and_, case, func, literal, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.domain.usage_math import DAY, day_start
@@ -45,7 +46,7 @@ from rtcconsole_server.store.models_usage import UsageDay, UsageLine, UsageRecor
 from rtcconsole_server.store.types import UTCDateTime
 from rtcconsole_server.store.upsert import insert_for
 
-__all__ = ["Claimed", "day_lock_key", "roll_up_batch"]
+__all__ = ["Batch", "day_lock_key", "roll_up_batch"]
 
 log = logging.getLogger("rtcconsole_aggregator")
 
@@ -55,14 +56,15 @@ _DAY_KEY = ["sdk_app_id", "day", "kind", "category"]
 
 
 @dataclass(frozen=True)
-class Claimed:
-    """A window published by a batch."""
+class Batch:
+    """What one roll-up transaction published."""
 
-    sdk_app_id: int
-    window_start: datetime
-    account_id: int
-    revision: int
-    """The revision published now: 1 the first time."""
+    windows: int
+    """Windows published."""
+    accounts: frozenset[int]
+    """Accounts whose usage changed (their billing state is due for evaluation)."""
+    starts: tuple[datetime, ...]
+    """Distinct window starts, ascending."""
 
 
 def day_lock_key(sdk_app_id: int, day: datetime) -> int:
@@ -71,12 +73,8 @@ def day_lock_key(sdk_app_id: int, day: datetime) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _claim(
-    session: Session, *, due_through: datetime, limit: int, now: datetime, token: int
-) -> list[Claimed]:
-    windows = UsageWindow.__table__  # Core, not ORM: thousands of rows come back
-    assert isinstance(windows, Table)
-    table = windows.c
+def _claim(session: Session, *, due_through: datetime, limit: int, now: datetime, token: int) -> int:
+    """Mark up to ``limit`` due windows as published by ``token``; returns how many."""
     due = (
         select(W.sdk_app_id, W.window_start)
         .where(W.rolled_version < W.version, W.window_start <= due_through)
@@ -84,30 +82,37 @@ def _claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = session.connection().execute(
-        update(windows)
-        .where(table.rolled_version < table.version, tuple_(table.sdk_app_id, table.window_start).in_(due))
-        .values(rolled_version=table.version, revision=table.revision + 1, rolled_at=now, claim_token=token)
-        .returning(table.sdk_app_id, table.window_start, table.account_id, table.revision)
+    result = session.execute(
+        update(W)
+        .where(W.rolled_version < W.version, tuple_(W.sdk_app_id, W.window_start).in_(due))
+        .values(rolled_version=W.version, revision=W.revision + 1, rolled_at=now, claim_token=token)
+        .execution_options(synchronize_session=False)
     )
-    return [Claimed(app, start, account, revision) for app, start, account, revision in rows.all()]
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _lock_days(session: Session, claimed: list[Claimed]) -> None:
-    days = {start: day_start(start) for start in {c.window_start for c in claimed}}
-    keys = sorted(
-        {day_lock_key(app, day) for app, day in {(c.sdk_app_id, days[c.window_start]) for c in claimed}}
-    )
-    # In ascending order, so that two replicas never wait for each other in a cycle: PostgreSQL
-    # evaluates a volatile function of the select list after the ORDER BY (since 9.6).
+def _lock_days(session: Session, apps: set[int], days: list[datetime]) -> None:
+    """Every (app, day) the batch may touch (a superset is harmless), in ascending key order, so that
+    two replicas never wait for each other in a cycle: PostgreSQL evaluates a volatile function of
+    the select list after the ORDER BY (since 9.6)."""
+    keys = sorted({day_lock_key(app, day) for app in apps for day in days})
     session.execute(
         text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS t(k) ORDER BY k"),
         {"keys": keys},
     )
 
 
-def _add_to_days(session: Session, token: int, day: datetime, sign: int) -> None:
-    """Add ``sign`` × the claimed windows' current lines of one day to the day's sums."""
+def _add_to_days(
+    session: Session, token: int, day: datetime, starts: list[datetime], apps: list[int], sign: int
+) -> None:
+    """Add ``sign`` × the claimed windows' current lines of one day to the day's sums.
+
+    PostgreSQL finds the batch's windows by claim token and their lines by primary key (the
+    planner is told so, see ``_BY_INDEX``). SQLite finds the lines by primary key among the batch's
+    apps × the day's window starts (a small superset) and keeps those whose window carries the
+    token: its statistics of claim tokens, stale by nature, would otherwise make it walk every
+    window of the day (an IN list on the lines alone makes it probe each window once per start).
+    """
     totals = (
         select(
             L.sdk_app_id,
@@ -119,7 +124,14 @@ def _add_to_days(session: Session, token: int, day: datetime, sign: int) -> None
             func.max(L.revision) if sign > 0 else literal(0),
         )
         .join(W, and_(W.sdk_app_id == L.sdk_app_id, W.window_start == L.window_start))
-        .where(W.claim_token == token, W.window_start >= day, W.window_start < day + DAY)
+        .where(
+            W.claim_token == token,
+            *(
+                (W.window_start >= day, W.window_start < day + DAY)
+                if session.get_bind().dialect.name == "postgresql"
+                else (L.sdk_app_id.in_(apps), L.window_start.in_(starts))
+            ),
+        )
         .group_by(L.sdk_app_id, L.kind, L.category, L.account_id)
         .order_by(L.sdk_app_id, L.kind, L.category)
     )
@@ -172,31 +184,41 @@ def _recompute_lines(session: Session, token: int, starts: list[datetime]) -> No
     session.execute(statement)
 
 
-def roll_up_batch(session: Session, *, due_through: datetime, limit: int, now: datetime) -> list[Claimed]:
+def roll_up_batch(session: Session, *, due_through: datetime, limit: int, now: datetime) -> Batch | None:
     """Publish up to ``limit`` due windows starting at or before ``due_through``, inside ``session``'s
-    transaction (the caller commits). Returns the windows published; empty when none was due and free.
+    transaction (the caller commits). None when no window was due and free.
     """
     token = secrets.randbits(62) + 1
     claimed = _claim(session, due_through=due_through, limit=limit, now=now, token=token)
     if not claimed:
-        return claimed
-    log.debug("aggregator: claimed %d window(s)", len(claimed))
+        return None
+    log.debug("aggregator: claimed %d window(s)", claimed)
+    mine = W.claim_token == token
+    revisions = dict(
+        session.execute(
+            select(W.window_start, func.max(W.revision)).where(mine).group_by(W.window_start)
+        ).all()
+    )
+    owners = session.execute(select(W.sdk_app_id, W.account_id).where(mine).distinct()).all()
+    starts = sorted(revisions)
+    of_day: dict[datetime, list[datetime]] = defaultdict(list)
+    for start in starts:
+        of_day[day_start(start)].append(start)
+    days = sorted(of_day)
+    apps = sorted({app for app, _ in owners})
     postgresql = session.get_bind().dialect.name == "postgresql"
     if postgresql:
-        _lock_days(session, claimed)
+        _lock_days(session, set(apps), days)
     plan = _planner(session) if postgresql else _no_planner
-    starts = sorted({c.window_start for c in claimed})
-    days = sorted({day_start(start) for start in starts})
-    republished = sorted({day_start(c.window_start) for c in claimed if c.revision > 1})
     plan(**_BY_INDEX)
-    for day in republished:  # windows published before have lines to take out of their day
-        _add_to_days(session, token, day, -1)
+    for day in sorted({day_start(start) for start, revision in revisions.items() if revision > 1}):
+        _add_to_days(session, token, day, of_day[day], apps, -1)  # published before: old lines out
     plan(**_BY_HASH)
     _recompute_lines(session, token, starts)
     plan(**_BY_INDEX)
     for day in days:
-        _add_to_days(session, token, day, +1)
-    return claimed
+        _add_to_days(session, token, day, of_day[day], apps, +1)
+    return Batch(claimed, frozenset(account for _, account in owners), tuple(starts))
 
 
 # PostgreSQL's planner estimates a fresh claim token at one row, and the lines

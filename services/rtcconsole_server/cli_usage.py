@@ -69,8 +69,8 @@ def add_aggregation_flags(parser: argparse.ArgumentParser, *, prefix: str = "agg
     group.add_argument(
         f"--{prefix}batch-windows",
         type=_positive,
-        default=2000,
-        help="windows per transaction (default 2000)",
+        default=5000,
+        help="windows per transaction (default 5000)",
     )
 
 

@@ -61,7 +61,7 @@ class Settings:
     with both defaults a window appears 5-15 minutes after it ends (R16: 5-20). Later records
     re-open it (a new revision at the next tick)."""
 
-    aggregation_batch: int = 2000
+    aggregation_batch: int = 5000
     """Windows the aggregator publishes per transaction."""
 
     secondary_auth_ttl: timedelta = timedelta(minutes=30)

@@ -16,6 +16,7 @@ import grpc
 import pytest
 
 from rtcconsole.v1 import app_service_pb2 as app_pb
+from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import usage_service_pb2 as pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.billing import BillingView
@@ -25,6 +26,7 @@ from tests.usage_support import billing_state, ingest, record, tick
 
 CODE = grpc.StatusCode
 DAY0 = datetime(2026, 1, 1, tzinfo=UTC)
+DATA_PLANE = (("authorization", "Bearer data-plane-test-token"),)
 
 
 async def _status(tenant: Tenant, sdk_app_id: int) -> tuple[int, list[int]]:
@@ -42,6 +44,13 @@ async def _add(tenant: Tenant, minutes: int, start: datetime, end: datetime) -> 
 async def _flags(tenant: Tenant, *, postpaid: bool | None = None, arrears: bool | None = None) -> BillingView:
     billing = tenant.server.console.billing
     return await asyncio.to_thread(billing.set_flags, tenant.account_id, postpaid=postpaid, arrears=arrears)
+
+
+async def _enter(tenant: Tenant, sdk_app_id: int) -> auth_pb.AuthorizeRoomEntryResponse:
+    request = auth_pb.GenerateUserSigRequest(sdk_app_id=sdk_app_id, user_id="dave")
+    sig = (await tenant.auth.GenerateUserSig(request, metadata=tenant.metadata)).user_sig
+    entry = auth_pb.AuthorizeRoomEntryRequest(sdk_app_id=sdk_app_id, room_id=42, user_id="dave", user_sig=sig)
+    return await tenant.auth.AuthorizeRoomEntry(entry, metadata=DATA_PLANE)
 
 
 NORMAL: tuple[int, list[int]] = (app_pb.APP_STATUS_NORMAL, [])
@@ -72,10 +81,13 @@ async def test_r6_used_up_expired_and_back_by_package_postpaid_and_arrears(
     assert (state.packages[0].used_minutes, state.uncovered_minutes) == (10, 1)
     assert state.package_state == pb.PACKAGE_STATE_USED_UP
     assert await _status(tenant, app.sdk_app_id) == USED_UP
+    entry = await _enter(tenant, app.sdk_app_id)  # the data plane's gate says so too
+    assert not entry.allowed and list(entry.stop_reasons) == [app_pb.STOP_REASON_PACKAGE_USED_UP]
 
     bought = await _add(tenant, 100, clock.now(), clock.now() + timedelta(days=1))  # no tick needed
     assert bought.package_state == "ok"
     assert await _status(tenant, app.sdk_app_id) == NORMAL
+    assert (await _enter(tenant, app.sdk_app_id)).allowed
     # the day's 11 minutes go to the package that ends first: the new one
     assert [(p.minutes, p.used_minutes) for p in bought.packages] == [(100, 11), (10, 0)]
 

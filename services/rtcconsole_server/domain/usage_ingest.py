@@ -10,11 +10,13 @@ exactly the windows whose version moved. Integer seconds end to end.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,7 @@ from rtcconsole.usage import CATEGORIES
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
+from rtcconsole_server.store.bulk import insert_rows
 from rtcconsole_server.store.models import App
 from rtcconsole_server.store.models_usage import UsageRecord, UsageWindow
 from rtcconsole_server.store.upsert import insert_for
@@ -50,6 +53,13 @@ MAX_AHEAD = timedelta(minutes=5)
 MAX_SECONDS = 86_400
 """Longest single record, in seconds."""
 _RETRIES = 3
+_RECORDS = cast(Table, UsageRecord.__table__)
+_WINDOWS = cast(Table, UsageWindow.__table__)
+_KNOWN_OF_APP = (
+    "SELECT record_id, payload_sha256 FROM usage_records WHERE sdk_app_id = %s AND record_id = ANY(%s)"
+)
+"""PostgreSQL: the stored digests of some record ids of one app: one scan of the unique index (a row-value
+IN list plans badly there, and a join with arrays may hash the whole table)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -72,17 +82,12 @@ class UsageInput:
     seconds: int
 
     def digest(self) -> str:
-        canonical = "\x1f".join(
-            (
-                self.record_id,
-                str(self.sdk_app_id),
-                self.room_key,
-                self.user_id,
-                str(self.kind),
-                self.category,
-                self.start_time.astimezone(UTC).isoformat(),
-                str(self.seconds),
-            )
+        """SHA-256 (hex) of the payload's canonical form: the fields joined by U+001F, the start
+        time in UTC ISO 8601. Stored with the record; a retry must produce the same digest."""
+        start = self.start_time if self.start_time.tzinfo is UTC else self.start_time.astimezone(UTC)
+        canonical = (
+            f"{self.record_id}\x1f{self.sdk_app_id}\x1f{self.room_key}\x1f{self.user_id}\x1f{self.kind}"
+            f"\x1f{self.category}\x1f{start.isoformat()}\x1f{self.seconds}"
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -198,19 +203,7 @@ class UsageIngest:
                     )
                 )
             }
-            keys = [(r.sdk_app_id, r.record_id) for _, r, _ in valid]
-            known = (
-                dict(
-                    ((app, rid), digest)
-                    for app, rid, digest in session.execute(
-                        select(
-                            UsageRecord.sdk_app_id, UsageRecord.record_id, UsageRecord.payload_sha256
-                        ).where(tuple_(UsageRecord.sdk_app_id, UsageRecord.record_id).in_(keys))
-                    )
-                )
-                if keys
-                else {}
-            )
+            known = self._known(session, [(r.sdk_app_id, r.record_id) for _, r, _ in valid])
             fresh: list[dict[str, object]] = []
             windows: dict[tuple[int, datetime], int] = {}
             for index, record, digest in valid:
@@ -272,26 +265,55 @@ class UsageIngest:
                     others=conflicting[1:],
                 )
             if fresh:
-                session.execute(insert(UsageRecord), fresh)
+                insert_rows(session, _RECORDS, fresh)  # COPY on PostgreSQL
                 self._bump_windows(session, windows, now)
             outcome.accepted = len(fresh)
         outcome.rejections.sort(key=lambda r: r.index)
         return outcome
 
     @staticmethod
+    def _known(session: Session, keys: list[tuple[int, str]]) -> dict[tuple[int, str], str]:
+        """Digest of every stored record among ``keys``, in one indexed query."""
+        if not keys:
+            return {}
+        c = _RECORDS.c
+        if session.get_bind().dialect.name == "postgresql":
+            ids: dict[int, list[str]] = defaultdict(list)
+            for app, rid in keys:
+                ids[app].append(rid)
+            # Straight on the driver, never as a prepared statement: a generic plan cannot see how
+            # many ids there are and may scan the table instead of probing its unique index.
+            raw: Any = session.connection().connection.dbapi_connection
+            found: dict[tuple[int, str], str] = {}
+            for app, app_ids in ids.items():
+                rows = raw.execute(_KNOWN_OF_APP, (app, app_ids), prepare=False).fetchall()
+                found.update(((app, rid), digest) for rid, digest in rows)
+            return found
+        query = select(c.sdk_app_id, c.record_id, c.payload_sha256).where(
+            tuple_(c.sdk_app_id, c.record_id).in_(keys)
+        )
+        return {(a, r): d for a, r, d in session.execute(query).all()}
+
+    @staticmethod
     def _bump_windows(session: Session, windows: dict[tuple[int, datetime], int], now: datetime) -> None:
-        upsert = insert_for(session, UsageWindow)
-        for (sdk_app_id, start), account_id in sorted(windows.items()):
-            statement = upsert.values(
-                sdk_app_id=sdk_app_id,
-                window_start=start,
-                account_id=account_id,
-                version=1,
-                rolled_version=0,
-                revision=0,
-                first_record_at=now,
-            ).on_conflict_do_update(
-                index_elements=["sdk_app_id", "window_start"],
-                set_={"version": UsageWindow.version + 1},
-            )
-            session.execute(statement)
+        """Create or bump (``version + 1``) every window of the batch: one statement, executed per
+        window in key order (so that concurrent batches lock shared windows in the same order)."""
+        upsert = insert_for(session, _WINDOWS)
+        statement = upsert.on_conflict_do_update(
+            index_elements=["sdk_app_id", "window_start"], set_={"version": _WINDOWS.c.version + 1}
+        )
+        session.execute(
+            statement,
+            [
+                {
+                    "sdk_app_id": sdk_app_id,
+                    "window_start": start,
+                    "account_id": account_id,
+                    "version": 1,
+                    "rolled_version": 0,
+                    "revision": 0,
+                    "first_record_at": now,
+                }
+                for (sdk_app_id, start), account_id in sorted(windows.items())
+            ],
+        )
