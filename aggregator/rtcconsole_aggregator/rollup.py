@@ -12,9 +12,10 @@ all commits or leaves no trace:
    in ascending key order, so two replicas that claimed windows of the same
    day take turns on that day's ``usage_days`` rows instead of deadlocking.
 3. Subtract the claimed windows' current lines from their day sums.
-4. **Recompute** the claimed windows' lines with one ``GROUP BY`` over their
-   raw rows (a join on the claim token) and upsert them (``INSERT … SELECT …
-   ON CONFLICT DO UPDATE``): the lines are overwritten, never incremented.
+4. **Recompute** the claimed windows' lines with one ``GROUP BY`` over the raw
+   rows of their window starts, joined to the claimed windows, and upsert them
+   (``INSERT … SELECT … ON CONFLICT DO UPDATE``): the lines are overwritten,
+   never incremented.
 5. Add the new lines to their day sums.
 
 Why the numbers are exact (docs/usage.md has the long form): ingest inserts a
@@ -33,10 +34,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select, text, tuple_, update
 from sqlalchemy.orm import Session
@@ -102,17 +103,28 @@ def _lock_days(session: Session, apps: set[int], days: list[datetime]) -> None:
     )
 
 
-def _add_to_days(
-    session: Session, token: int, day: datetime, starts: list[datetime], apps: list[int], sign: int
-) -> None:
+def _add_to_days(session: Session, token: int, day: datetime, sign: int) -> None:
     """Add ``sign`` × the claimed windows' current lines of one day to the day's sums.
 
-    PostgreSQL finds the batch's windows by claim token and their lines by primary key (the
-    planner is told so, see ``_BY_INDEX``). SQLite finds the lines by primary key among the batch's
-    apps × the day's window starts (a small superset) and keeps those whose window carries the
-    token: its statistics of claim tokens, stale by nature, would otherwise make it walk every
-    window of the day (an IN list on the lines alone makes it probe each window once per start).
+    PostgreSQL finds the batch's windows of the day by claim token and their lines by primary key
+    (the planner is told so, see ``_BY_INDEX``). SQLite takes the day's claimed window keys as an
+    ``IN (subquery)`` list and probes their lines by primary key: joined to the windows instead, its
+    plan depends on statistics of claim tokens (stale by nature) and may probe the lines once per
+    window and start.
     """
+    of_day = (W.claim_token == token, W.window_start >= day, W.window_start < day + DAY)
+    if session.get_bind().dialect.name == "postgresql":
+        _add_lines_to_days(session, day, sign, of_day, join_windows=True)
+        return
+    keys = select(W.sdk_app_id, W.window_start).where(*of_day)
+    _add_lines_to_days(
+        session, day, sign, (tuple_(L.sdk_app_id, L.window_start).in_(keys),), join_windows=False
+    )
+
+
+def _add_lines_to_days(
+    session: Session, day: datetime, sign: int, where: tuple[Any, ...], *, join_windows: bool
+) -> None:
     totals = (
         select(
             L.sdk_app_id,
@@ -123,18 +135,12 @@ def _add_to_days(
             func.sum(L.seconds) * sign,
             func.max(L.revision) if sign > 0 else literal(0),
         )
-        .join(W, and_(W.sdk_app_id == L.sdk_app_id, W.window_start == L.window_start))
-        .where(
-            W.claim_token == token,
-            *(
-                (W.window_start >= day, W.window_start < day + DAY)
-                if session.get_bind().dialect.name == "postgresql"
-                else (L.sdk_app_id.in_(apps), L.window_start.in_(starts))
-            ),
-        )
+        .where(*where)
         .group_by(L.sdk_app_id, L.kind, L.category, L.account_id)
         .order_by(L.sdk_app_id, L.kind, L.category)
     )
+    if join_windows:
+        totals = totals.join(W, and_(W.sdk_app_id == L.sdk_app_id, W.window_start == L.window_start))
     statement = insert_for(session, D).from_select([*_DAY_KEY, "account_id", "seconds", "revision"], totals)
     statement = statement.on_conflict_do_update(
         index_elements=_DAY_KEY,
@@ -201,23 +207,19 @@ def roll_up_batch(session: Session, *, due_through: datetime, limit: int, now: d
     )
     owners = session.execute(select(W.sdk_app_id, W.account_id).where(mine).distinct()).all()
     starts = sorted(revisions)
-    of_day: dict[datetime, list[datetime]] = defaultdict(list)
-    for start in starts:
-        of_day[day_start(start)].append(start)
-    days = sorted(of_day)
-    apps = sorted({app for app, _ in owners})
+    days = sorted({day_start(start) for start in starts})
     postgresql = session.get_bind().dialect.name == "postgresql"
     if postgresql:
-        _lock_days(session, set(apps), days)
+        _lock_days(session, {app for app, _ in owners}, days)
     plan = _planner(session) if postgresql else _no_planner
     plan(**_BY_INDEX)
     for day in sorted({day_start(start) for start, revision in revisions.items() if revision > 1}):
-        _add_to_days(session, token, day, of_day[day], apps, -1)  # published before: old lines out
+        _add_to_days(session, token, day, -1)  # published before: take the old lines out
     plan(**_BY_HASH)
     _recompute_lines(session, token, starts)
     plan(**_BY_INDEX)
     for day in days:
-        _add_to_days(session, token, day, of_day[day], apps, +1)
+        _add_to_days(session, token, day, +1)
     return Batch(claimed, frozenset(account for _, account in owners), tuple(starts))
 
 
@@ -241,4 +243,5 @@ def _planner(session: Session) -> Callable[..., None]:
 
 
 def _no_planner(**_settings: str) -> None:
-    """SQLite plans these joins well by itself (its index choice does not depend on row estimates)."""
+    """SQLite has no such settings; the statements are shaped so that its planner probes by key
+    whatever its statistics say (see ``_add_to_days``)."""
