@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole_server.domain.event_rules import EventInput
-from rtcconsole_server.domain.events import Rejection
+from rtcconsole_server.domain.ingest_outcome import Rejection
 
 __all__ = ["event_input", "rejected_record"]
 
@@ -40,7 +40,7 @@ def event_input(message: pb.RoomEvent) -> EventInput:
 def rejected_record(rejection: Rejection) -> pb.RejectedRecord:
     return pb.RejectedRecord(
         index=rejection.index,
-        id=rejection.event_id,
+        id=rejection.record_id,
         code=rejection.code,
         reason=rejection.reason,
         fields=list(rejection.fields),

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
-from rtcconsole_server.domain.usage_ingest import Rejection, UsageInput
+from rtcconsole_server.domain.usage_ingest import UsageInput
 
-__all__ = ["CATEGORY_NAMES", "rejected_record", "usage_input"]
+__all__ = ["CATEGORY_NAMES", "usage_input"]
 
 CATEGORY_NAMES = {
     usage_pb.USAGE_CATEGORY_AUDIO: "Audio",
@@ -44,14 +44,4 @@ def usage_input(message: pb.UsageRecord) -> UsageInput:
         category=CATEGORY_NAMES.get(message.category, ""),
         start_time=start,
         seconds=message.seconds,
-    )
-
-
-def rejected_record(rejection: Rejection) -> pb.RejectedRecord:
-    return pb.RejectedRecord(
-        index=rejection.index,
-        id=rejection.record_id,
-        code=rejection.code,
-        reason=rejection.reason,
-        fields=list(rejection.fields),
     )

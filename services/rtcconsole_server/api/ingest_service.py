@@ -32,16 +32,23 @@ def _ingest(events: EventIngest, request: pb.StreamEventsRequest, offset: int) -
     return events.ingest([event_input(e) for e in request.events], offset=offset)
 
 
-def _report_usage(
-    usage: usage_ingest.UsageIngest, request: pb.ReportUsageRequest
-) -> usage_ingest.BatchOutcome:
+def _report_usage(usage: usage_ingest.UsageIngest, request: pb.ReportUsageRequest) -> BatchOutcome:
     return usage.report([convert_usage.usage_input(r) for r in request.records])
 
 
 def _ingest_usage(
     usage: usage_ingest.UsageIngest, request: pb.StreamUsageRequest, offset: int
-) -> usage_ingest.BatchOutcome:
+) -> BatchOutcome:
     return usage.record([convert_usage.usage_input(r) for r in request.records], offset=offset)
+
+
+def _tally(response: pb.StreamEventsResponse | pb.StreamUsageResponse, outcome: BatchOutcome) -> None:
+    """Add one committed batch to a streaming response (rejections listed up to MAX_REJECTIONS)."""
+    response.accepted += outcome.accepted
+    response.duplicates += outcome.duplicates
+    response.rejected += len(outcome.rejections)
+    room = max(MAX_REJECTIONS - len(response.rejections), 0)
+    response.rejections.extend(rejected_record(r) for r in outcome.rejections[:room])
 
 
 class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
@@ -69,11 +76,7 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
                 )
             outcome = await self.run(_ingest, self.console.events, request, offset)
             offset += len(request.events)
-            response.accepted += outcome.accepted
-            response.duplicates += outcome.duplicates
-            response.rejected += len(outcome.rejections)
-            room = MAX_REJECTIONS - len(response.rejections)
-            response.rejections.extend(rejected_record(r) for r in outcome.rejections[: max(room, 0)])
+            _tally(response, outcome)
         return response
 
     async def ReportUsage(self, request: pb.ReportUsageRequest, context: Context) -> pb.ReportUsageResponse:
@@ -91,11 +94,5 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
             # Committed before the next batch is read: an acknowledged record is never lost.
             outcome = await self.run(_ingest_usage, self.console.usage_ingest, request, offset)
             offset += len(request.records)
-            response.accepted += outcome.accepted
-            response.duplicates += outcome.duplicates
-            response.rejected += len(outcome.rejections)
-            room = MAX_REJECTIONS - len(response.rejections)
-            response.rejections.extend(
-                convert_usage.rejected_record(r) for r in outcome.rejections[: max(room, 0)]
-            )
+            _tally(response, outcome)
         return response

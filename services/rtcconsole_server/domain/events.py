@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -49,6 +49,7 @@ from rtcconsole_server.domain.event_rules import (
     differing_fields,
     digest_of,
 )
+from rtcconsole_server.domain.ingest_outcome import BatchOutcome, Rejection
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import App
@@ -64,32 +65,6 @@ _NO_APP = "no app has this sdk_app_id"
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 Form = dict[str, object]
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """An event that was not stored. ``code`` is "INVALID_ARGUMENT" or "ALREADY_EXISTS";
-    ``index`` counts from 0 across the whole stream; ``fields`` are paths in the event."""
-
-    index: int
-    event_id: str
-    code: str
-    reason: str
-    fields: tuple[str, ...] = ()
-
-
-@dataclass
-class BatchOutcome:
-    """What became of a batch."""
-
-    accepted: int = 0
-    """Events stored now."""
-    duplicates: int = 0
-    """Retries of events already stored (or repeated in the batch) with the same payload."""
-    rejections: list[Rejection] = field(default_factory=list)
-    """Events not stored, by index (``ingest`` only; ``report`` raises instead)."""
-    queued: int = 0
-    """Callback deliveries queued with the new events."""
 
 
 @dataclass(frozen=True)

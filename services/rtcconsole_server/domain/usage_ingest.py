@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from rtcconsole.usage import CATEGORIES
 from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.ingest_outcome import BatchOutcome, Rejection
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.bulk import insert_rows
@@ -90,24 +91,6 @@ class UsageInput:
             f"\x1f{self.category}\x1f{start.isoformat()}\x1f{self.seconds}"
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A record that was not stored: ``code`` is "INVALID_ARGUMENT" or "ALREADY_EXISTS"."""
-
-    index: int
-    record_id: str
-    code: str
-    reason: str
-    fields: tuple[str, ...] = ()
-
-
-@dataclass
-class BatchOutcome:
-    accepted: int = 0
-    duplicates: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
 
 
 def validate(record: UsageInput, now: datetime) -> list[FieldViolation]:
