@@ -19,30 +19,33 @@ database, dropped at the end):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import itertools
 import json
-import secrets
 import sqlite3
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import grpc
 import psycopg
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bench.bench_apps import postgres_admin_url
 from bench.callback_load import ROOMS, callbacks_row
 from bench.load import LoadResult, compare_load
 from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
+from bench.rtc_servers import (
+    CLI,
+    PORT_LINE,
+    Backend,
+    check_postgres,
+    postgres_admin_url,
+    postgres_backend,
+    run_command,
+    sqlite_backend,
+)
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import app_service_pb2_grpc as app_grpc
 from rtcconsole.v1 import ingest_service_pb2 as pb
@@ -55,56 +58,15 @@ BATCH = 1000
 """Events per StreamEvents message (and per executemany)."""
 TOKEN = "bench-data-plane-token"
 CALL_TIMEOUT_S = 60.0
-PORT_LINE = r"rtc-console listening on \S+:(?P<port>\d+)"
-_CLI = (sys.executable, "-m", "rtcconsole_server.cli")
 _INSERT = (
     "INSERT INTO room_events (sdk_app_id, event_id, room_key, user_id, event_type, event_time, role, "
     "reason, session, payload_sha256, received_at) VALUES ({})"
 )
 
 
-@dataclass(frozen=True)
-class _Backend:
-    label: str
-    url: str
-    note: str
-
-
-@contextlib.asynccontextmanager
-async def _sqlite() -> AsyncIterator[_Backend]:
-    with tempfile.TemporaryDirectory(prefix="rtc-bench-ingest-") as tmp:
-        yield _Backend("sqlite", f"sqlite:///{Path(tmp) / 'rtc.db'}", "fresh SQLite file (WAL)")
-
-
-def _admin(admin_url: str, statement: sql.SQL | sql.Composed) -> None:
-    libpq = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(libpq, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(statement)
-
-
-@contextlib.asynccontextmanager
-async def _postgres(admin_url: str) -> AsyncIterator[_Backend]:
-    name = f"rtc_bench_{secrets.token_hex(6)}"
-    await asyncio.to_thread(_admin, admin_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
-        yield _Backend(
-            "postgresql", url.render_as_string(hide_password=False), f"fresh PostgreSQL database {name}"
-        )
-    finally:
-        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        await asyncio.to_thread(_admin, admin_url, drop)
-
-
 async def _cli(*argv: str) -> str:
     """``rtc-console ARGV`` to completion (this interpreter); its stdout."""
-    proc = await asyncio.create_subprocess_exec(
-        *_CLI, "--log-level", "WARNING", *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"rtc-console {argv[0]} failed: {err.decode(errors='replace')[-2000:]}")
-    return out.decode()
+    return await run_command([*CLI, "--log-level", "WARNING", *argv])
 
 
 def _log(text: str) -> None:
@@ -188,7 +150,7 @@ class _Executemany:
         self.conn.close()
 
 
-async def _ingest_row(config: BenchConfig, backend: _Backend) -> Row:
+async def _ingest_row(config: BenchConfig, backend: Backend) -> Row:
     _log(f"{backend.label}: migrate, account, app")
     await _cli("migrate", "--database-url", backend.url)
     created_account = await _cli(
@@ -196,7 +158,7 @@ async def _ingest_row(config: BenchConfig, backend: _Backend) -> Row:
     )
     owner = (("authorization", f"Bearer {json.loads(created_account)['api_key']}"),)
     serve = [
-        *_CLI,
+        *CLI,
         "--log-level",
         "INFO",
         "serve",
@@ -253,7 +215,7 @@ async def _ingest_row(config: BenchConfig, backend: _Backend) -> Row:
     return _events_row(backend, subject, baseline)
 
 
-def _events_row(backend: _Backend, subject: LoadResult, baseline: LoadResult) -> Row:
+def _events_row(backend: Backend, subject: LoadResult, baseline: LoadResult) -> Row:
     return Row(
         benchmark=NAME,
         subject=f"StreamEvents ({backend.label}) events/s",
@@ -279,23 +241,23 @@ async def ingest(config: BenchConfig) -> list[Row]:
         postgres = None
     if postgres is not None:
         try:
-            await asyncio.to_thread(_admin, postgres, sql.SQL("SELECT 1"))
+            await asyncio.to_thread(check_postgres, postgres)
         except psycopg.Error as error:
             if explicit:
                 raise
             _log(f"PostgreSQL unreachable ({error}); PostgreSQL rows skipped")
             postgres = None
     rows: list[Row] = []
-    async with _sqlite() as backend:
+    async with sqlite_backend() as backend:
         rows.append(await _ingest_row(config, backend))
-    async with _sqlite() as backend:
+    async with sqlite_backend() as backend:
         rows.append(
             await callbacks_row(config, name=NAME, label=backend.label, url=backend.url, note=backend.note)
         )
     if postgres is not None:
-        async with _postgres(postgres) as backend:
+        async with postgres_backend(postgres) as backend:
             rows.append(await _ingest_row(config, backend))
-        async with _postgres(postgres) as backend:
+        async with postgres_backend(postgres) as backend:
             rows.append(
                 await callbacks_row(
                     config, name=NAME, label=backend.label, url=backend.url, note=backend.note

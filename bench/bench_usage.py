@@ -43,9 +43,9 @@ import grpc
 import psycopg
 from sqlalchemy import text
 
-from bench.bench_apps import postgres_admin_url
 from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
+from bench.rtc_servers import postgres_admin_url
 from bench.usage_data import CSV_COLUMNS, Loaded, libpq, load, load_raw, postgres_database, records, write_csv
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc

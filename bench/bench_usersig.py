@@ -20,11 +20,11 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
-from bench.bench_apps import _CLI, PORT_LINE, _create_accounts, _migrate, _sqlite_backend
 from bench.echo import echo_call, echo_server
 from bench.load import LoadResult, compare_load, percentile
 from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
+from bench.rtc_servers import CLI, PORT_LINE, create_accounts, migrate, sqlite_backend
 from rtcconsole.usersig import generate_usersig, verify_usersig
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import app_service_pb2_grpc as app_grpc
@@ -95,11 +95,11 @@ def _local_rows(config: BenchConfig) -> list[Row]:
 
 
 async def _rpc_rows(config: BenchConfig) -> list[Row]:
-    async with _sqlite_backend() as backend, echo_server() as echo_target:
-        await _migrate(backend.url)
-        (owner,) = await _create_accounts(backend.url, 1)
+    async with sqlite_backend() as backend, echo_server() as echo_target:
+        await migrate(backend.url)
+        (owner,) = await create_accounts(backend.url, 1)
         serve = [
-            *_CLI, "--log-level", "INFO", "serve", "--listen", "127.0.0.1:0",
+            *CLI, "--log-level", "INFO", "serve", "--listen", "127.0.0.1:0",
             "--database-url", backend.url, "--data-plane-token", _TOKEN,
         ]  # fmt: skip
         async with (
