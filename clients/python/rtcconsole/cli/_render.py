@@ -32,7 +32,7 @@ __all__ = [
 
 def to_json(message: Message) -> str:
     """The proto-JSON form printed by ``--json`` (proto field names; uint64 as strings)."""
-    return json_format.MessageToJson(message, preserving_proto_field_name=True)
+    return json_format.MessageToJson(message, preserving_proto_field_name=True, ensure_ascii=False)
 
 
 def _width(text: str) -> int:
