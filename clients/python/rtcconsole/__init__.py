@@ -1,13 +1,22 @@
 """Python client of rtc-console: a typed async gRPC client, its errors, and UserSig helpers.
 
 - :class:`RtcConsole` (``rtcconsole.client``): ``await RtcConsole.connect(target, api_key=…)``,
-  then ``console.apps`` (:class:`AppClient`) and ``console.auth`` (:class:`AuthClient`).
+  then ``console.apps`` (:class:`AppClient`), ``console.auth`` (:class:`AuthClient`),
+  ``console.config`` (:class:`ConfigClient`) and ``console.usage`` (:class:`UsageClient`).
 - One exception per gRPC status (``rtcconsole.errors``), rooted at :class:`RtcConsoleError`.
 - UserSig and PrivateMapKey generation and verification without a server (``rtcconsole.usersig``).
 - The generated messages and stubs: ``rtcconsole.v1``; the command line: ``rtcctl`` (``rtcconsole.cli``).
 """
 
-from rtcconsole.client import DEFAULT_TIMEOUT, AppClient, AuthClient, RtcConsole, TagLike
+from rtcconsole.client import (
+    DEFAULT_TIMEOUT,
+    AppClient,
+    AuthClient,
+    ConfigClient,
+    RtcConsole,
+    TagLike,
+    UsageClient,
+)
 from rtcconsole.errors import (
     Aborted,
     AlreadyExists,
@@ -69,6 +78,7 @@ __all__ = [
     "AlreadyExists",
     "AppClient",
     "AuthClient",
+    "ConfigClient",
     "DeadlineExceeded",
     "FailedPrecondition",
     "Internal",
@@ -86,6 +96,7 @@ __all__ = [
     "Unauthenticated",
     "Unavailable",
     "Unknown",
+    "UsageClient",
     "UserSigClaims",
     "UserSigInputError",
     "UserSigVerification",

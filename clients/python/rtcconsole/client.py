@@ -25,10 +25,20 @@ import grpc
 
 from rtcconsole._apps import AppClient
 from rtcconsole._auth import AuthClient
+from rtcconsole._config import ConfigClient
 from rtcconsole._transport import DEFAULT_TIMEOUT, TagLike
+from rtcconsole._usage import UsageClient
 from rtcconsole.errors import Unavailable
 
-__all__ = ["DEFAULT_TIMEOUT", "AppClient", "AuthClient", "RtcConsole", "TagLike"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AppClient",
+    "AuthClient",
+    "ConfigClient",
+    "RtcConsole",
+    "TagLike",
+    "UsageClient",
+]
 
 
 class RtcConsole:
@@ -53,6 +63,10 @@ class RtcConsole:
         """Applications, operations, tags and materials (``AppService``)."""
         self.auth = AuthClient(channel, api_key=api_key, timeout=timeout)
         """API keys, TOTP, secondary authentication and signatures (``AuthService``)."""
+        self.config = ConfigClient(channel, api_key=api_key, timeout=timeout)
+        """Function settings and callback deliveries (``ConfigService``)."""
+        self.usage = UsageClient(channel, api_key=api_key, timeout=timeout)
+        """Usage lines and billing state (``UsageService``)."""
         self._owns_channel = owns_channel
 
     @classmethod
