@@ -8,16 +8,18 @@ from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_server.domain.usage_ingest import UsageInput
 
-__all__ = ["CATEGORY_NAMES", "usage_input"]
+__all__ = ["CATEGORY", "CATEGORY_NAMES", "usage_input"]
 
-CATEGORY_NAMES = {
-    usage_pb.USAGE_CATEGORY_AUDIO: "Audio",
-    usage_pb.USAGE_CATEGORY_SD: "SD",
-    usage_pb.USAGE_CATEGORY_HD: "HD",
-    usage_pb.USAGE_CATEGORY_FULL_HD: "FullHD",
-    usage_pb.USAGE_CATEGORY_2K: "2K",
-    usage_pb.USAGE_CATEGORY_4K: "4K",
+CATEGORY = {
+    "Audio": usage_pb.USAGE_CATEGORY_AUDIO,
+    "SD": usage_pb.USAGE_CATEGORY_SD,
+    "HD": usage_pb.USAGE_CATEGORY_HD,
+    "FullHD": usage_pb.USAGE_CATEGORY_FULL_HD,
+    "2K": usage_pb.USAGE_CATEGORY_2K,
+    "4K": usage_pb.USAGE_CATEGORY_4K,
 }
+"""Domain category (``rtcconsole.usage.CATEGORIES``) → ``UsageCategory``."""
+CATEGORY_NAMES = {number: name for name, number in CATEGORY.items()}
 """Proto categories → the names of ``rtcconsole.usage.CATEGORIES``."""
 
 _FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)  # unset or unrepresentable: fails the time window

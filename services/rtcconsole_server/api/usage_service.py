@@ -9,21 +9,13 @@ from rtcconsole.v1 import usage_service_pb2 as pb
 from rtcconsole.v1 import usage_service_pb2_grpc as pb_grpc
 from rtcconsole_server.api.base import Context, ServicerBase
 from rtcconsole_server.api.convert import timestamp
+from rtcconsole_server.api.convert_usage import CATEGORY
 from rtcconsole_server.domain.billing import BillingView
 from rtcconsole_server.domain.usage_query import Granularity, UsageReport
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
-__all__ = ["CATEGORY", "GRANULARITY", "PACKAGE_STATE", "UsageServicer"]
+__all__ = ["GRANULARITY", "PACKAGE_STATE", "UsageServicer"]
 
-CATEGORY = {
-    "Audio": pb.USAGE_CATEGORY_AUDIO,
-    "SD": pb.USAGE_CATEGORY_SD,
-    "HD": pb.USAGE_CATEGORY_HD,
-    "FullHD": pb.USAGE_CATEGORY_FULL_HD,
-    "2K": pb.USAGE_CATEGORY_2K,
-    "4K": pb.USAGE_CATEGORY_4K,
-}
-"""Domain category (``rtcconsole.usage.CATEGORIES``) → ``UsageCategory``."""
 GRANULARITY = {
     Granularity.FIVE_MINUTES: pb.GRANULARITY_FIVE_MINUTES,
     Granularity.HOUR: pb.GRANULARITY_HOUR,

@@ -31,7 +31,7 @@ from rtcconsole_server.errors import (
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import Account, ApiKey
 
-__all__ = ["Accounts", "ApiKeyView", "BillingState", "IssuedKey", "ServiceState"]
+__all__ = ["Accounts", "ApiKeyView", "BillingState", "IssuedKey", "ServiceState", "sha256_hex"]
 
 _KEY_PREFIX = "rtc"
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -78,7 +78,8 @@ class ServiceState:
     """Video on demand (VOD): needed to turn cloud recording on."""
 
 
-def _sha256(text: str) -> str:
+def sha256_hex(text: str) -> str:
+    """Lower-case hex SHA-256 of ``text`` (UTF-8): how keys and tokens are stored."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -88,7 +89,7 @@ def _new_key(account_id: int, display_name: str, now: datetime) -> tuple[ApiKey,
     row = ApiKey(
         key_id=key_id,
         account_id=account_id,
-        secret_sha256=_sha256(secret),
+        secret_sha256=sha256_hex(secret),
         display_name=display_name,
         created_at=now,
     )
@@ -188,7 +189,7 @@ class Accounts:
         parts = api_key.split("_", 2)
         if len(parts) != 3 or parts[0] != _KEY_PREFIX or not parts[1] or not parts[2]:
             raise Unauthenticated("invalid API key")
-        return parts[1], _sha256(parts[2])
+        return parts[1], sha256_hex(parts[2])
 
     def authenticate_cached(self, api_key: str) -> Caller | None:
         """The caller if this process verified ``api_key`` recently, without I/O; None if it must look."""

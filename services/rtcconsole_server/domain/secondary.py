@@ -7,7 +7,6 @@ previous, current and next 30-second step are accepted (clock drift).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ import pyotp
 from sqlalchemy import delete, select
 
 from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.accounts import sha256_hex
 from rtcconsole_server.domain.views import Caller
 from rtcconsole_server.errors import (
     FailedPrecondition,
@@ -30,10 +30,6 @@ from rtcconsole_server.store.models import Account, SecondaryAuthToken
 __all__ = ["SecondaryAuth"]
 
 _DRIFT_STEPS = 1
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _accepted_step(secret: str, code: str, now: datetime) -> int | None:
@@ -116,7 +112,7 @@ class SecondaryAuth:
             )
             session.add(
                 SecondaryAuthToken(
-                    token_sha256=_sha256(token),
+                    token_sha256=sha256_hex(token),
                     account_id=caller.account_id,
                     created_at=now,
                     expires_at=expires_at,
@@ -131,7 +127,7 @@ class SecondaryAuth:
                 FieldViolation(field, "is required: get one from AuthService.CreateSecondaryAuth (R7)")
             )
         with self._store.read() as session:
-            row = session.get(SecondaryAuthToken, _sha256(token))
+            row = session.get(SecondaryAuthToken, sha256_hex(token))
             valid = (
                 row is not None and row.account_id == caller.account_id and self._clock.now() < row.expires_at
             )
