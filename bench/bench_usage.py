@@ -51,7 +51,7 @@ from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_aggregator import DEFAULT_BATCH_WINDOWS, build_aggregator
-from rtcconsole_server.domain.usage_ingest import UsageInput, window_start
+from rtcconsole_server.domain.usage import UsageInput, window_start
 
 __all__ = ["usage_ingest", "usage_rollup"]
 

@@ -91,13 +91,17 @@ async def _bare_posts(
 async def callbacks_row(config: BenchConfig, *, name: str, label: str, url: str, note: str) -> Row:
     """The row for the store at ``url`` (migrated here); ``label`` and ``note`` describe it."""
     from rtcconsole_server.clock import SystemClock
-    from rtcconsole_server.domain.accounts import Accounts
     from rtcconsole_server.domain.apps import Apps
-    from rtcconsole_server.domain.callback_body import callback_body, callback_headers, event_info
-    from rtcconsole_server.domain.dispatcher import Dispatcher
-    from rtcconsole_server.domain.event_rules import EventInput
-    from rtcconsole_server.domain.events import EventIngest
-    from rtcconsole_server.domain.views import Caller
+    from rtcconsole_server.domain.auth import Accounts
+    from rtcconsole_server.domain.callbacks import (
+        Dispatcher,
+        callback_body,
+        callback_headers,
+        event_info,
+        queue_callbacks,
+    )
+    from rtcconsole_server.domain.common import Caller
+    from rtcconsole_server.domain.events import EventIngest, EventInput
     from rtcconsole_server.settings import Settings
     from rtcconsole_server.store import open_store, upgrade
     from rtcconsole_server.store.models import AppSetting
@@ -125,7 +129,7 @@ async def callbacks_row(config: BenchConfig, *, name: str, label: str, url: str,
                 )
 
         await asyncio.to_thread(configure)
-        ingest = EventIngest(store, clock)
+        ingest = EventIngest(store, clock, on_stored=queue_callbacks)
         settings = Settings(database_url=url, callback_concurrency=CONCURRENCY)
         dispatcher = Dispatcher.build(store, clock, settings, executor)
         now = clock.now()

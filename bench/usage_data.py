@@ -24,10 +24,10 @@ from sqlalchemy.engine import make_url
 
 from rtcconsole.usage import CATEGORIES
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.domain.accounts import Accounts
 from rtcconsole_server.domain.apps import Apps
-from rtcconsole_server.domain.usage_ingest import UsageInput
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.auth import Accounts
+from rtcconsole_server.domain.common import Caller
+from rtcconsole_server.domain.usage import UsageInput
 from rtcconsole_server.store import Store, open_store, upgrade
 
 __all__ = [

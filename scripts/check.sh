@@ -15,6 +15,9 @@ step "ruff"
 step "mypy --strict"
 "$BIN/mypy" services aggregator clients/python/rtcconsole bench scripts tests
 
+step "import contracts (layers, contexts, no grpc below the API)"
+"$BIN/lint-imports"
+
 step "buf lint"
 "$BIN/buf" lint
 

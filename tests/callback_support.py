@@ -26,7 +26,7 @@ import grpc
 from rtcconsole.callbacks import CallbackEvent, parse_event, verify_signature
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
-from rtcconsole_server.domain.app_settings import CallbackSection, encode
+from rtcconsole_server.domain.config import CallbackSection, encode
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import AppSetting
 

@@ -12,7 +12,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole.v1 import usage_service_pb2_grpc as usage_grpc
-from rtcconsole_server.domain.usage_ingest import BatchOutcome, UsageIngest, UsageInput
+from rtcconsole_server.domain.common import BatchOutcome
+from rtcconsole_server.domain.usage import UsageIngest, UsageInput
 from rtcconsole_server.server import Server
 from tests.support import Tenant
 

@@ -22,9 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from rtcconsole_aggregator.rollup import Batch, roll_up_batch
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.billing import Billing
-from rtcconsole_server.domain.usage_ingest import WINDOW, window_start
-from rtcconsole_server.domain.usage_query import PROGRESS_ROW
+from rtcconsole_server.domain.usage import PROGRESS_ROW, WINDOW, Billing, window_start
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models_usage import UsageProgress, UsageWindow
 from rtcconsole_server.store.upsert import insert_for

@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
-from rtcconsole_server.domain.usage_math import DAY, day_start
+from rtcconsole_server.domain.usage import DAY, day_start
 from rtcconsole_server.store.models_usage import UsageDay, UsageLine, UsageRecord, UsageWindow
 from rtcconsole_server.store.types import UTCDateTime
 from rtcconsole_server.store.upsert import insert_for

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from rtcconsole_aggregator.aggregator import DEFAULT_BATCH_WINDOWS, DEFAULT_WATERMARK, Aggregator
 from rtcconsole_server.clock import Clock, SystemClock
-from rtcconsole_server.domain.billing import Billing
+from rtcconsole_server.domain.usage import Billing
 from rtcconsole_server.store import Store, open_store, upgrade
 
 __all__ = ["RunOptions", "build_aggregator", "run"]

@@ -30,7 +30,7 @@ from typing import Any
 
 from rtcconsole_server import cli_usage
 from rtcconsole_server.clock import SystemClock
-from rtcconsole_server.domain.accounts import Accounts
+from rtcconsole_server.domain.auth import Accounts
 from rtcconsole_server.errors import RtcError
 from rtcconsole_server.settings import DEFAULT_DATA_DIR, Settings
 from rtcconsole_server.store import open_store, upgrade

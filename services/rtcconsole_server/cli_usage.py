@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rtcconsole_server.clock import SystemClock
-from rtcconsole_server.domain.billing import Billing, BillingView, PackageView
+from rtcconsole_server.domain.usage import Billing, BillingView, PackageView
 from rtcconsole_server.store import Store
 
 __all__ = [

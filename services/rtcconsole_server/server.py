@@ -38,8 +38,8 @@ from rtcconsole_server.api.ingest_service import IngestServicer
 from rtcconsole_server.api.interceptor import ErrorInterceptor
 from rtcconsole_server.api.usage_service import UsageServicer
 from rtcconsole_server.clock import Clock, SystemClock
+from rtcconsole_server.domain.callbacks import Dispatcher
 from rtcconsole_server.domain.console import Console
-from rtcconsole_server.domain.dispatcher import Dispatcher
 from rtcconsole_server.live import LiveState, open_live_state
 from rtcconsole_server.settings import Settings
 from rtcconsole_server.store import Store, open_store, upgrade

@@ -23,10 +23,10 @@ from sqlalchemy.engine import make_url
 
 from rtcconsole.usage import CATEGORIES
 from rtcconsole_server.clock import SystemClock
-from rtcconsole_server.domain.accounts import Accounts
 from rtcconsole_server.domain.apps import Apps
-from rtcconsole_server.domain.usage_ingest import UsageIngest, UsageInput, window_start
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.auth import Accounts
+from rtcconsole_server.domain.common import Caller
+from rtcconsole_server.domain.usage import UsageIngest, UsageInput, window_start
 from rtcconsole_server.store import Store, open_store, upgrade
 from rtcconsole_server.store.models_usage import UsageLine, UsageRecord, UsageWindow
 from tests.e2e.processes import BIN, run_cli

@@ -35,10 +35,10 @@ from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_server.clock import SystemClock
-from rtcconsole_server.domain.accounts import Accounts
 from rtcconsole_server.domain.apps import Apps
-from rtcconsole_server.domain.usage_ingest import window_start
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.auth import Accounts
+from rtcconsole_server.domain.common import Caller
+from rtcconsole_server.domain.usage import window_start
 from rtcconsole_server.store import Store, open_store, upgrade
 from rtcconsole_server.store.models_usage import UsageLine, UsageRecord
 from tests.e2e.processes import BIN, run_cli

@@ -23,11 +23,11 @@ import grpc
 
 from rtcconsole.callbacks import CallbackEvent
 from rtcconsole_server.clock import SystemClock
-from rtcconsole_server.domain.accounts import Accounts
 from rtcconsole_server.domain.apps import Apps
-from rtcconsole_server.domain.event_rules import EventInput
-from rtcconsole_server.domain.events import EventIngest
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.auth import Accounts
+from rtcconsole_server.domain.callbacks import queue_callbacks
+from rtcconsole_server.domain.common import Caller
+from rtcconsole_server.domain.events import EventIngest, EventInput
 from rtcconsole_server.store import open_store
 from tests.callback_support import Receiver, report, room_event, set_callback_in_store
 from tests.e2e.processes import BIN, create_account, run_cli, serving
@@ -52,7 +52,7 @@ def _prepare(url: str, receiver: Receiver, *, rooms: int, per_room: int) -> int:
             for n in range(1, per_room + 1)
             for room in range(1, rooms + 1)
         ]
-        EventIngest(store, clock).report(events)
+        EventIngest(store, clock, on_stored=queue_callbacks).report(events)
         return app.sdk_app_id
     finally:
         store.dispose()

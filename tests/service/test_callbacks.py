@@ -14,9 +14,8 @@ from datetime import UTC, datetime, timedelta
 from rtcconsole.callbacks import CallbackEvent, sign
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.domain.deliveries import DeliveryView
-from rtcconsole_server.domain.dispatcher import Dispatcher
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.callbacks import DeliveryView, Dispatcher
+from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.errors import FailedPrecondition, NotFound
 from rtcconsole_server.server import Server
 from tests.callback_support import Receiver, report, room_event, set_callback

@@ -20,8 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rtcconsole.v1 import config_service_pb2 as pb
 from rtcconsole_server import cli
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.domain.apps import load_app
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.common import Caller, load_app
 from tests.support import Failure, Tenant, fails
 
 CODE = grpc.StatusCode

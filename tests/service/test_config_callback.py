@@ -11,7 +11,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 
 from rtcconsole.v1 import config_service_pb2 as pb
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.domain.app_settings import CallbackSection
+from rtcconsole_server.domain.config import CallbackSection
 from tests.callback_support import Receiver, report, room_event
 from tests.support import Tenant, fails
 

@@ -16,7 +16,7 @@ from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import common_pb2
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.apps import APP_QUOTA
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.server import build_server
 from rtcconsole_server.settings import Settings
 from tests.support import Tenant, fails

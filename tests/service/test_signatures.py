@@ -19,7 +19,7 @@ from rtcconsole.v1 import auth_service_pb2 as pb
 from rtcconsole.v1 import auth_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.domain.app_settings import PermissionControlSection, encode
+from rtcconsole_server.domain.config import PermissionControlSection, encode
 from rtcconsole_server.store.models import AppSetting
 from tests.support import Tenant, fails
 

@@ -16,7 +16,7 @@ import grpc
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import usage_service_pb2 as pb
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.domain.usage_ingest import UsageInput, window_start
+from rtcconsole_server.domain.usage import UsageInput, window_start
 from rtcconsole_server.store.models import App
 from tests.support import Tenant, fails
 from tests.usage_support import get_usage, ingest, record, tick, usage_stub

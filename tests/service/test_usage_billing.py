@@ -19,7 +19,7 @@ from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import usage_service_pb2 as pb
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.domain.billing import BillingView
+from rtcconsole_server.domain.usage import BillingView
 from rtcconsole_server.errors import FailedPrecondition, InvalidArgument
 from tests.support import Tenant
 from tests.usage_support import billing_state, ingest, record, tick

@@ -9,22 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rtcconsole.callbacks import CallbackFormatError, parse_event, sign, verify_signature
-from rtcconsole_server.domain.callback_body import (
-    callback_body,
-    callback_headers,
-    event_group_of,
-    event_info,
-    rfc3339_ms,
-)
-from rtcconsole_server.domain.event_rules import (
-    EventInput,
-    canonical_of,
-    check_event,
-    differing_fields,
-    digest,
-    room_of_key,
-)
-from rtcconsole_server.domain.outbox import backoff
+from rtcconsole_server.domain.callbacks import callback_body, callback_headers, event_info
+from rtcconsole_server.domain.callbacks._body import rfc3339_ms
+from rtcconsole_server.domain.callbacks._outbox import backoff
+from rtcconsole_server.domain.events import EventInput, event_group_of, room_of_key
+from rtcconsole_server.domain.events._rules import canonical_of, check_event, differing_fields, digest
 
 WHEN = datetime(2026, 5, 4, 3, 2, 1, 987_654, tzinfo=UTC)
 

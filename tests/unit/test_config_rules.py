@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtcconsole_server.domain.config_rules import (
+from rtcconsole_server.domain.config._rules import (
     CALLBACK_URL_MAX,
     check_callback_key,
     check_callback_url,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rtcconsole_server.domain.names import check_app_description, check_app_name, is_allowed_char
+from rtcconsole_server.domain.apps._names import check_app_description, check_app_name, is_allowed_char
 
 ACCEPTED = [
     "a",

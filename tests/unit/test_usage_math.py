@@ -9,11 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtcconsole.usage import BILLING_RATIO, CATEGORIES
-from rtcconsole_server.domain.usage_math import (
-    DAY,
+from rtcconsole_server.domain.usage import DAY, day_start
+from rtcconsole_server.domain.usage._math import (
     PackageTerm,
     allocate,
-    day_start,
     deductions,
     equivalent_minutes,
     minutes,

@@ -23,11 +23,10 @@ from sqlalchemy import select
 from rtcconsole.usage import CATEGORIES
 from rtcconsole_aggregator import Aggregator, build_aggregator
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.domain.accounts import Accounts
 from rtcconsole_server.domain.apps import Apps
-from rtcconsole_server.domain.usage_ingest import UsageIngest, UsageInput, window_start
-from rtcconsole_server.domain.usage_math import day_start
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.auth import Accounts
+from rtcconsole_server.domain.common import Caller
+from rtcconsole_server.domain.usage import UsageIngest, UsageInput, day_start, window_start
 from rtcconsole_server.store import Store, open_store
 from rtcconsole_server.store.models_usage import UsageDay, UsageLine, UsageWindow
 

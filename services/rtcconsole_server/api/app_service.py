@@ -7,7 +7,7 @@ from rtcconsole.v1 import app_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import common_pb2
 from rtcconsole_server.api import convert
 from rtcconsole_server.api.base import Context, ServicerBase, require_id
-from rtcconsole_server.domain.views import OperationKind
+from rtcconsole_server.domain.apps import OperationKind
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
 __all__ = ["AppServicer"]

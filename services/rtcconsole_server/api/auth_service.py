@@ -8,7 +8,7 @@ from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
 from rtcconsole_server.api import convert
 from rtcconsole_server.api import convert_signatures as sig
 from rtcconsole_server.api.base import Context, ServicerBase, require_id
-from rtcconsole_server.domain.accounts import ApiKeyView
+from rtcconsole_server.domain.auth import ApiKeyView
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
 __all__ = ["AuthServicer"]

@@ -11,8 +11,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from grpc.aio import ServicerContext
 
+from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.domain.console import Console
-from rtcconsole_server.domain.views import Caller
 from rtcconsole_server.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 
 __all__ = ["Context", "ServicerBase", "bearer_token", "require_id"]

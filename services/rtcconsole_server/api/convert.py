@@ -9,11 +9,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import common_pb2
-from rtcconsole_server.domain.accounts import ApiKeyView
-from rtcconsole_server.domain.materials import MaterialView
-from rtcconsole_server.domain.views import (
+from rtcconsole_server.domain.apps import (
     AppStatus,
     AppView,
+    MaterialView,
     OperationKind,
     OperationState,
     OperationView,
@@ -21,6 +20,7 @@ from rtcconsole_server.domain.views import (
     TagView,
     Transition,
 )
+from rtcconsole_server.domain.auth import ApiKeyView
 
 __all__ = ["STOP_REASON", "api_key", "app", "material", "operation", "tag", "tag_view", "timestamp"]
 

@@ -15,14 +15,15 @@ from google.protobuf.duration_pb2 import Duration
 
 from rtcconsole.v1 import config_service_pb2 as pb
 from rtcconsole_server.api.convert import timestamp
-from rtcconsole_server.domain.app_settings import (
+from rtcconsole_server.domain.callbacks import DeliveryView, TestCallbackResult
+from rtcconsole_server.domain.config import (
+    AppConfigView,
+    CallbackView,
     CloudRecordingSection,
     PermissionControlSection,
     RelayedPushSection,
     SectionState,
 )
-from rtcconsole_server.domain.config_views import AppConfigView, CallbackView
-from rtcconsole_server.domain.deliveries import DeliveryView, TestCallbackResult
 
 __all__ = [
     "FILE_FORMAT",

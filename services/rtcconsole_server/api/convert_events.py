@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
-from rtcconsole_server.domain.event_rules import EventInput
-from rtcconsole_server.domain.ingest_outcome import Rejection
+from rtcconsole_server.domain.common import Rejection
+from rtcconsole_server.domain.events import EventInput
 
 __all__ = ["event_input", "rejected_record"]
 

@@ -10,7 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rtcconsole.usersig import PrivateMapClaims, UserSigClaims, VerificationFailure
 from rtcconsole.v1 import auth_service_pb2 as pb
 from rtcconsole_server.api.convert import STOP_REASON
-from rtcconsole_server.domain.signatures import EntryDecision, EntryDenial, Room
+from rtcconsole_server.domain.auth import EntryDecision, EntryDenial, Room
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
 __all__ = ["claims", "decision", "failure", "lifetime", "private_map", "room_of", "unix_time"]

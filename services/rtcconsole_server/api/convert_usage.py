@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
-from rtcconsole_server.domain.usage_ingest import UsageInput
+from rtcconsole_server.domain.usage import UsageInput
 
 __all__ = ["CATEGORY", "CATEGORY_NAMES", "usage_input"]
 

@@ -14,8 +14,9 @@ from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
 from rtcconsole_server.api import convert_usage
 from rtcconsole_server.api.base import Context, ServicerBase
 from rtcconsole_server.api.convert_events import event_input, rejected_record
-from rtcconsole_server.domain import usage_ingest
-from rtcconsole_server.domain.events import MAX_BATCH, BatchOutcome, EventIngest
+from rtcconsole_server.domain.common import BatchOutcome
+from rtcconsole_server.domain.events import MAX_BATCH, EventIngest
+from rtcconsole_server.domain.usage import UsageIngest
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
 __all__ = ["MAX_REJECTIONS", "IngestServicer"]
@@ -32,13 +33,11 @@ def _ingest(events: EventIngest, request: pb.StreamEventsRequest, offset: int) -
     return events.ingest([event_input(e) for e in request.events], offset=offset)
 
 
-def _report_usage(usage: usage_ingest.UsageIngest, request: pb.ReportUsageRequest) -> BatchOutcome:
+def _report_usage(usage: UsageIngest, request: pb.ReportUsageRequest) -> BatchOutcome:
     return usage.report([convert_usage.usage_input(r) for r in request.records])
 
 
-def _ingest_usage(
-    usage: usage_ingest.UsageIngest, request: pb.StreamUsageRequest, offset: int
-) -> BatchOutcome:
+def _ingest_usage(usage: UsageIngest, request: pb.StreamUsageRequest, offset: int) -> BatchOutcome:
     return usage.record([convert_usage.usage_input(r) for r in request.records], offset=offset)
 
 

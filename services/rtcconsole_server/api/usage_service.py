@@ -10,8 +10,7 @@ from rtcconsole.v1 import usage_service_pb2_grpc as pb_grpc
 from rtcconsole_server.api.base import Context, ServicerBase
 from rtcconsole_server.api.convert import timestamp
 from rtcconsole_server.api.convert_usage import CATEGORY
-from rtcconsole_server.domain.billing import BillingView
-from rtcconsole_server.domain.usage_query import Granularity, UsageReport
+from rtcconsole_server.domain.usage import BillingView, Granularity, UsageReport
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
 __all__ = ["GRANULARITY", "PACKAGE_STATE", "UsageServicer"]

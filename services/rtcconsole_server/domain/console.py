@@ -1,23 +1,22 @@
-"""The domain, assembled: one object per area, sharing the store and the clock."""
+"""The domain, assembled: each context's use cases over one store, clock and live state.
+
+``Console.build`` is the only place that knows every context; it wires the seams
+that keep contexts acyclic (event ingest queues callbacks through a hook, the
+lifecycle checks secondary authentication through a protocol).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.accounts import Accounts
-from rtcconsole_server.domain.apps import Apps
-from rtcconsole_server.domain.billing import Billing
+from rtcconsole_server.domain.apps import Apps, Lifecycle, Materials, Tags
+from rtcconsole_server.domain.auth import Accounts, SecondaryAuth, Signatures
+from rtcconsole_server.domain.callbacks import Deliveries, queue_callbacks
 from rtcconsole_server.domain.config import Config
-from rtcconsole_server.domain.deliveries import Deliveries
 from rtcconsole_server.domain.events import EventIngest
-from rtcconsole_server.domain.lifecycle import Lifecycle
-from rtcconsole_server.domain.materials import Materials
-from rtcconsole_server.domain.secondary import SecondaryAuth
-from rtcconsole_server.domain.signatures import Signatures
-from rtcconsole_server.domain.tags import Tags
-from rtcconsole_server.domain.usage_ingest import UsageIngest
-from rtcconsole_server.domain.usage_query import UsageQuery
+from rtcconsole_server.domain.usage import Billing, UsageIngest, UsageQuery
+from rtcconsole_server.live import LiveState
 from rtcconsole_server.settings import Settings
 from rtcconsole_server.store import Store
 
@@ -31,6 +30,9 @@ class Console:
     store: Store
     clock: Clock
     settings: Settings
+    live: LiveState | None
+    """The live state (10-second slots, pub/sub), built before the domain; None where a
+    process needs no live state (operator commands on the store)."""
     accounts: Accounts
     secondary: SecondaryAuth
     apps: Apps
@@ -46,13 +48,16 @@ class Console:
     billing: Billing
 
     @classmethod
-    def build(cls, store: Store, clock: Clock, settings: Settings) -> Console:
+    def build(
+        cls, store: Store, clock: Clock, settings: Settings, *, live: LiveState | None = None
+    ) -> Console:
         secondary = SecondaryAuth(store, clock, ttl=settings.secondary_auth_ttl, issuer=settings.totp_issuer)
         apps = Apps(store, clock)
         return cls(
             store=store,
             clock=clock,
             settings=settings,
+            live=live,
             accounts=Accounts(store, clock),
             secondary=secondary,
             apps=apps,
@@ -63,7 +68,7 @@ class Console:
                 store, clock, delay=settings.config_delay, push_domain_suffix=settings.push_domain_suffix
             ),
             signatures=Signatures(store, clock),
-            events=EventIngest(store, clock),
+            events=EventIngest(store, clock, on_stored=queue_callbacks),
             deliveries=Deliveries(store, clock, timeout=settings.callback_timeout),
             usage=UsageQuery(store, clock),
             usage_ingest=UsageIngest(store, clock),

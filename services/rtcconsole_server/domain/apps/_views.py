@@ -9,7 +9,6 @@ from datetime import datetime
 __all__ = [
     "AppStatus",
     "AppView",
-    "Caller",
     "OperationKind",
     "OperationState",
     "OperationView",
@@ -17,14 +16,6 @@ __all__ = [
     "TagView",
     "Transition",
 ]
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The account behind a console call, and the API key it used."""
-
-    account_id: int
-    key_id: str
 
 
 class AppStatus(enum.Enum):

@@ -23,19 +23,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.names import check_app_description, check_app_name
-from rtcconsole_server.domain.paging import Page, decode_page_token, encode_page_token, page_size
-from rtcconsole_server.domain.views import (
-    AppStatus,
-    AppView,
-    Caller,
-    StopReason,
-    TagView,
-    Transition,
-)
+from rtcconsole_server.domain.apps._names import check_app_description, check_app_name
+from rtcconsole_server.domain.apps._views import AppStatus, AppView, StopReason, TagView, Transition
+from rtcconsole_server.domain.common import Caller, Page, decode_page_token, encode_page_token, page_size
 from rtcconsole_server.errors import (
     AlreadyExists,
     FieldViolation,
@@ -46,7 +38,7 @@ from rtcconsole_server.errors import (
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import Account, App, AppTag
 
-__all__ = ["APP_QUOTA", "Apps", "load_app", "operation_name", "stop_reasons"]
+__all__ = ["APP_QUOTA", "Apps", "operation_name", "stop_reasons"]
 
 APP_QUOTA = 100
 """Apps an account may own at once (R1). Deleted apps free their slot when the delete takes effect."""
@@ -176,19 +168,6 @@ def _one_view(connection: Connection, caller: Caller, sdk_app_id: int) -> AppVie
     if not views:
         raise NotFound("app", str(sdk_app_id))
     return views[0]
-
-
-def load_app(session: Session, caller: Caller, sdk_app_id: int, *, for_update: bool = False) -> App:
-    """The caller's live app ``sdk_app_id``, or ``NotFound``."""
-    query = select(App).where(
-        App.sdk_app_id == sdk_app_id, App.account_id == caller.account_id, App.deleted_at.is_(None)
-    )
-    if for_update:
-        query = query.with_for_update()
-    app = session.scalars(query).first()
-    if app is None:
-        raise NotFound("app", str(sdk_app_id))
-    return app
 
 
 class Apps:

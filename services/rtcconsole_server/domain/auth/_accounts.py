@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.errors import (
     AlreadyExists,
     FailedPrecondition,

@@ -22,9 +22,9 @@ from datetime import timedelta
 import httpx
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.callback_body import callback_body, callback_headers
-from rtcconsole_server.domain.callback_http import post
-from rtcconsole_server.domain.outbox import Claim, Outbox, Outcome
+from rtcconsole_server.domain.callbacks._body import callback_body, callback_headers
+from rtcconsole_server.domain.callbacks._http import post
+from rtcconsole_server.domain.callbacks._outbox import Claim, Outbox, Outcome
 from rtcconsole_server.settings import Settings
 from rtcconsole_server.store import Store
 

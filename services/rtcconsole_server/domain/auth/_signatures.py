@@ -26,9 +26,9 @@ from rtcconsole.usersig import (
     verify_usersig,
 )
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.app_settings import PermissionControlSection, decode, section_name
-from rtcconsole_server.domain.apps import load_app, stop_reasons
-from rtcconsole_server.domain.views import Caller, StopReason
+from rtcconsole_server.domain.apps import StopReason, stop_reasons
+from rtcconsole_server.domain.common import Caller, load_app
+from rtcconsole_server.domain.config import PermissionControlSection, decode, section_name
 from rtcconsole_server.errors import FieldViolation, InvalidArgument, NotFound
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import Account, App, AppSetting

@@ -12,35 +12,19 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from rtcconsole.callbacks import EVENT_GROUP_MEDIA, EVENT_GROUP_ROOM, ROLE_ANCHOR, ROLE_AUDIENCE, sign
+from rtcconsole.callbacks import ROLE_ANCHOR, ROLE_AUDIENCE, sign
 
 __all__ = [
-    "MEDIA_EVENT_TYPES",
-    "ROOM_EVENT_TYPES",
     "USER_AGENT",
     "callback_body",
     "callback_headers",
-    "event_group_of",
     "event_info",
     "rfc3339_ms",
 ]
 
-ROOM_EVENT_TYPES = frozenset({101, 102, 103, 104, 105})
-"""Room created, dismissed, user entered, exited, role switched: ``EventGroupId`` 1."""
-MEDIA_EVENT_TYPES = frozenset({201, 202, 203, 204, 205, 206})
-"""Video, audio, substream started / stopped: ``EventGroupId`` 2."""
 USER_AGENT = "rtc-console-callbacks/1"
 _ROLES = {1: ROLE_ANCHOR, 2: ROLE_AUDIENCE}  # proto Role → TRTC's numbers
 _WITH_ROLE = frozenset({103, 105})
-
-
-def event_group_of(event_type: int) -> int:
-    """1 for room events (101-105), 2 for media events (201-206)."""
-    if event_type in ROOM_EVENT_TYPES:
-        return EVENT_GROUP_ROOM
-    if event_type in MEDIA_EVENT_TYPES:
-        return EVENT_GROUP_MEDIA
-    raise ValueError(f"not a callback event type: {event_type}")
 
 
 def rfc3339_ms(instant: datetime) -> str:

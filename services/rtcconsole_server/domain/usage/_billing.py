@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.usage_math import (
+from rtcconsole_server.domain.usage._math import (
     PackageTerm,
     allocate,
     consumption_order,
@@ -33,7 +33,7 @@ from rtcconsole_server.domain.usage_math import (
     equivalent_minutes,
     package_state,
 )
-from rtcconsole_server.domain.usage_query import INTERACTIVE_AV, read_data_through
+from rtcconsole_server.domain.usage._query import INTERACTIVE_AV, read_data_through
 from rtcconsole_server.errors import (
     FailedPrecondition,
     FieldViolation,

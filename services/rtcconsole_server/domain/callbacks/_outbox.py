@@ -36,7 +36,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import aliased
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.app_settings import CallbackSection, read_section
+from rtcconsole_server.domain.config import CallbackSection, read_section
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import CallbackAttempt, CallbackDelivery
 

@@ -28,7 +28,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.app_settings import (
+from rtcconsole_server.domain.common import Caller, load_app
+from rtcconsole_server.domain.config._rules import (
+    FILE_FORMATS,
+    RECORDING_MEDIA,
+    RECORDING_MODES,
+    RECORDING_STORAGES,
+    RELAYED_PUSH_MODES,
+    check_callback_key,
+    check_callback_url,
+    check_choice,
+    check_max_idle,
+)
+from rtcconsole_server.domain.config._sections import (
     SECTIONS,
     CallbackSection,
     CloudRecordingSection,
@@ -40,20 +52,7 @@ from rtcconsole_server.domain.app_settings import (
     read_section,
     section_name,
 )
-from rtcconsole_server.domain.apps import load_app
-from rtcconsole_server.domain.config_rules import (
-    FILE_FORMATS,
-    RECORDING_MEDIA,
-    RECORDING_MODES,
-    RECORDING_STORAGES,
-    RELAYED_PUSH_MODES,
-    check_callback_key,
-    check_callback_url,
-    check_choice,
-    check_max_idle,
-)
-from rtcconsole_server.domain.config_views import AppConfigView, CallbackView, view_config
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.config._views import AppConfigView, CallbackView, view_config
 from rtcconsole_server.errors import (
     FailedPrecondition,
     FieldViolation,

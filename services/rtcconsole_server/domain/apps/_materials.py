@@ -17,9 +17,14 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import defer
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.apps import load_app
-from rtcconsole_server.domain.paging import Page, decode_page_token, encode_page_token, page_size
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.common import (
+    Caller,
+    Page,
+    decode_page_token,
+    encode_page_token,
+    load_app,
+    page_size,
+)
 from rtcconsole_server.errors import FieldViolation, InvalidArgument, NotFound
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import Material

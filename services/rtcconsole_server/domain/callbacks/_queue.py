@@ -19,9 +19,9 @@ from typing import cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from rtcconsole_server.domain.app_settings import CallbackSection, read_section
-from rtcconsole_server.domain.callback_body import event_group_of, event_info
-from rtcconsole_server.domain.event_rules import EventInput, room_of_key
+from rtcconsole_server.domain.callbacks._body import event_info
+from rtcconsole_server.domain.config import CallbackSection, read_section
+from rtcconsole_server.domain.events import EventInput, event_group_of, room_of_key
 from rtcconsole_server.store.models import CallbackDelivery, RoomSequence
 from rtcconsole_server.store.upsert import insert_for
 

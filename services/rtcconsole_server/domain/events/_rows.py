@@ -24,7 +24,8 @@ from sqlalchemy import String, any_, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from rtcconsole_server.domain.event_rules import EventInput, canonical
+from rtcconsole_server.domain.events._rules import canonical
+from rtcconsole_server.domain.events._vocabulary import EventInput
 from rtcconsole_server.store.models import RoomEvent
 
 __all__ = ["Key", "Stored", "insert_new", "read_stored"]

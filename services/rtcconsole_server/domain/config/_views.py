@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from rtcconsole_server.domain.app_settings import (
+from rtcconsole_server.domain.config._rules import key_hint
+from rtcconsole_server.domain.config._sections import (
     CallbackSection,
     CloudRecordingSection,
     PermissionControlSection,
@@ -14,7 +15,6 @@ from rtcconsole_server.domain.app_settings import (
     SectionState,
     read_section,
 )
-from rtcconsole_server.domain.config_rules import key_hint
 from rtcconsole_server.store.models import App
 
 __all__ = ["AppConfigView", "CallbackView", "view_config"]

@@ -16,14 +16,19 @@ from sqlalchemy import ColumnElement, select
 
 from rtcconsole.callbacks import EVENT_GROUP_MEDIA, EVENT_GROUP_ROOM
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.app_settings import CallbackSection, read_section
-from rtcconsole_server.domain.apps import load_app
-from rtcconsole_server.domain.callback_body import callback_body, callback_headers, event_info
-from rtcconsole_server.domain.callback_http import post_blocking
-from rtcconsole_server.domain.event_rules import room_of_key
-from rtcconsole_server.domain.outbox import PENDING
-from rtcconsole_server.domain.paging import Page, decode_page_token, encode_page_token, page_size
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.callbacks._body import callback_body, callback_headers, event_info
+from rtcconsole_server.domain.callbacks._http import post_blocking
+from rtcconsole_server.domain.callbacks._outbox import PENDING
+from rtcconsole_server.domain.common import (
+    Caller,
+    Page,
+    decode_page_token,
+    encode_page_token,
+    load_app,
+    page_size,
+)
+from rtcconsole_server.domain.config import CallbackSection, read_section
+from rtcconsole_server.domain.events import room_of_key
 from rtcconsole_server.errors import (
     FailedPrecondition,
     FieldViolation,

@@ -11,20 +11,21 @@ in the store a restart loses nothing.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.apps import load_app, operation_name
-from rtcconsole_server.domain.paging import Page, decode_page_token, encode_page_token, page_size
-from rtcconsole_server.domain.secondary import SecondaryAuth
-from rtcconsole_server.domain.views import (
+from rtcconsole_server.domain.apps._apps import operation_name
+from rtcconsole_server.domain.apps._views import OperationKind, OperationState, OperationView, Transition
+from rtcconsole_server.domain.common import (
     Caller,
-    OperationKind,
-    OperationState,
-    OperationView,
-    Transition,
+    Page,
+    decode_page_token,
+    encode_page_token,
+    load_app,
+    page_size,
 )
 from rtcconsole_server.errors import (
     Aborted,
@@ -37,7 +38,20 @@ from rtcconsole_server.errors import (
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import App, Operation
 
-__all__ = ["Lifecycle", "view_operation"]
+__all__ = ["Lifecycle", "SecondaryCheck", "view_operation"]
+
+
+class SecondaryCheck(Protocol):
+    """What the lifecycle needs of secondary authentication (R7); ``auth.SecondaryAuth`` is one.
+
+    A protocol rather than an import: ``auth`` reads app status from this context,
+    so this context may not import ``auth`` back.
+    """
+
+    def require(self, caller: Caller, token: str, *, field: str = ...) -> None:
+        """Raise unless ``token`` is a live secondary-authentication token of ``caller``."""
+        ...
+
 
 _TRANSITION = {
     OperationKind.DISABLE_APP: Transition.DISABLING,
@@ -73,7 +87,7 @@ def view_operation(row: Operation) -> OperationView:
 class Lifecycle:
     """Disable, enable and delete as operations, and the worker step that applies them."""
 
-    def __init__(self, store: Store, clock: Clock, secondary: SecondaryAuth, *, delay: timedelta) -> None:
+    def __init__(self, store: Store, clock: Clock, secondary: SecondaryCheck, *, delay: timedelta) -> None:
         self._store = store
         self._clock = clock
         self._secondary = secondary

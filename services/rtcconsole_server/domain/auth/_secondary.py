@@ -15,8 +15,8 @@ import pyotp
 from sqlalchemy import delete, select
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.accounts import sha256_hex
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.auth._accounts import sha256_hex
+from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.errors import (
     FailedPrecondition,
     FieldViolation,

@@ -8,9 +8,16 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.apps import Apps, load_app
-from rtcconsole_server.domain.paging import Page, decode_page_token, encode_page_token, page_size
-from rtcconsole_server.domain.views import AppView, Caller, TagView
+from rtcconsole_server.domain.apps._apps import Apps
+from rtcconsole_server.domain.apps._views import AppView, TagView
+from rtcconsole_server.domain.common import (
+    Caller,
+    Page,
+    decode_page_token,
+    encode_page_token,
+    load_app,
+    page_size,
+)
 from rtcconsole_server.errors import (
     AlreadyExists,
     FailedPrecondition,

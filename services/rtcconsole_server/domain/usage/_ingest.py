@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from rtcconsole.usage import CATEGORIES
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.ingest_outcome import BatchOutcome, Rejection
+from rtcconsole_server.domain.common import BatchOutcome, Rejection
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.bulk import insert_rows

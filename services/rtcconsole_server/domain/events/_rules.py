@@ -12,25 +12,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from rtcconsole_server.domain.callback_body import MEDIA_EVENT_TYPES, ROOM_EVENT_TYPES
+from rtcconsole_server.domain.events._vocabulary import MEDIA_EVENT_TYPES, ROOM_EVENT_TYPES, EventInput
 from rtcconsole_server.errors import FieldViolation
 
 __all__ = [
     "MAX_AGE",
     "MAX_AHEAD",
     "MAX_ROOM_ID",
-    "EventInput",
     "canonical",
     "canonical_of",
     "check_event",
     "differing_fields",
     "digest",
     "digest_of",
-    "room_key",
-    "room_of_key",
 ]
 
 MAX_AGE = timedelta(days=35)
@@ -44,50 +40,8 @@ MAX_ID = 128
 MAX_SESSION_VALUE = 64
 _NO_USER_TYPES = frozenset({101, 102})  # room created / dismissed may have no user
 _ROLE_TYPES = frozenset({103, 105})  # user entered / role switched need a role
-_SESSION_TYPE = 103  # session attributes are kept with user entered only
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DIGESTED = ("room", "user_id", "type", "event_time", "role", "reason")
-
-
-@dataclass(frozen=True)
-class EventInput:
-    """One event as the data plane sends it (see ``RoomEvent`` in ingest_service.proto).
-
-    Exactly one of ``room_id`` and ``str_room_id`` should be set; ``event_time`` is None
-    when it was not sent. ``role`` is the proto's Role number (1 anchor, 2 audience).
-    """
-
-    event_id: str
-    sdk_app_id: int
-    room_id: int | None
-    str_room_id: str | None
-    user_id: str
-    event_type: int
-    event_time: datetime | None
-    role: int = 0
-    reason: int = 0
-    session: Mapping[str, str] = field(default_factory=dict)
-    """Session attributes (region, country, sdk_version, ...) without empty values."""
-
-    @property
-    def room_key(self) -> str:
-        return room_key(self.room_id, self.str_room_id)
-
-    @property
-    def kept_session(self) -> dict[str, str]:
-        """The session attributes that are stored: those of a user-entered event only."""
-        return dict(sorted(self.session.items())) if self.event_type == _SESSION_TYPE else {}
-
-
-def room_key(room_id: int | None, str_room_id: str | None) -> str:
-    """``n:<number>`` or ``s:<string>``: one column for both kinds of rooms."""
-    return f"n:{room_id}" if room_id is not None else f"s:{str_room_id or ''}"
-
-
-def room_of_key(key: str) -> int | str:
-    """The room as the callback body shows it: an int for numeric rooms, else the string."""
-    kind, _, value = key.partition(":")
-    return int(value) if kind == "n" else value
 
 
 def _check_room(event: EventInput) -> list[FieldViolation]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,21 +40,20 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.callback_queue import queue_callbacks
-from rtcconsole_server.domain.event_rows import Key, Stored, insert_new
-from rtcconsole_server.domain.event_rules import (
-    EventInput,
-    canonical_of,
-    check_event,
-    differing_fields,
-    digest_of,
-)
-from rtcconsole_server.domain.ingest_outcome import BatchOutcome, Rejection
+from rtcconsole_server.domain.common import BatchOutcome, Rejection
+from rtcconsole_server.domain.events._rows import Key, Stored, insert_new
+from rtcconsole_server.domain.events._rules import canonical_of, check_event, differing_fields, digest_of
+from rtcconsole_server.domain.events._vocabulary import EventInput
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import App
 
-__all__ = ["MAX_BATCH", "BatchOutcome", "EventIngest", "Rejection", "check_batch_size"]
+__all__ = ["MAX_BATCH", "BatchOutcome", "EventIngest", "EventsStored", "Rejection", "check_batch_size"]
+
+EventsStored = Callable[[Session, Sequence[EventInput], datetime], int]
+"""Called in the transaction that stored new events of live apps, in batch order, with the
+transaction's ``now``; returns how many callbacks it queued. ``Console`` passes the callbacks
+context's ``queue_callbacks`` (the outbox), so that context depends on this one, not back."""
 
 log = logging.getLogger("rtcconsole_server.events")
 
@@ -109,9 +108,10 @@ def _retryable(error: Exception) -> bool:
 class EventIngest:
     """Stores batches of events exactly once and queues their callbacks."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, on_stored: EventsStored | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._on_stored = on_stored
 
     def report(self, events: Sequence[EventInput]) -> BatchOutcome:
         """Store a whole batch or nothing of it (``ReportEvents``)."""
@@ -190,9 +190,10 @@ class EventIngest:
             outcome.rejections.extend(_conflict_rejection(it, fields) for it, fields in conflicts)
             outcome.accepted = len(fresh)
             live = [it for it in fresh if not deleted[it.event.sdk_app_id]]
-            outcome.queued = queue_callbacks(
-                session, [it.event for it in sorted(live, key=lambda it: it.index)], now
-            )
+            if self._on_stored is not None:
+                outcome.queued = self._on_stored(
+                    session, [it.event for it in sorted(live, key=lambda it: it.index)], now
+                )
         return outcome
 
 

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from rtcconsole.usage import CATEGORIES
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.usage_ingest import KINDS, WINDOW, window_start
-from rtcconsole_server.domain.usage_math import DAY, day_start, deductions, minutes
-from rtcconsole_server.domain.views import Caller
+from rtcconsole_server.domain.common import Caller
+from rtcconsole_server.domain.usage._ingest import KINDS, WINDOW, window_start
+from rtcconsole_server.domain.usage._math import DAY, day_start, deductions, minutes
 from rtcconsole_server.errors import FieldViolation, InvalidArgument, NotFound
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import App

@@ -1,0 +1,23 @@
+"""Shared by every context: who calls, the tenancy guard, paging, batch outcomes.
+
+The public face of the ``common`` context: other contexts, workers and the API
+import from here, never from its private modules.
+"""
+
+from __future__ import annotations
+
+from rtcconsole_server.domain.common._caller import Caller
+from rtcconsole_server.domain.common._outcome import BatchOutcome, Rejection
+from rtcconsole_server.domain.common._paging import Page, decode_page_token, encode_page_token, page_size
+from rtcconsole_server.domain.common._tenancy import load_app
+
+__all__ = [
+    "BatchOutcome",
+    "Caller",
+    "Page",
+    "Rejection",
+    "decode_page_token",
+    "encode_page_token",
+    "load_app",
+    "page_size",
+]

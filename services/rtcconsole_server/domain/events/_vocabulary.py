@@ -1,0 +1,80 @@
+"""The event vocabulary: what a room or media event is, shared by ingest, callbacks and monitoring.
+
+Event types follow TRTC's callback numbering (R15): 101-105 are room events
+(``EventGroupId`` 1), 201-206 media events (``EventGroupId`` 2). Rooms are
+numeric (1 to 2^32 - 2) or strings; both are keyed in one column as
+``n:<number>`` or ``s:<string>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rtcconsole.callbacks import EVENT_GROUP_MEDIA, EVENT_GROUP_ROOM
+
+__all__ = [
+    "MEDIA_EVENT_TYPES",
+    "ROOM_EVENT_TYPES",
+    "EventInput",
+    "event_group_of",
+    "room_key",
+    "room_of_key",
+]
+
+ROOM_EVENT_TYPES = frozenset({101, 102, 103, 104, 105})
+"""Room created, dismissed, user entered, exited, role switched: ``EventGroupId`` 1."""
+MEDIA_EVENT_TYPES = frozenset({201, 202, 203, 204, 205, 206})
+"""Video, audio, substream started / stopped: ``EventGroupId`` 2."""
+_SESSION_TYPE = 103  # session attributes are kept with user entered only
+
+
+def event_group_of(event_type: int) -> int:
+    """1 for room events (101-105), 2 for media events (201-206)."""
+    if event_type in ROOM_EVENT_TYPES:
+        return EVENT_GROUP_ROOM
+    if event_type in MEDIA_EVENT_TYPES:
+        return EVENT_GROUP_MEDIA
+    raise ValueError(f"not a callback event type: {event_type}")
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """One event as the data plane sends it (see ``RoomEvent`` in ingest_service.proto).
+
+    Exactly one of ``room_id`` and ``str_room_id`` should be set; ``event_time`` is None
+    when it was not sent. ``role`` is the proto's Role number (1 anchor, 2 audience).
+    """
+
+    event_id: str
+    sdk_app_id: int
+    room_id: int | None
+    str_room_id: str | None
+    user_id: str
+    event_type: int
+    event_time: datetime | None
+    role: int = 0
+    reason: int = 0
+    session: Mapping[str, str] = field(default_factory=dict)
+    """Session attributes (region, country, sdk_version, ...) without empty values."""
+
+    @property
+    def room_key(self) -> str:
+        return room_key(self.room_id, self.str_room_id)
+
+    @property
+    def kept_session(self) -> dict[str, str]:
+        """The session attributes that are stored: those of a user-entered event only."""
+        return dict(sorted(self.session.items())) if self.event_type == _SESSION_TYPE else {}
+
+
+def room_key(room_id: int | None, str_room_id: str | None) -> str:
+    """``n:<number>`` or ``s:<string>``: one column for both kinds of rooms."""
+    return f"n:{room_id}" if room_id is not None else f"s:{str_room_id or ''}"
+
+
+def room_of_key(key: str) -> int | str:
+    """The room as the callback body shows it: an int for numeric rooms, else the string."""
+    kind, _, value = key.partition(":")
+    return int(value) if kind == "n" else value
