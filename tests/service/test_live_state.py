@@ -8,8 +8,6 @@ moves through a :class:`ManualClock`; nothing sleeps to wait for expiry.
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import pytest
@@ -17,78 +15,15 @@ from redis.asyncio import Redis
 
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.live import (
-    DEFAULT_MAX_QUEUED,
-    DEFAULT_RETENTION,
     SLOT,
     LiveState,
     LiveStateClosed,
     MemoryLiveState,
     RedisLiveState,
-    Subscription,
-    open_live_state,
     slot_of,
 )
 from rtcconsole_server.live.redis import EXPIRY_GRACE
-
-MakeLive = Callable[..., LiveState]
-WAIT_SECONDS = 2.0
-
-
-async def eventually(condition: Callable[[], bool], what: str) -> None:
-    """Wait (polling the event loop, at most 2 s of real time) until ``condition()`` holds."""
-    async with asyncio.timeout(WAIT_SECONDS):
-        while not condition():  # noqa: ASYNC110 - delivery happens in a Redis reader task, no event to await
-            await asyncio.sleep(0.002)
-    assert condition(), what
-
-
-async def next_payload(subscription: Subscription) -> bytes:
-    return await asyncio.wait_for(subscription.get(), WAIT_SECONDS)
-
-
-@pytest.fixture(params=["memory", "redis"])
-def backend_name(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def client_name() -> str:
-    """``CLIENT SETNAME`` of this test's Redis connections, to count them."""
-    return f"rtc-live-test-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-async def make_live(
-    backend_name: str, request: pytest.FixtureRequest, clock: ManualClock, client_name: str
-) -> AsyncIterator[MakeLive]:
-    """Factory of live states on this backend; Redis ones share the test's key prefix (replicas)."""
-    url: str | None = None
-    prefix = "rtc:"
-    if backend_name == "redis":
-        url = request.getfixturevalue("redis_server_url")
-        prefix = request.getfixturevalue("redis_key_prefix")
-    created: list[LiveState] = []
-
-    def make(*, retention: timedelta = DEFAULT_RETENTION, max_queued: int = DEFAULT_MAX_QUEUED) -> LiveState:
-        live = open_live_state(
-            url,
-            clock=clock,
-            prefix=prefix,
-            retention=retention,
-            max_queued=max_queued,
-            client_name=client_name,
-        )
-        created.append(live)
-        return live
-
-    yield make
-    for live in created:
-        await live.close()
-
-
-@pytest.fixture
-def live(make_live: MakeLive) -> LiveState:
-    return make_live()
+from tests.live_support import WAIT_SECONDS, MakeLive, eventually, next_payload
 
 
 async def test_factory_picks_the_implementation(live: LiveState, backend_name: str) -> None:

@@ -71,6 +71,7 @@ def test_public_names() -> None:
         "DEFAULT_PREFIX",
         "DEFAULT_RETENTION",
         "SLOT",
+        "LiveBatch",
         "LiveState",
         "LiveStateClosed",
         "MemoryLiveState",

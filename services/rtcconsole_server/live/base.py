@@ -19,6 +19,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_PREFIX",
     "DEFAULT_RETENTION",
     "SLOT",
+    "LiveBatch",
     "LiveState",
     "LiveStateClosed",
     "slot_of",
@@ -63,7 +65,55 @@ def slot_start(slot: int) -> datetime:
 
 
 class LiveStateClosed(RuntimeError):
-    """An operation on a live state after :meth:`LiveState.close`."""
+    """An operation on a live state after :meth:`LiveState.close` (or a subscribe after
+    :meth:`LiveState.end_subscriptions`)."""
+
+
+@dataclass(frozen=True)
+class _Write:
+    kind: str  # "incr" or "sadd"
+    key: str
+    slot: int
+    retention_slots: int
+    amount: int = 0
+    members: tuple[str, ...] = ()
+
+
+class LiveBatch:
+    """Writes queued and sent together: one round trip (a Redis pipeline) however many.
+
+    ``batch = live.batch(); batch.incr(...); batch.add_to_set(...); results = await batch.execute()``.
+    ``results`` holds one int per queued write, in order: the counter's new value for
+    ``incr``, the number of new members for ``add_to_set`` (0 for a slot no longer live,
+    which is not written). A batch is executed once; it is not a transaction across keys
+    for readers (each write is atomic with its expiry).
+    """
+
+    def __init__(self, live: LiveState) -> None:
+        self._live = live
+        self._writes: list[_Write] = []
+        self._executed = False
+
+    def __len__(self) -> int:
+        return len(self._writes)
+
+    def incr(self, key: str, slot: int, amount: int = 1, *, retention: timedelta | None = None) -> None:
+        """Queue :meth:`LiveState.incr`."""
+        self._writes.append(_Write("incr", key, slot, self._live.retention_slots_of(retention), amount))
+
+    def add_to_set(self, key: str, slot: int, *members: str, retention: timedelta | None = None) -> None:
+        """Queue :meth:`LiveState.add_to_set`."""
+        self._writes.append(_Write("sadd", key, slot, self._live.retention_slots_of(retention), 0, members))
+
+    async def execute(self) -> list[int]:
+        """Send every queued write in one round trip; the results in queue order."""
+        if self._executed:
+            raise RuntimeError("a live batch is executed once")
+        self._executed = True
+        self._live._check_open()
+        if not self._writes:
+            return []
+        return await self._live._apply(self._writes)
 
 
 class LiveState(ABC):
@@ -104,6 +154,7 @@ class LiveState(ABC):
         self.max_queued = max_queued
         """Default bound of each subscriber's queue, in messages (default 64)."""
         self._closed = False
+        self._subscriptions_ended = False
 
     # ---------------------------------------------------------------- slots
 
@@ -111,22 +162,30 @@ class LiveState(ABC):
         """The slot holding the clock's "now"."""
         return slot_of(self.clock.now())
 
-    def oldest_live_slot(self) -> int:
-        """The oldest slot still readable now (``current_slot - retention_slots + 1``)."""
-        return self.current_slot() - self.retention_slots + 1
+    def retention_slots_of(self, retention: timedelta | None) -> int:
+        """``retention`` in whole slots (rounded up); None means this live state's default."""
+        if retention is None:
+            return self.retention_slots
+        if retention < SLOT:
+            raise ValueError(f"retention must be at least one slot ({SLOT}), got {retention}")
+        return math.ceil(retention / SLOT)
 
-    def is_live(self, slot: int) -> bool:
-        """Whether ``slot`` is within retention now (future slots are live: replicas' clocks differ)."""
-        return slot >= self.oldest_live_slot()
+    def oldest_live_slot(self, retention: timedelta | None = None) -> int:
+        """The oldest slot still readable now under ``retention`` (default: :attr:`retention`)."""
+        return self.current_slot() - self.retention_slots_of(retention) + 1
+
+    def is_live(self, slot: int, retention: timedelta | None = None) -> bool:
+        """Whether ``slot`` is within ``retention`` now (future slots are live: replicas' clocks differ)."""
+        return slot >= self.oldest_live_slot(retention)
 
     def recent_slots(self, count: int) -> list[int]:
         """The last ``count`` slots, oldest first, ending with the current one (``count`` ≥ 1)."""
         current = self.current_slot()
         return list(range(current - count + 1, current + 1))
 
-    def expires_at(self, slot: int) -> datetime:
-        """The instant ``slot`` stops being live: start of slot ``slot + retention_slots``."""
-        return slot_start(slot + self.retention_slots)
+    def expires_at(self, slot: int, retention: timedelta | None = None) -> datetime:
+        """The instant ``slot`` stops being live under ``retention``: start of slot ``slot + retention``."""
+        return slot_start(slot + self.retention_slots_of(retention))
 
     @property
     def closed(self) -> bool:
@@ -137,35 +196,56 @@ class LiveState(ABC):
         if self._closed:
             raise LiveStateClosed("live state is closed")
 
+    def _check_subscribable(self) -> None:
+        self._check_open()
+        if self._subscriptions_ended:
+            raise LiveStateClosed("subscriptions have ended (the server is shutting down)")
+
+    # -------------------------------------------------------------- batches
+
+    def batch(self) -> LiveBatch:
+        """A new :class:`LiveBatch`: queue writes, then ``await batch.execute()`` (one round trip)."""
+        self._check_open()
+        return LiveBatch(self)
+
+    @abstractmethod
+    async def _apply(self, writes: list[_Write]) -> list[int]:
+        """Apply ``writes`` (of a batch) in one round trip; one result per write."""
+
     # ------------------------------------------------------------- counters
 
     @abstractmethod
-    async def incr(self, key: str, slot: int, amount: int = 1) -> int:
+    async def incr(self, key: str, slot: int, amount: int = 1, *, retention: timedelta | None = None) -> int:
         """Add ``amount`` (default 1, may be negative) to counter ``(key, slot)``; return its new value.
 
-        A slot that is no longer live is not written and reads as 0.
+        A slot that is no longer live under ``retention`` (default :attr:`retention`) is not
+        written and reads as 0. Reads of the key must pass the same ``retention``.
         """
 
     @abstractmethod
-    async def get_counts(self, key: str, slots: Iterable[int]) -> list[int]:
+    async def get_counts(
+        self, key: str, slots: Iterable[int], *, retention: timedelta | None = None
+    ) -> list[int]:
         """The counters ``(key, slot)`` for each of ``slots``, in order; missing or expired read 0."""
 
     # ----------------------------------------------------------------- sets
 
     @abstractmethod
-    async def add_to_set(self, key: str, slot: int, *members: str) -> int:
+    async def add_to_set(self, key: str, slot: int, *members: str, retention: timedelta | None = None) -> int:
         """Add ``members`` to set ``(key, slot)``; return how many were new (0 if the slot expired)."""
 
     @abstractmethod
-    async def set_size(self, key: str, slot: int) -> int:
+    async def set_size(self, key: str, slot: int, *, retention: timedelta | None = None) -> int:
         """Number of distinct members of set ``(key, slot)`` (0 when missing or expired)."""
 
     @abstractmethod
-    async def set_sizes(self, key: str, slots: Iterable[int]) -> list[int]:
+    async def set_sizes(
+        self, key: str, slots: Iterable[int], *, retention: timedelta | None = None
+    ) -> list[int]:
         """:meth:`set_size` for each of ``slots``, in order, in one round trip."""
 
     @abstractmethod
-    async def set_members(self, key: str, slot: int) -> set[str]:
+    async def set_members(self, key: str, slot: int, *, retention: timedelta | None = None) -> set[str]:
         """The members of set ``(key, slot)`` (empty when missing or expired)."""
 
     # -------------------------------------------------------------- pub/sub
@@ -194,6 +274,19 @@ class LiveState(ABC):
         """Open subscriptions of this object on ``channel`` (all channels when None)."""
 
     # ------------------------------------------------------------ lifecycle
+
+    async def end_subscriptions(self) -> None:
+        """End every open subscription (their iterators stop once drained) and refuse new ones.
+
+        Counters, sets and publishing keep working. A server calls this first on SIGTERM,
+        so a held server stream ends at once instead of keeping the drain waiting.
+        """
+        self._subscriptions_ended = True
+        await self._end_subscriptions()
+
+    @abstractmethod
+    async def _end_subscriptions(self) -> None:
+        """Close every local subscription (implementation part of :meth:`end_subscriptions`)."""
 
     @abstractmethod
     async def close(self) -> None:

@@ -15,8 +15,10 @@ lifetime by that clock plus :data:`EXPIRY_GRACE` (60 s); that TTL only
 reclaims memory. ``EXPIREAT`` was not used because it compares with the Redis
 server's wall clock, which a test's manual clock is not.
 
-A write and its ``EXPIRE`` go together in one ``MULTI``/``EXEC``; multi-slot
-reads are one ``MGET`` or one pipeline.
+A write and its ``EXPIRE`` go together in one ``MULTI``/``EXEC``; a
+:class:`~rtcconsole_server.live.base.LiveBatch` sends all its writes (each with
+its own retention and ``EXPIRE``) in one ``MULTI``/``EXEC``, so an ingest batch
+costs one round trip; multi-slot reads are one ``MGET`` or one pipeline.
 
 Pub/sub: one dedicated connection (:class:`redis.asyncio.client.PubSub`) per
 live state, whatever the number of subscribers; one reader task fans each
@@ -48,7 +50,14 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.live.base import DEFAULT_MAX_QUEUED, DEFAULT_PREFIX, DEFAULT_RETENTION, LiveState
+from rtcconsole_server.live.base import (
+    DEFAULT_MAX_QUEUED,
+    DEFAULT_PREFIX,
+    DEFAULT_RETENTION,
+    LiveState,
+    _Write,
+    slot_start,
+)
 from rtcconsole_server.live.fanout import Fanout, Subscription
 
 __all__ = ["DEFAULT_CLIENT_NAME", "EXPIRY_GRACE", "RedisLiveState"]
@@ -124,31 +133,31 @@ class RedisLiveState(LiveState):
         """Redis pub/sub channel of ``channel``."""
         return self._channel_prefix + channel
 
-    def _ttl_seconds(self, slot: int) -> int | None:
+    def _ttl_seconds(self, slot: int, retention_slots: int) -> int | None:
         """Seconds ``slot`` has left by the clock plus the grace; None when it is no longer live."""
-        remaining = self.expires_at(slot) - self.clock.now()
+        remaining = slot_start(slot + retention_slots) - self.clock.now()
         if remaining <= timedelta(0):
             return None
         return math.ceil((remaining + EXPIRY_GRACE).total_seconds())
 
+    def _live_slots(self, slots: Iterable[int], retention: timedelta | None) -> tuple[list[int], list[int]]:
+        wanted = list(slots)
+        oldest = self.oldest_live_slot(retention)
+        return wanted, [slot for slot in wanted if slot >= oldest]
+
     # ------------------------------------------------------------ counters
 
-    async def incr(self, key: str, slot: int, amount: int = 1) -> int:
-        self._check_open()
-        ttl = self._ttl_seconds(slot)
-        if ttl is None:
-            return 0
-        name = self.counter_key(key, slot)
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.incrby(name, amount)
-            pipe.expire(name, ttl)
-            value, _ = await pipe.execute()
-        return int(value)
+    async def incr(self, key: str, slot: int, amount: int = 1, *, retention: timedelta | None = None) -> int:
+        batch = self.batch()
+        batch.incr(key, slot, amount, retention=retention)
+        (value,) = await batch.execute()
+        return value
 
-    async def get_counts(self, key: str, slots: Iterable[int]) -> list[int]:
+    async def get_counts(
+        self, key: str, slots: Iterable[int], *, retention: timedelta | None = None
+    ) -> list[int]:
         self._check_open()
-        wanted = list(slots)
-        live = [slot for slot in wanted if self.is_live(slot)]
+        wanted, live = self._live_slots(slots, retention)
         found: dict[int, int] = {}
         if live:
             values = await self._client.mget([self.counter_key(key, slot) for slot in live])
@@ -157,26 +166,21 @@ class RedisLiveState(LiveState):
 
     # ---------------------------------------------------------------- sets
 
-    async def add_to_set(self, key: str, slot: int, *members: str) -> int:
-        self._check_open()
-        ttl = self._ttl_seconds(slot)
-        if ttl is None or not members:
-            return 0
-        name = self.set_key(key, slot)
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.sadd(name, *members)
-            pipe.expire(name, ttl)
-            added, _ = await pipe.execute()
-        return int(added)
+    async def add_to_set(self, key: str, slot: int, *members: str, retention: timedelta | None = None) -> int:
+        batch = self.batch()
+        batch.add_to_set(key, slot, *members, retention=retention)
+        (added,) = await batch.execute()
+        return added
 
-    async def set_size(self, key: str, slot: int) -> int:
-        (size,) = await self.set_sizes(key, [slot])
+    async def set_size(self, key: str, slot: int, *, retention: timedelta | None = None) -> int:
+        (size,) = await self.set_sizes(key, [slot], retention=retention)
         return size
 
-    async def set_sizes(self, key: str, slots: Iterable[int]) -> list[int]:
+    async def set_sizes(
+        self, key: str, slots: Iterable[int], *, retention: timedelta | None = None
+    ) -> list[int]:
         self._check_open()
-        wanted = list(slots)
-        live = [slot for slot in wanted if self.is_live(slot)]
+        wanted, live = self._live_slots(slots, retention)
         found: dict[int, int] = {}
         if live:
             async with self._client.pipeline(transaction=False) as pipe:
@@ -186,12 +190,38 @@ class RedisLiveState(LiveState):
             found = {slot: int(size) for slot, size in zip(live, sizes, strict=True)}
         return [found.get(slot, 0) for slot in wanted]
 
-    async def set_members(self, key: str, slot: int) -> set[str]:
+    async def set_members(self, key: str, slot: int, *, retention: timedelta | None = None) -> set[str]:
         self._check_open()
-        if not self.is_live(slot):
+        if not self.is_live(slot, retention):
             return set()
         members = await self._client.smembers(self.set_key(key, slot))
         return {member.decode() if isinstance(member, bytes) else member for member in members}
+
+    # ------------------------------------------------------------- batches
+
+    async def _apply(self, writes: list[_Write]) -> list[int]:
+        """One ``MULTI``/``EXEC``: each live write with its ``EXPIRE``; expired ones are skipped."""
+        results = [0] * len(writes)
+        sent: list[int] = []
+        async with self._client.pipeline(transaction=True) as pipe:
+            for index, write in enumerate(writes):
+                ttl = self._ttl_seconds(write.slot, write.retention_slots)
+                if ttl is None or (write.kind == "sadd" and not write.members):
+                    continue
+                if write.kind == "incr":
+                    name = self.counter_key(write.key, write.slot)
+                    pipe.incrby(name, write.amount)
+                else:
+                    name = self.set_key(write.key, write.slot)
+                    pipe.sadd(name, *write.members)
+                pipe.expire(name, ttl)
+                sent.append(index)
+            if not sent:
+                return results
+            replies = await pipe.execute()
+        for position, index in enumerate(sent):
+            results[index] = int(replies[2 * position])
+        return results
 
     # ------------------------------------------------------------- pub/sub
 
@@ -201,7 +231,7 @@ class RedisLiveState(LiveState):
 
     @asynccontextmanager
     async def subscribe(self, channel: str, *, max_queued: int | None = None) -> AsyncIterator[Subscription]:
-        self._check_open()
+        self._check_subscribable()
         subscription = Subscription(channel, self.max_queued if max_queued is None else max_queued)
         confirmed = await self._join(subscription)
         try:
@@ -271,6 +301,17 @@ class RedisLiveState(LiveState):
         return self._fanout.subscriber_count(channel)
 
     # ----------------------------------------------------------- lifecycle
+
+    async def _end_subscriptions(self) -> None:
+        """Close every local subscription and UNSUBSCRIBE all channels; commands keep working."""
+        async with self._lock:
+            self._fanout.close_all()
+            self._confirmed.clear()
+            if self._pubsub is not None:
+                try:
+                    await self._pubsub.unsubscribe()
+                except RedisError as exc:
+                    log.warning("live state: cannot unsubscribe on shutdown: %s", exc)
 
     async def close(self) -> None:
         """End every subscription, stop the reader, close the pub/sub connection and the owned client."""
