@@ -23,44 +23,81 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from rtcconsole.v1 import options_pb2 as rtcconsole_dot_v1_dot_options__pb2
 from rtcconsole.v1 import usage_service_pb2 as rtcconsole_dot_v1_dot_usage__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rtcconsole/v1/ingest_service.proto\x12\rrtcconsole.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!rtcconsole/v1/usage_service.proto\"\xaa\x01\n\x11SessionAttributes\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\x10\n\x08province\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61rrier\x18\x04 \x01(\t\x12\x13\n\x0bsdk_version\x18\x05 \x01(\t\x12\x10\n\x08platform\x18\x06 \x01(\t\x12\x14\n\x0c\x64\x65vice_model\x18\x07 \x01(\t\x12\x14\n\x0cnetwork_type\x18\x08 \x01(\t\"\xb2\x02\n\tRoomEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nsdk_app_id\x18\x02 \x01(\x04\x12\x11\n\x07room_id\x18\x03 \x01(\rH\x00\x12\x15\n\x0bstr_room_id\x18\x04 \x01(\tH\x00\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12&\n\x04type\x18\x06 \x01(\x0e\x32\x18.rtcconsole.v1.EventType\x12.\n\nevent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x04role\x18\x08 \x01(\x0e\x32\x13.rtcconsole.v1.Role\x12\x31\n\x07session\x18\t \x01(\x0b\x32 .rtcconsole.v1.SessionAttributes\x12\x0e\n\x06reason\x18\n \x01(\x05\x42\x06\n\x04room\"?\n\x13ReportEventsRequest\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.rtcconsole.v1.RoomEvent\"<\n\x14ReportEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"?\n\x13StreamEventsRequest\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.rtcconsole.v1.RoomEvent\"Y\n\x0eRejectedRecord\x12\r\n\x05index\x18\x01 \x01(\x04\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x03(\t\"\x81\x01\n\x14StreamEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord\"\x90\x02\n\x0bUsageRecord\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x12\n\nsdk_app_id\x18\x02 \x01(\x04\x12\x11\n\x07room_id\x18\x03 \x01(\rH\x00\x12\x15\n\x0bstr_room_id\x18\x04 \x01(\tH\x00\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12&\n\x04kind\x18\x06 \x01(\x0e\x32\x18.rtcconsole.v1.UsageKind\x12.\n\x08\x63\x61tegory\x18\x07 \x01(\x0e\x32\x1c.rtcconsole.v1.UsageCategory\x12.\n\nstart_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07seconds\x18\t \x01(\rB\x06\n\x04room\"A\n\x12ReportUsageRequest\x12+\n\x07records\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.UsageRecord\";\n\x13ReportUsageResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"A\n\x12StreamUsageRequest\x12+\n\x07records\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.UsageRecord\"\x80\x01\n\x13StreamUsageResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord*\xfc\x02\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45VENT_TYPE_ROOM_CREATED\x10\x65\x12\x1d\n\x19\x45VENT_TYPE_ROOM_DISMISSED\x10\x66\x12\x1b\n\x17\x45VENT_TYPE_USER_ENTERED\x10g\x12\x1a\n\x16\x45VENT_TYPE_USER_EXITED\x10h\x12\x1c\n\x18\x45VENT_TYPE_ROLE_SWITCHED\x10i\x12\x1d\n\x18\x45VENT_TYPE_VIDEO_STARTED\x10\xc9\x01\x12\x1d\n\x18\x45VENT_TYPE_VIDEO_STOPPED\x10\xca\x01\x12\x1d\n\x18\x45VENT_TYPE_AUDIO_STARTED\x10\xcb\x01\x12\x1d\n\x18\x45VENT_TYPE_AUDIO_STOPPED\x10\xcc\x01\x12!\n\x1c\x45VENT_TYPE_SUBSTREAM_STARTED\x10\xcd\x01\x12!\n\x1c\x45VENT_TYPE_SUBSTREAM_STOPPED\x10\xce\x01*@\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_ANCHOR\x10\x01\x12\x11\n\rROLE_AUDIENCE\x10\x02\x32\xf1\x02\n\rIngestService\x12W\n\x0cReportEvents\x12\".rtcconsole.v1.ReportEventsRequest\x1a#.rtcconsole.v1.ReportEventsResponse\x12Y\n\x0cStreamEvents\x12\".rtcconsole.v1.StreamEventsRequest\x1a#.rtcconsole.v1.StreamEventsResponse(\x01\x12T\n\x0bReportUsage\x12!.rtcconsole.v1.ReportUsageRequest\x1a\".rtcconsole.v1.ReportUsageResponse\x12V\n\x0bStreamUsage\x12!.rtcconsole.v1.StreamUsageRequest\x1a\".rtcconsole.v1.StreamUsageResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rtcconsole/v1/ingest_service.proto\x12\rrtcconsole.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brtcconsole/v1/options.proto\x1a!rtcconsole/v1/usage_service.proto\"\xda\x01\n\x11SessionAttributes\x12\x14\n\x06region\x18\x01 \x01(\tB\x04\x90\xb5\x18@\x12\x15\n\x07\x63ountry\x18\x02 \x01(\tB\x04\x90\xb5\x18@\x12\x16\n\x08province\x18\x03 \x01(\tB\x04\x90\xb5\x18@\x12\x15\n\x07\x63\x61rrier\x18\x04 \x01(\tB\x04\x90\xb5\x18@\x12\x19\n\x0bsdk_version\x18\x05 \x01(\tB\x04\x90\xb5\x18@\x12\x16\n\x08platform\x18\x06 \x01(\tB\x04\x90\xb5\x18@\x12\x1a\n\x0c\x64\x65vice_model\x18\x07 \x01(\tB\x04\x90\xb5\x18@\x12\x1a\n\x0cnetwork_type\x18\x08 \x01(\tB\x04\x90\xb5\x18@\"\xc6\x02\n\tRoomEvent\x12\x17\n\x08\x65vent_id\x18\x01 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\x12\n\nsdk_app_id\x18\x02 \x01(\x04\x12\x11\n\x07room_id\x18\x03 \x01(\rH\x00\x12\x1b\n\x0bstr_room_id\x18\x04 \x01(\tB\x04\x90\xb5\x18@H\x00\x12\x16\n\x07user_id\x18\x05 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12&\n\x04type\x18\x06 \x01(\x0e\x32\x18.rtcconsole.v1.EventType\x12.\n\nevent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x04role\x18\x08 \x01(\x0e\x32\x13.rtcconsole.v1.Role\x12\x31\n\x07session\x18\t \x01(\x0b\x32 .rtcconsole.v1.SessionAttributes\x12\x0e\n\x06reason\x18\n \x01(\x05\x42\x06\n\x04room\"F\n\x13ReportEventsRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.rtcconsole.v1.RoomEventB\x05\x98\xb5\x18\x88\'\"<\n\x14ReportEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"F\n\x13StreamEventsRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.rtcconsole.v1.RoomEventB\x05\x98\xb5\x18\x88\'\"Y\n\x0eRejectedRecord\x12\r\n\x05index\x18\x01 \x01(\x04\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x03(\t\"\x81\x01\n\x14StreamEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord\"\xa4\x02\n\x0bUsageRecord\x12\x18\n\trecord_id\x18\x01 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\x12\n\nsdk_app_id\x18\x02 \x01(\x04\x12\x11\n\x07room_id\x18\x03 \x01(\rH\x00\x12\x1b\n\x0bstr_room_id\x18\x04 \x01(\tB\x04\x90\xb5\x18@H\x00\x12\x16\n\x07user_id\x18\x05 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12&\n\x04kind\x18\x06 \x01(\x0e\x32\x18.rtcconsole.v1.UsageKind\x12.\n\x08\x63\x61tegory\x18\x07 \x01(\x0e\x32\x1c.rtcconsole.v1.UsageCategory\x12.\n\nstart_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07seconds\x18\t \x01(\rB\x06\n\x04room\"H\n\x12ReportUsageRequest\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.UsageRecordB\x05\x98\xb5\x18\x88\'\";\n\x13ReportUsageResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"H\n\x12StreamUsageRequest\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.UsageRecordB\x05\x98\xb5\x18\x88\'\"\x80\x01\n\x13StreamUsageResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord*\xfc\x02\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45VENT_TYPE_ROOM_CREATED\x10\x65\x12\x1d\n\x19\x45VENT_TYPE_ROOM_DISMISSED\x10\x66\x12\x1b\n\x17\x45VENT_TYPE_USER_ENTERED\x10g\x12\x1a\n\x16\x45VENT_TYPE_USER_EXITED\x10h\x12\x1c\n\x18\x45VENT_TYPE_ROLE_SWITCHED\x10i\x12\x1d\n\x18\x45VENT_TYPE_VIDEO_STARTED\x10\xc9\x01\x12\x1d\n\x18\x45VENT_TYPE_VIDEO_STOPPED\x10\xca\x01\x12\x1d\n\x18\x45VENT_TYPE_AUDIO_STARTED\x10\xcb\x01\x12\x1d\n\x18\x45VENT_TYPE_AUDIO_STOPPED\x10\xcc\x01\x12!\n\x1c\x45VENT_TYPE_SUBSTREAM_STARTED\x10\xcd\x01\x12!\n\x1c\x45VENT_TYPE_SUBSTREAM_STOPPED\x10\xce\x01*@\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_ANCHOR\x10\x01\x12\x11\n\rROLE_AUDIENCE\x10\x02\x32\xf1\x02\n\rIngestService\x12W\n\x0cReportEvents\x12\".rtcconsole.v1.ReportEventsRequest\x1a#.rtcconsole.v1.ReportEventsResponse\x12Y\n\x0cStreamEvents\x12\".rtcconsole.v1.StreamEventsRequest\x1a#.rtcconsole.v1.StreamEventsResponse(\x01\x12T\n\x0bReportUsage\x12!.rtcconsole.v1.ReportUsageRequest\x1a\".rtcconsole.v1.ReportUsageResponse\x12V\n\x0bStreamUsage\x12!.rtcconsole.v1.StreamUsageRequest\x1a\".rtcconsole.v1.StreamUsageResponse(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rtcconsole.v1.ingest_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVENTTYPE']._serialized_start=1620
-  _globals['_EVENTTYPE']._serialized_end=2000
-  _globals['_ROLE']._serialized_start=2002
-  _globals['_ROLE']._serialized_end=2066
-  _globals['_SESSIONATTRIBUTES']._serialized_start=122
-  _globals['_SESSIONATTRIBUTES']._serialized_end=292
-  _globals['_ROOMEVENT']._serialized_start=295
-  _globals['_ROOMEVENT']._serialized_end=601
-  _globals['_REPORTEVENTSREQUEST']._serialized_start=603
-  _globals['_REPORTEVENTSREQUEST']._serialized_end=666
-  _globals['_REPORTEVENTSRESPONSE']._serialized_start=668
-  _globals['_REPORTEVENTSRESPONSE']._serialized_end=728
-  _globals['_STREAMEVENTSREQUEST']._serialized_start=730
-  _globals['_STREAMEVENTSREQUEST']._serialized_end=793
-  _globals['_REJECTEDRECORD']._serialized_start=795
-  _globals['_REJECTEDRECORD']._serialized_end=884
-  _globals['_STREAMEVENTSRESPONSE']._serialized_start=887
-  _globals['_STREAMEVENTSRESPONSE']._serialized_end=1016
-  _globals['_USAGERECORD']._serialized_start=1019
-  _globals['_USAGERECORD']._serialized_end=1291
-  _globals['_REPORTUSAGEREQUEST']._serialized_start=1293
-  _globals['_REPORTUSAGEREQUEST']._serialized_end=1358
-  _globals['_REPORTUSAGERESPONSE']._serialized_start=1360
-  _globals['_REPORTUSAGERESPONSE']._serialized_end=1419
-  _globals['_STREAMUSAGEREQUEST']._serialized_start=1421
-  _globals['_STREAMUSAGEREQUEST']._serialized_end=1486
-  _globals['_STREAMUSAGERESPONSE']._serialized_start=1489
-  _globals['_STREAMUSAGERESPONSE']._serialized_end=1617
-  _globals['_INGESTSERVICE']._serialized_start=2069
-  _globals['_INGESTSERVICE']._serialized_end=2438
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['region']._loaded_options = None
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['region']._serialized_options = b'\220\265\030@'
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['country']._loaded_options = None
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['country']._serialized_options = b'\220\265\030@'
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['province']._loaded_options = None
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['province']._serialized_options = b'\220\265\030@'
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['carrier']._loaded_options = None
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['carrier']._serialized_options = b'\220\265\030@'
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['sdk_version']._loaded_options = None
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['sdk_version']._serialized_options = b'\220\265\030@'
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['platform']._loaded_options = None
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['platform']._serialized_options = b'\220\265\030@'
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['device_model']._loaded_options = None
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['device_model']._serialized_options = b'\220\265\030@'
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['network_type']._loaded_options = None
+  _globals['_SESSIONATTRIBUTES'].fields_by_name['network_type']._serialized_options = b'\220\265\030@'
+  _globals['_ROOMEVENT'].fields_by_name['event_id']._loaded_options = None
+  _globals['_ROOMEVENT'].fields_by_name['event_id']._serialized_options = b'\220\265\030\200\001'
+  _globals['_ROOMEVENT'].fields_by_name['str_room_id']._loaded_options = None
+  _globals['_ROOMEVENT'].fields_by_name['str_room_id']._serialized_options = b'\220\265\030@'
+  _globals['_ROOMEVENT'].fields_by_name['user_id']._loaded_options = None
+  _globals['_ROOMEVENT'].fields_by_name['user_id']._serialized_options = b'\220\265\030\200\001'
+  _globals['_REPORTEVENTSREQUEST'].fields_by_name['events']._loaded_options = None
+  _globals['_REPORTEVENTSREQUEST'].fields_by_name['events']._serialized_options = b'\230\265\030\210\''
+  _globals['_STREAMEVENTSREQUEST'].fields_by_name['events']._loaded_options = None
+  _globals['_STREAMEVENTSREQUEST'].fields_by_name['events']._serialized_options = b'\230\265\030\210\''
+  _globals['_USAGERECORD'].fields_by_name['record_id']._loaded_options = None
+  _globals['_USAGERECORD'].fields_by_name['record_id']._serialized_options = b'\220\265\030\200\001'
+  _globals['_USAGERECORD'].fields_by_name['str_room_id']._loaded_options = None
+  _globals['_USAGERECORD'].fields_by_name['str_room_id']._serialized_options = b'\220\265\030@'
+  _globals['_USAGERECORD'].fields_by_name['user_id']._loaded_options = None
+  _globals['_USAGERECORD'].fields_by_name['user_id']._serialized_options = b'\220\265\030\200\001'
+  _globals['_REPORTUSAGEREQUEST'].fields_by_name['records']._loaded_options = None
+  _globals['_REPORTUSAGEREQUEST'].fields_by_name['records']._serialized_options = b'\230\265\030\210\''
+  _globals['_STREAMUSAGEREQUEST'].fields_by_name['records']._loaded_options = None
+  _globals['_STREAMUSAGEREQUEST'].fields_by_name['records']._serialized_options = b'\230\265\030\210\''
+  _globals['_EVENTTYPE']._serialized_start=1765
+  _globals['_EVENTTYPE']._serialized_end=2145
+  _globals['_ROLE']._serialized_start=2147
+  _globals['_ROLE']._serialized_end=2211
+  _globals['_SESSIONATTRIBUTES']._serialized_start=151
+  _globals['_SESSIONATTRIBUTES']._serialized_end=369
+  _globals['_ROOMEVENT']._serialized_start=372
+  _globals['_ROOMEVENT']._serialized_end=698
+  _globals['_REPORTEVENTSREQUEST']._serialized_start=700
+  _globals['_REPORTEVENTSREQUEST']._serialized_end=770
+  _globals['_REPORTEVENTSRESPONSE']._serialized_start=772
+  _globals['_REPORTEVENTSRESPONSE']._serialized_end=832
+  _globals['_STREAMEVENTSREQUEST']._serialized_start=834
+  _globals['_STREAMEVENTSREQUEST']._serialized_end=904
+  _globals['_REJECTEDRECORD']._serialized_start=906
+  _globals['_REJECTEDRECORD']._serialized_end=995
+  _globals['_STREAMEVENTSRESPONSE']._serialized_start=998
+  _globals['_STREAMEVENTSRESPONSE']._serialized_end=1127
+  _globals['_USAGERECORD']._serialized_start=1130
+  _globals['_USAGERECORD']._serialized_end=1422
+  _globals['_REPORTUSAGEREQUEST']._serialized_start=1424
+  _globals['_REPORTUSAGEREQUEST']._serialized_end=1496
+  _globals['_REPORTUSAGERESPONSE']._serialized_start=1498
+  _globals['_REPORTUSAGERESPONSE']._serialized_end=1557
+  _globals['_STREAMUSAGEREQUEST']._serialized_start=1559
+  _globals['_STREAMUSAGEREQUEST']._serialized_end=1631
+  _globals['_STREAMUSAGERESPONSE']._serialized_start=1634
+  _globals['_STREAMUSAGERESPONSE']._serialized_end=1762
+  _globals['_INGESTSERVICE']._serialized_start=2214
+  _globals['_INGESTSERVICE']._serialized_end=2583
 # @@protoc_insertion_point(module_scope)

@@ -11,8 +11,23 @@ import builtins as _builtins
 DESCRIPTOR: _descriptor.FileDescriptor
 
 SENSITIVE_FIELD_NUMBER: _builtins.int
+MAX_LEN_FIELD_NUMBER: _builtins.int
+MAX_ITEMS_FIELD_NUMBER: _builtins.int
 sensitive: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.FieldOptions, _builtins.bool]
 """A field marked sensitive (API keys, secret keys, TOTP codes and seeds,
 secondary-authentication tokens, callback keys) is redacted whenever a
 message is logged. Tests assert that such values never reach the logs.
+"""
+max_len: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.FieldOptions, _builtins.int]
+"""The most a string field may hold, in characters (Unicode code points), or
+a bytes field, in bytes. Checked by the server before any other work;
+longer is INVALID_ARGUMENT naming the field and the cap. Every string and
+bytes field of a request carries one (a test holds this), so no request's
+cost is unbounded. The field's own rule (e.g. R2's 15-character name) may
+be stricter and is checked afterwards.
+"""
+max_items: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.FieldOptions, _builtins.int]
+"""The most items a repeated field of a request may hold; more is
+INVALID_ARGUMENT naming the field and the cap. Every repeated field of a
+request carries one.
 """

@@ -1,0 +1,223 @@
+"""Request limits read from the contract, checked before any other work on a request.
+
+Every string and bytes field of a request carries ``(rtcconsole.v1.max_len)`` and every
+repeated field ``(rtcconsole.v1.max_items)`` (``protos/rtcconsole/v1/options.proto``);
+``tests/unit/test_limits.py`` fails when a request field lacks its cap, so a new RPC
+inherits the protection by declaring its fields. Beyond the declared caps, values the
+store or the clock cannot hold are refused for every field of their type:
+
+- ``uint64`` above 2^63 - 1 (ids are signed 64-bit integers in the store);
+- ``google.protobuf.Timestamp`` outside 0001-01-01 .. 9999-12-31 or with nanos outside
+  [0, 1e9); ``google.protobuf.Duration`` beyond ±10,000 years or with nanos of the wrong
+  sign or size (the protobuf definitions of both types);
+- ``google.protobuf.FieldMask`` with more than :data:`FIELD_MASK_MAX_PATHS` paths or a
+  path longer than :data:`FIELD_MASK_MAX_PATH_LEN` characters.
+
+A violated limit is ``InvalidArgument`` with one field violation per offending field
+(AIP paths such as ``events[3].user_id``), at most :data:`MAX_VIOLATIONS` of them. The
+check walks only the fields that are set, and stops descending into a repeated field
+that is over its cap, so its cost is bounded by the caps themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from rtcconsole.v1 import options_pb2
+from rtcconsole_server.errors import FieldViolation, InvalidArgument
+
+__all__ = [
+    "FIELD_MASK_MAX_PATHS",
+    "FIELD_MASK_MAX_PATH_LEN",
+    "MAX_VIOLATIONS",
+    "UINT64_MAX_ACCEPTED",
+    "check_request",
+    "uncapped_fields",
+    "violations_of",
+]
+
+UINT64_MAX_ACCEPTED = 2**63 - 1
+"""Largest ``uint64`` value accepted anywhere (the store's signed 64-bit integers)."""
+
+MAX_VIOLATIONS = 50
+"""Field violations reported at most per request; the check stops there."""
+
+FIELD_MASK_MAX_PATHS = 16
+"""Paths a ``google.protobuf.FieldMask`` of a request may hold."""
+
+FIELD_MASK_MAX_PATH_LEN = 64
+"""Characters of one FieldMask path."""
+
+_TIMESTAMP_MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
+_TIMESTAMP_MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+_DURATION_MAX_SECONDS = 315_576_000_000  # 10,000 years
+_NANOS = 1_000_000_000
+
+_STRING, _BYTES, _UINT64, _MESSAGE, _OTHER = range(5)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one field is checked: read once per field from its descriptor."""
+
+    kind: int
+    repeated: bool
+    max_len: int
+    max_items: int
+    message: Descriptor | None
+
+
+def _kind(field: FieldDescriptor) -> int:
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return _STRING
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return _BYTES
+    if field.type in (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64):
+        return _UINT64
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return _MESSAGE
+    return _OTHER
+
+
+@functools.cache
+def _plan(field: FieldDescriptor) -> _Plan:
+    options = field.GetOptions()
+    return _Plan(
+        kind=_kind(field),
+        repeated=field.is_repeated,
+        max_len=options.Extensions[options_pb2.max_len],
+        max_items=options.Extensions[options_pb2.max_items],
+        message=field.message_type,
+    )
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    @property
+    def full(self) -> bool:
+        return len(self.violations) >= MAX_VIOLATIONS
+
+    def add(self, path: str, description: str) -> None:
+        if not self.full:
+            self.violations.append(FieldViolation(path, description))
+
+
+def _check_timestamp(message: Message, path: str, out: _Collector) -> None:
+    seconds, nanos = message.seconds, message.nanos  # type: ignore[attr-defined]
+    if not _TIMESTAMP_MIN_SECONDS <= seconds <= _TIMESTAMP_MAX_SECONDS:
+        out.add(path, "must be between 0001-01-01 and 9999-12-31 (google.protobuf.Timestamp)")
+    elif not 0 <= nanos < _NANOS:
+        out.add(f"{path}.nanos", "must be in [0, 999999999]")
+
+
+def _check_duration(message: Message, path: str, out: _Collector) -> None:
+    seconds, nanos = message.seconds, message.nanos  # type: ignore[attr-defined]
+    if not -_DURATION_MAX_SECONDS <= seconds <= _DURATION_MAX_SECONDS:
+        out.add(path, "must be within ±315576000000 seconds (google.protobuf.Duration)")
+    elif not -_NANOS < nanos < _NANOS or (seconds > 0 and nanos < 0) or (seconds < 0 and nanos > 0):
+        out.add(f"{path}.nanos", "must be in (-1e9, 1e9) with the sign of seconds")
+
+
+def _check_field_mask(message: Message, path: str, out: _Collector) -> None:
+    paths = message.paths  # type: ignore[attr-defined]
+    if len(paths) > FIELD_MASK_MAX_PATHS:
+        out.add(f"{path}.paths", f"must hold at most {FIELD_MASK_MAX_PATHS} paths (got {len(paths)})")
+        return
+    for index, item in enumerate(paths):
+        if len(item) > FIELD_MASK_MAX_PATH_LEN:
+            out.add(f"{path}.paths[{index}]", f"must be at most {FIELD_MASK_MAX_PATH_LEN} characters")
+
+
+_WELL_KNOWN = {
+    "google.protobuf.Timestamp": _check_timestamp,
+    "google.protobuf.Duration": _check_duration,
+    "google.protobuf.FieldMask": _check_field_mask,
+}
+
+
+def _check_scalar(plan: _Plan, value: object, path: str, out: _Collector) -> None:
+    if plan.kind == _STRING or plan.kind == _BYTES:
+        size = len(value)  # type: ignore[arg-type]
+        if plan.max_len and size > plan.max_len:
+            unit = "characters" if plan.kind == _STRING else "bytes"
+            out.add(path, f"must be at most {plan.max_len} {unit} (got {size})")
+    elif plan.kind == _UINT64 and value > UINT64_MAX_ACCEPTED:  # type: ignore[operator]
+        out.add(path, f"must be at most {UINT64_MAX_ACCEPTED}")
+
+
+def _walk(message: Message, prefix: str, out: _Collector) -> None:
+    well_known = _WELL_KNOWN.get(message.DESCRIPTOR.full_name)
+    if well_known is not None:
+        well_known(message, prefix.rstrip("."), out)
+        return
+    for field, value in message.ListFields():
+        if out.full:
+            return
+        plan = _plan(field)
+        path = prefix + field.name
+        if plan.repeated:
+            if plan.max_items and len(value) > plan.max_items:
+                out.add(path, f"must hold at most {plan.max_items} items (got {len(value)})")
+                continue
+            if _is_map(field):
+                continue  # a map's size is its cap; no request has one today
+            for index, item in enumerate(value):
+                if out.full:
+                    return
+                if plan.kind == _MESSAGE:
+                    _walk(item, f"{path}[{index}].", out)
+                else:
+                    _check_scalar(plan, item, f"{path}[{index}]", out)
+        elif plan.kind == _MESSAGE:
+            _walk(value, path + ".", out)
+        else:
+            _check_scalar(plan, value, path, out)
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    message = field.message_type
+    return message is not None and message.GetOptions().map_entry
+
+
+def violations_of(message: Message) -> list[FieldViolation]:
+    """The limits ``message`` breaks, at most :data:`MAX_VIOLATIONS`; empty when it is within them."""
+    out = _Collector()
+    _walk(message, "", out)
+    return out.violations
+
+
+def check_request(message: Message) -> None:
+    """Raise ``InvalidArgument`` (field-level) unless ``message`` is within every limit."""
+    violations = violations_of(message)
+    if violations:
+        raise InvalidArgument(violations)
+
+
+def uncapped_fields(descriptor: Descriptor) -> list[str]:
+    """Fields reachable from ``descriptor`` that lack the cap their type needs (for the test that
+    holds every request field to a cap): ``Message.field: needs max_len`` and the like."""
+    missing: list[str] = []
+    seen: set[str] = set()
+
+    def visit(message: Descriptor) -> None:
+        if message.full_name in seen or message.full_name in _WELL_KNOWN:
+            return
+        seen.add(message.full_name)
+        for field in message.fields:
+            plan = _plan(field)
+            name = f"{message.full_name}.{field.name}"
+            if plan.repeated and not plan.max_items:
+                missing.append(f"{name}: needs max_items")
+            if plan.kind in (_STRING, _BYTES) and not plan.max_len:
+                missing.append(f"{name}: needs max_len")
+            if plan.message is not None and not message.full_name.startswith("google.protobuf."):
+                visit(plan.message)
+
+    visit(descriptor)
+    return missing
