@@ -13,6 +13,7 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.apps import Apps, Lifecycle, Materials, Tags
 from rtcconsole_server.domain.auth import Accounts, SecondaryAuth, Signatures
 from rtcconsole_server.domain.callbacks import Deliveries, queue_callbacks
+from rtcconsole_server.domain.common import PageTokens
 from rtcconsole_server.domain.config import Config
 from rtcconsole_server.domain.events import EventIngest
 from rtcconsole_server.domain.usage import Billing, UsageIngest, UsageQuery
@@ -51,8 +52,9 @@ class Console:
     def build(
         cls, store: Store, clock: Clock, settings: Settings, *, live: LiveState | None = None
     ) -> Console:
+        tokens = PageTokens.load(store)
         secondary = SecondaryAuth(store, clock, ttl=settings.secondary_auth_ttl, issuer=settings.totp_issuer)
-        apps = Apps(store, clock)
+        apps = Apps(store, clock, tokens=tokens)
         return cls(
             store=store,
             clock=clock,
@@ -61,15 +63,15 @@ class Console:
             accounts=Accounts(store, clock),
             secondary=secondary,
             apps=apps,
-            lifecycle=Lifecycle(store, clock, secondary, delay=settings.operation_delay),
-            tags=Tags(store, clock, apps),
-            materials=Materials(store, clock),
+            lifecycle=Lifecycle(store, clock, secondary, delay=settings.operation_delay, tokens=tokens),
+            tags=Tags(store, clock, apps, tokens=tokens),
+            materials=Materials(store, clock, tokens=tokens),
             config=Config(
                 store, clock, delay=settings.config_delay, push_domain_suffix=settings.push_domain_suffix
             ),
             signatures=Signatures(store, clock),
             events=EventIngest(store, clock, on_stored=queue_callbacks),
-            deliveries=Deliveries(store, clock, timeout=settings.callback_timeout),
+            deliveries=Deliveries(store, clock, timeout=settings.callback_timeout, tokens=tokens),
             usage=UsageQuery(store, clock),
             usage_ingest=UsageIngest(store, clock),
             billing=Billing(store, clock),

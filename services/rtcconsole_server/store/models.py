@@ -43,6 +43,7 @@ __all__ = [
     "RoomEvent",
     "RoomSequence",
     "SecondaryAuthToken",
+    "ServerKey",
     "TagPair",
 ]
 
@@ -77,6 +78,13 @@ class Account(Base):
     vod_active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    """An enrolled authenticator not yet confirmed by a code; it replaces nothing until then."""
+    totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """Wrong codes since the last success or lockout."""
+    totp_lockouts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """Lockouts so far (each one longer); reset by the operator (``admin account totp-reset``)."""
+    totp_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiKey(Base):
@@ -91,6 +99,17 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServerKey(Base):
+    """A secret of the deployment, shared by every replica through the store (e.g. the key
+    that authenticates page tokens). Created with a random value by migration 0005."""
+
+    __tablename__ = "server_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SecondaryAuthToken(Base):

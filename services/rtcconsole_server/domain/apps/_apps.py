@@ -27,7 +27,7 @@ from sqlalchemy import (
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.apps._names import check_app_description, check_app_name
 from rtcconsole_server.domain.apps._views import AppStatus, AppView, StopReason, TagView, Transition
-from rtcconsole_server.domain.common import Caller, Page, decode_page_token, encode_page_token, page_size
+from rtcconsole_server.domain.common import Caller, Page, PageTokens, int_position, page_size
 from rtcconsole_server.errors import (
     AlreadyExists,
     FieldViolation,
@@ -173,9 +173,10 @@ def _one_view(connection: Connection, caller: Caller, sdk_app_id: int) -> AppVie
 class Apps:
     """Use cases on the caller's apps."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, tokens: PageTokens | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._tokens = tokens or PageTokens.ephemeral()
 
     def create(self, caller: Caller, *, name: str, description: str, request_id: str = "") -> AppView:
         """Create an app (R1, R2, R3). A retry with the same ``request_id`` returns the first app."""
@@ -265,7 +266,7 @@ class Apps:
         """The caller's apps, newest first (R4), filtered by name, SDKAppID and tags (R8)."""
         size = page_size(page_size_requested)
         filters = {"name": name_contains, "id": sdk_app_id, "tags": sorted((t.key, t.value) for t in tags)}
-        after = decode_page_token(page_token, filters)
+        after = self._tokens.decode(page_token, "apps", filters, int_position)
         conditions: list[ColumnElement[bool]] = [
             App.account_id == caller.account_id,
             App.deleted_at.is_(None),
@@ -283,8 +284,6 @@ class Apps:
                 )
             )
         if after is not None:
-            if not isinstance(after, int):
-                raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
             conditions.append(App.sdk_app_id < after)
         page_ids = select(App.sdk_app_id).where(*conditions).order_by(App.sdk_app_id.desc()).limit(size + 1)
         with self._store.read_core() as connection:
@@ -292,7 +291,7 @@ class Apps:
             views = (
                 _views(connection.execute(_view_query(App.sdk_app_id.in_(ids[:size]))).all()) if ids else []
             )
-        next_token = encode_page_token(ids[size - 1], filters) if len(ids) > size else ""
+        next_token = self._tokens.encode("apps", ids[size - 1], filters) if len(ids) > size else ""
         return Page(views, next_token)
 
     def update(

@@ -22,8 +22,8 @@ from rtcconsole_server.domain.apps._views import OperationKind, OperationState, 
 from rtcconsole_server.domain.common import (
     Caller,
     Page,
-    decode_page_token,
-    encode_page_token,
+    PageTokens,
+    int_position,
     load_app,
     page_size,
 )
@@ -87,7 +87,16 @@ def view_operation(row: Operation) -> OperationView:
 class Lifecycle:
     """Disable, enable and delete as operations, and the worker step that applies them."""
 
-    def __init__(self, store: Store, clock: Clock, secondary: SecondaryCheck, *, delay: timedelta) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        secondary: SecondaryCheck,
+        *,
+        delay: timedelta,
+        tokens: PageTokens | None = None,
+    ) -> None:
+        self._tokens = tokens or PageTokens.ephemeral()
         self._store = store
         self._clock = clock
         self._secondary = secondary
@@ -155,22 +164,20 @@ class Lifecycle:
     ) -> Page[OperationView]:
         size = page_size(page_size_requested)
         filters = {"app": sdk_app_id, "pending": pending_only}
-        after = decode_page_token(page_token, filters)
+        after = self._tokens.decode(page_token, "operations", filters, int_position)
         conditions: list[ColumnElement[bool]] = [Operation.account_id == caller.account_id]
         if sdk_app_id:
             conditions.append(Operation.sdk_app_id == sdk_app_id)
         if pending_only:
             conditions.append(Operation.state == OperationState.PENDING.value)
-        if isinstance(after, int):
+        if after is not None:
             conditions.append(Operation.id < after)
-        elif after is not None:
-            raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
         with self._store.read() as session:
             rows = session.scalars(
                 select(Operation).where(*conditions).order_by(Operation.id.desc()).limit(size + 1)
             ).all()
             views = [view_operation(r) for r in rows[:size]]
-        token = encode_page_token(rows[size - 1].id, filters) if len(rows) > size else ""
+        token = self._tokens.encode("operations", rows[size - 1].id, filters) if len(rows) > size else ""
         return Page(views, token)
 
     def apply_due(self, *, limit: int = 100) -> int:

@@ -20,8 +20,8 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.common import (
     Caller,
     Page,
-    decode_page_token,
-    encode_page_token,
+    PageTokens,
+    int_position,
     load_app,
     page_size,
 )
@@ -110,7 +110,8 @@ def _view(row: Material) -> MaterialView:
 class Materials:
     """Add, list, read and remove an app's materials."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, tokens: PageTokens | None = None) -> None:
+        self._tokens = tokens or PageTokens.ephemeral()
         self._store = store
         self._clock = clock
 
@@ -152,12 +153,10 @@ class Materials:
     ) -> Page[MaterialView]:
         size = page_size(page_size_requested)
         filters = {"app": sdk_app_id}
-        after = decode_page_token(page_token, filters)
+        after = self._tokens.decode(page_token, "materials", filters, int_position)
         conditions: list[ColumnElement[bool]] = [Material.sdk_app_id == sdk_app_id]
-        if isinstance(after, int):
+        if after is not None:
             conditions.append(Material.id < after)
-        elif after is not None:
-            raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
         with self._store.read() as session:
             load_app(session, caller, sdk_app_id)
             rows = session.scalars(
@@ -168,7 +167,7 @@ class Materials:
                 .options(defer(Material.content))
             ).all()
             views = [_view(r) for r in rows[:size]]
-        token = encode_page_token(views[-1].material_id, filters) if len(rows) > size else ""
+        token = self._tokens.encode("materials", views[-1].material_id, filters) if len(rows) > size else ""
         return Page(views, token)
 
     def get(self, caller: Caller, sdk_app_id: int, material_id: int) -> tuple[MaterialView, bytes]:

@@ -13,10 +13,10 @@ from rtcconsole_server.domain.apps._views import AppView, TagView
 from rtcconsole_server.domain.common import (
     Caller,
     Page,
-    decode_page_token,
-    encode_page_token,
+    PageTokens,
     load_app,
     page_size,
+    pair_position,
 )
 from rtcconsole_server.errors import (
     AlreadyExists,
@@ -67,7 +67,8 @@ def _check_tags(tags: Sequence[TagView]) -> None:
 class Tags:
     """The catalog of the caller's account and tags on its apps."""
 
-    def __init__(self, store: Store, clock: Clock, apps: Apps) -> None:
+    def __init__(self, store: Store, clock: Clock, apps: Apps, *, tokens: PageTokens | None = None) -> None:
+        self._tokens = tokens or PageTokens.ephemeral()
         self._store = store
         self._clock = clock
         self._apps = apps
@@ -94,13 +95,11 @@ class Tags:
     def list(self, caller: Caller, *, page_size_requested: int, page_token: str, key: str) -> Page[TagView]:
         size = page_size(page_size_requested, default=100, maximum=1000)
         filters = {"key": key}
-        after = decode_page_token(page_token, filters)
+        after = self._tokens.decode(page_token, "tags", filters, pair_position)
         conditions: list[ColumnElement[bool]] = [TagPair.account_id == caller.account_id]
         if key:
             conditions.append(TagPair.key == key)
         if after is not None:
-            if not (isinstance(after, list) and len(after) == 2 and all(isinstance(x, str) for x in after)):
-                raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
             conditions.append(
                 or_(TagPair.key > after[0], and_(TagPair.key == after[0], TagPair.value > after[1]))
             )
@@ -112,7 +111,9 @@ class Tags:
                 .limit(size + 1)
             ).all()
         tags = [TagView(k, v) for k, v in rows[:size]]
-        token = encode_page_token([tags[-1].key, tags[-1].value], filters) if len(rows) > size else ""
+        token = (
+            self._tokens.encode("tags", [tags[-1].key, tags[-1].value], filters) if len(rows) > size else ""
+        )
         return Page(tags, token)
 
     def delete(self, caller: Caller, tag: TagView) -> None:

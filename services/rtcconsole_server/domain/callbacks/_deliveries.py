@@ -22,8 +22,8 @@ from rtcconsole_server.domain.callbacks._outbox import PENDING
 from rtcconsole_server.domain.common import (
     Caller,
     Page,
-    decode_page_token,
-    encode_page_token,
+    PageTokens,
+    int_position,
     load_app,
     page_size,
 )
@@ -98,7 +98,15 @@ def _room_keys(room: str) -> list[str]:
 class Deliveries:
     """Listing deliveries with their attempts, and sending a test callback now."""
 
-    def __init__(self, store: Store, clock: Clock, *, timeout: timedelta = timedelta(seconds=5)) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        timeout: timedelta = timedelta(seconds=5),
+        tokens: PageTokens | None = None,
+    ) -> None:
+        self._tokens = tokens or PageTokens.ephemeral()
         self._store = store
         self._clock = clock
         self._timeout_s = timeout.total_seconds()
@@ -118,9 +126,7 @@ class Deliveries:
         if state is not None and state not in STATES:
             raise InvalidArgument(FieldViolation("state", f"must be one of {', '.join(STATES)}"))
         filters = {"app": sdk_app_id, "room": room, "state": state}
-        after = decode_page_token(page_token, filters)
-        if after is not None and not isinstance(after, int):
-            raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
+        after = self._tokens.decode(page_token, "callback_deliveries", filters, int_position)
         conditions: list[ColumnElement[bool]] = [CallbackDelivery.sdk_app_id == sdk_app_id]
         if room:
             conditions.append(CallbackDelivery.room_key.in_(_room_keys(room)))
@@ -170,7 +176,7 @@ class Deliveries:
                 )
                 for r in page
             ]
-        token = encode_page_token(page[-1].id, filters) if len(rows) > size else ""
+        token = self._tokens.encode("callback_deliveries", page[-1].id, filters) if len(rows) > size else ""
         return Page(views, token)
 
     def send_test(self, caller: Caller, sdk_app_id: int, *, event_group: int) -> TestCallbackResult:

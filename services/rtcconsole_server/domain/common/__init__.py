@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from rtcconsole_server.domain.common._caller import Caller
 from rtcconsole_server.domain.common._outcome import BatchOutcome, Rejection
-from rtcconsole_server.domain.common._paging import Page, decode_page_token, encode_page_token, page_size
+from rtcconsole_server.domain.common._paging import Page, PageTokens, int_position, page_size, pair_position
 from rtcconsole_server.domain.common._tenancy import load_app
 
 __all__ = [
     "BatchOutcome",
     "Caller",
     "Page",
+    "PageTokens",
     "Rejection",
-    "decode_page_token",
-    "encode_page_token",
+    "int_position",
     "load_app",
     "page_size",
+    "pair_position",
 ]

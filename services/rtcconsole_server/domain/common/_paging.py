@@ -1,23 +1,51 @@
-"""Page sizes and opaque page tokens for every List call.
+"""Page sizes and opaque, authenticated page tokens for every List call.
 
-A token carries the keyset position (the last id returned) and a fingerprint of
-the filters, so a token reused with other filters is refused instead of
-silently skipping rows.
+A token carries the keyset position (the last row returned) and is bound to the
+list it came from and to a fingerprint of its filters, all under an HMAC-SHA256
+with the deployment's page-token key (``server_keys``, shared by every replica).
+A token that was not issued by this deployment, was altered, belongs to another
+list, or is reused with other filters is ``INVALID_ARGUMENT`` on ``page_token``;
+the position of a genuine token is also checked against the shape the list
+expects, so nothing a caller sends reaches a query unchecked.
+
+Format: ``base64url(json) "." base64url(mac[:16])``; at most 2048 characters
+(the contract's cap on every ``page_token``), a tag pair of the longest CJK key and value included.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from rtcconsole_server.errors import FieldViolation, InvalidArgument
+from sqlalchemy import select
 
-__all__ = ["Page", "decode_page_token", "encode_page_token", "page_size"]
+from rtcconsole_server.errors import FieldViolation, InvalidArgument
+from rtcconsole_server.store import Store
+from rtcconsole_server.store.models import ServerKey
+
+__all__ = [
+    "PAGE_TOKEN_KEY",
+    "Page",
+    "PageTokens",
+    "int_position",
+    "page_size",
+    "pair_position",
+]
 
 T = TypeVar("T")
+P = TypeVar("P")
+
+PAGE_TOKEN_KEY = "page_tokens"  # noqa: S105 - the name of a key, not a key
+"""Name of the page-token key in ``server_keys``."""
+
+_MAC_BYTES = 16
+_INVALID = "is not a valid page token of this list; start again without one"
 
 
 def page_size(requested: int, *, default: int = 20, maximum: int = 100) -> int:
@@ -29,31 +57,88 @@ def page_size(requested: int, *, default: int = 20, maximum: int = 100) -> int:
     return min(requested, maximum)
 
 
-def _fingerprint(filters: object) -> str:
-    blob = json.dumps(filters, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+def int_position(value: object) -> int:
+    """A position that is a row id (a non-negative int within 64 bits)."""
+    if type(value) is not int or not 0 <= value < 2**63:
+        raise ValueError("not a row id")
+    return value
 
 
-def encode_page_token(position: object, filters: object) -> str:
-    """An opaque token for the page after ``position`` under ``filters``."""
-    blob = json.dumps({"p": position, "f": _fingerprint(filters)}).encode()
-    return base64.urlsafe_b64encode(blob).decode().rstrip("=")
+def pair_position(value: object) -> tuple[str, str]:
+    """A position that is a (key, value) pair of strings."""
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise ValueError("not a pair of strings")
+    return value[0], value[1]
 
 
-def decode_page_token(token: str, filters: object) -> object | None:
-    """The position a token points after, or None for the first page."""
-    if not token:
-        return None
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        position, fingerprint = data["p"], data["f"]
-    except (ValueError, TypeError, KeyError) as exc:
-        raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued")) from exc
-    if fingerprint != _fingerprint(filters):
-        raise InvalidArgument(FieldViolation("page_token", "was issued for other filters"))
-    result: object = position
-    return result
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class PageTokens:
+    """Issues and checks page tokens under one secret key (see the module docstring)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("a page-token key has at least 16 bytes")
+        self._key = key
+
+    @classmethod
+    def load(cls, store: Store) -> PageTokens:
+        """The deployment's key, from the store (migration 0005 creates it)."""
+        with store.read() as session:
+            key = session.scalar(select(ServerKey.secret).where(ServerKey.name == PAGE_TOKEN_KEY))
+        if key is None:
+            raise RuntimeError("the store has no page-token key; run `rtc-console migrate`")
+        return cls(bytes(key))
+
+    @classmethod
+    def ephemeral(cls) -> PageTokens:
+        """A key of this object only (tokens die with it): for use cases built without a store key."""
+        return cls(secrets.token_bytes(32))
+
+    def _mac(self, body: bytes) -> bytes:
+        return hmac.new(self._key, body, hashlib.sha256).digest()[:_MAC_BYTES]
+
+    @staticmethod
+    def _fingerprint(filters: object) -> str:
+        blob = json.dumps(filters, sort_keys=True, default=str, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def encode(self, list_name: str, position: object, filters: object) -> str:
+        """A token for the page after ``position`` of ``list_name`` under ``filters``."""
+        body = json.dumps(
+            {"l": list_name, "p": position, "f": self._fingerprint(filters)},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
+        return f"{_b64(body)}.{_b64(self._mac(body))}"
+
+    def decode(self, token: str, list_name: str, filters: object, shape: Callable[[object], P]) -> P | None:
+        """The position ``token`` points after (checked by ``shape``), or None for the first page."""
+        if not token:
+            return None
+        try:
+            body_text, _, mac_text = token.partition(".")
+            body = _unb64(body_text)
+            if not hmac.compare_digest(self._mac(body), _unb64(mac_text)):
+                raise ValueError("bad mac")
+            data = json.loads(body)
+            if data["l"] != list_name:
+                raise ValueError("another list")
+            fingerprint, position = data["f"], data["p"]
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            raise InvalidArgument(FieldViolation("page_token", _INVALID)) from exc
+        if fingerprint != self._fingerprint(filters):
+            raise InvalidArgument(FieldViolation("page_token", "was issued for other filters"))
+        try:
+            return shape(position)
+        except (ValueError, TypeError) as exc:  # a key leak or a bug of ours, never a valid token
+            raise InvalidArgument(FieldViolation("page_token", _INVALID)) from exc
 
 
 @dataclass(frozen=True)
