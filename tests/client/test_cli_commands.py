@@ -212,3 +212,16 @@ def test_main_runs_its_own_loop(capsys: pytest.CaptureFixture[str], unused_tcp_p
     target = f"127.0.0.1:{unused_tcp_port}"
     assert main(["--target", target, "--api-key", KEY, "--timeout", "0.5", "apps", "get", "1"]) == 1
     assert capsys.readouterr().err.startswith("error: ")
+
+
+async def test_ingest_against_an_absent_server_is_an_rpc_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, unused_tcp_port: int
+) -> None:
+    """``rtcctl ingest`` goes through IngestClient: the same typed errors and exit status 1."""
+    source = tmp_path / "events.jsonl"
+    source.write_text('{"eventId": "e1"}\n', encoding="utf-8")
+    argv = ["--target", f"127.0.0.1:{unused_tcp_port}", "--timeout", "2", "ingest", "events", str(source)]
+    assert await amain([*argv, "--token", "secret-data-plane-token"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: UNAVAILABLE: ")
+    assert "secret-data-plane-token" not in err

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
 from PIL import Image
 
 from rtcconsole.cli import amain
 from rtcconsole.usersig import verify_usersig
+from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
+from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.server import Server
 from tests.support import Tenant, totp_of
@@ -138,3 +142,128 @@ async def test_r7_one_totp_code_serves_30_minutes_of_actions(
     assert stale["error"]["code"] == "PERMISSION_DENIED"  # token expired and the code was spent
     await ctl("apps", "enable", first, "--totp", totp.at(clock.now()))  # a fresh code, a fresh token
     await ctl("apps", "enable", second, "--totp", code)  # kept token again: no code spent
+
+
+# rtcctl ingest: the data plane's door (data-plane token, not an API key)
+
+DATA_PLANE_TOKEN = "data-plane-test-token"
+
+
+def _event_line(event_id: str, sdk_app_id: int, at: datetime, user: str = "alice") -> str:
+    event = ingest_pb.RoomEvent(
+        event_id=event_id,
+        sdk_app_id=sdk_app_id,
+        room_id=7,
+        user_id=user,
+        type=ingest_pb.EVENT_TYPE_USER_ENTERED,
+        role=ingest_pb.ROLE_ANCHOR,
+    )
+    event.event_time.FromDatetime(at)
+    return json_format.MessageToJson(event, indent=None)
+
+
+def _usage_line(record_id: str, sdk_app_id: int, at: datetime, seconds: int = 60) -> str:
+    record = ingest_pb.UsageRecord(
+        record_id=record_id,
+        sdk_app_id=sdk_app_id,
+        str_room_id="lobby",
+        user_id="alice",
+        kind=usage_pb.USAGE_KIND_INTERACTIVE_AV,
+        category=usage_pb.USAGE_CATEGORY_HD,
+        seconds=seconds,
+    )
+    record.start_time.FromDatetime(at)
+    return json_format.MessageToJson(record, indent=None)
+
+
+async def _ingest(server: Server, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``rtcctl --target … ingest ARGV``: the exit status, stdout and stderr; the token never shows."""
+    capsys.readouterr()
+    status = await amain(["--target", server.target, "ingest", *argv])
+    out, err = capsys.readouterr()
+    assert DATA_PLANE_TOKEN not in out + err
+    return status, out, err
+
+
+async def test_ingest_events_prints_the_tally_and_each_rejected_line(
+    server: Server, tenant: Tenant, clock: ManualClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = await tenant.create_app("ingested")
+    now = clock.now()
+    path = tmp_path / "events.jsonl"
+    lines = [
+        _event_line("e1", app.sdk_app_id, now),
+        "",
+        '{"eventId": ',
+        _event_line("e2", app.sdk_app_id, now + timedelta(hours=1)),
+        _event_line("e3", app.sdk_app_id, now, user="bob"),
+        _event_line("e1", app.sdk_app_id, now),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = ["events", str(path), "--token", DATA_PLANE_TOKEN, "--batch-size", "2"]
+
+    status, out, err = await _ingest(server, capsys, *argv)
+    assert (status, err) == (0, "")
+    head, parse_error, too_late = out.splitlines()
+    assert head == "accepted 2, duplicates 1, rejected 2"
+    assert parse_error.startswith("line 3: INVALID_ARGUMENT: cannot parse: ")
+    assert too_late == (
+        "line 4: INVALID_ARGUMENT: event_time: is more than 5 minutes after the server's clock (event_time)"
+    )
+
+    status, out, err = await _ingest(server, capsys, *argv, "--json")
+    assert (status, err) == (0, "")
+    result = json.loads(out)
+    assert (result["duplicates"], result["rejected"], "accepted" in result) == (3, 2, False)  # 0 is left out
+    assert [{k: v for k, v in r.items() if k != "reason"} for r in result["rejections"]] == [
+        {"index": "2", "code": "INVALID_ARGUMENT"},
+        {"index": "3", "id": "e2", "code": "INVALID_ARGUMENT", "fields": ["event_time"]},
+    ]
+
+
+async def test_ingest_usage_reads_stdin_and_takes_the_token_from_the_environment(
+    server: Server,
+    tenant: Tenant,
+    clock: ManualClock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = await tenant.create_app("metered")
+    now = clock.now()
+    lines = [_usage_line(f"u{i}", app.sdk_app_id, now - timedelta(minutes=i)) for i in range(3)]
+    lines.append(_usage_line("u0", app.sdk_app_id, now, seconds=5))  # the same id, another payload
+    monkeypatch.setenv("RTC_DATA_PLANE_TOKEN", DATA_PLANE_TOKEN)
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    status, out, err = await _ingest(server, capsys, "usage", "-", "--batch-size", "1", "--json")
+    assert (status, err) == (0, "")
+    result = json.loads(out)
+    assert (result["accepted"], result["rejected"], "duplicates" in result) == (3, 1, False)
+    [conflict] = result["rejections"]
+    assert (conflict["index"], conflict["id"], conflict["code"]) == ("3", "u0", "ALREADY_EXISTS")
+
+
+async def test_ingest_refusals(
+    server: Server,
+    tenant: Tenant,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RTC_DATA_PLANE_TOKEN", raising=False)
+    path = tmp_path / "empty.jsonl"
+    path.write_text("", encoding="utf-8")
+
+    status, out, err = await _ingest(server, capsys, "events", str(path))
+    assert (status, out) == (2, "")
+    assert err.endswith("rtcctl: error: no data-plane token: pass --token or set RTC_DATA_PLANE_TOKEN\n")
+    status, out, err = await _ingest(server, capsys, "events", str(tmp_path / "absent"), "--token", "t")
+    assert (status, out) == (2, "")
+    assert "rtcctl: error: cannot read " in err and "No such file or directory" in err
+
+    status, out, err = await _ingest(server, capsys, "usage", str(path), "--token", "not-the-token")
+    assert (status, out, err) == (1, "", "error: UNAUTHENTICATED: invalid data-plane token\n")
+    status, out, err = await _ingest(server, capsys, "events", str(path), "--token", tenant.api_key, "--json")
+    assert (status, out) == (1, "")
+    assert json.loads(err)["error"]["code"] == "PERMISSION_DENIED"
+    status, out, err = await _ingest(server, capsys, "events", str(path), "--token", DATA_PLANE_TOKEN)
+    assert (status, out, err) == (0, "accepted 0, duplicates 0, rejected 0\n", "")

@@ -1,38 +1,24 @@
-"""Python client of rtc-console: a typed async gRPC client, its errors, and UserSig helpers.
+"""Python client of rtc-console: typed async gRPC clients, their errors, and UserSig helpers.
 
 - :class:`RtcConsole` (``rtcconsole.client``): ``await RtcConsole.connect(target, api_key=…)``,
   then ``console.apps`` (:class:`AppClient`), ``console.auth`` (:class:`AuthClient`),
   ``console.config`` (:class:`ConfigClient`) and ``console.usage`` (:class:`UsageClient`).
+- :class:`IngestClient` (``rtcconsole.client``): the data plane's events and usage, with the
+  server's data-plane token: ``await IngestClient.connect(target, data_plane_token=…)``.
 - One exception per gRPC status (``rtcconsole.errors``), rooted at :class:`RtcConsoleError`.
 - UserSig and PrivateMapKey generation and verification without a server (``rtcconsole.usersig``).
 - The generated messages and stubs: ``rtcconsole.v1``; the command line: ``rtcctl`` (``rtcconsole.cli``).
+
+Importing this package does not import grpc: the UserSig helpers are loaded now, and the
+names that need grpc (the clients, ``DEFAULT_TIMEOUT``, ``TagLike`` and the errors, whose
+classes carry a ``grpc.StatusCode``) on first use (PEP 562). So a receiver of callbacks
+(``rtcconsole.callbacks``), a reporter of usage categories (``rtcconsole.usage``) or a
+backend signing UserSigs (``rtcconsole.usersig``) runs without grpc and protobuf installed.
 """
 
-from rtcconsole.client import (
-    DEFAULT_TIMEOUT,
-    AppClient,
-    AuthClient,
-    ConfigClient,
-    RtcConsole,
-    TagLike,
-    UsageClient,
-)
-from rtcconsole.errors import (
-    Aborted,
-    AlreadyExists,
-    DeadlineExceeded,
-    FailedPrecondition,
-    Internal,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    ResourceExhausted,
-    RtcConsoleError,
-    Unauthenticated,
-    Unavailable,
-    Unknown,
-    from_grpc_error,
-)
+import importlib as _importlib
+import typing as _typing
+
 from rtcconsole.usersig import (
     DEFAULT_EXPIRE_SECONDS,
     MAX_EXPIRE_SECONDS,
@@ -61,6 +47,34 @@ from rtcconsole.usersig import (
     verify_usersig,
 )
 
+if _typing.TYPE_CHECKING:  # what type checkers see; at run time _LAZY loads them on first access
+    from rtcconsole.client import (
+        DEFAULT_TIMEOUT,
+        AppClient,
+        AuthClient,
+        ConfigClient,
+        IngestClient,
+        RtcConsole,
+        TagLike,
+        UsageClient,
+    )
+    from rtcconsole.errors import (
+        Aborted,
+        AlreadyExists,
+        DeadlineExceeded,
+        FailedPrecondition,
+        Internal,
+        InvalidArgument,
+        NotFound,
+        PermissionDenied,
+        ResourceExhausted,
+        RtcConsoleError,
+        Unauthenticated,
+        Unavailable,
+        Unknown,
+        from_grpc_error,
+    )
+
 __all__ = [
     "DEFAULT_EXPIRE_SECONDS",
     "DEFAULT_TIMEOUT",
@@ -81,6 +95,7 @@ __all__ = [
     "ConfigClient",
     "DeadlineExceeded",
     "FailedPrecondition",
+    "IngestClient",
     "Internal",
     "InvalidArgument",
     "MalformedUserbufError",
@@ -109,3 +124,59 @@ __all__ = [
     "verify_private_map_key",
     "verify_usersig",
 ]
+
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "DEFAULT_TIMEOUT",
+            "AppClient",
+            "AuthClient",
+            "ConfigClient",
+            "IngestClient",
+            "RtcConsole",
+            "TagLike",
+            "UsageClient",
+        ),
+        "rtcconsole.client",
+    ),
+    **dict.fromkeys(
+        (
+            "Aborted",
+            "AlreadyExists",
+            "DeadlineExceeded",
+            "FailedPrecondition",
+            "Internal",
+            "InvalidArgument",
+            "NotFound",
+            "PermissionDenied",
+            "ResourceExhausted",
+            "RtcConsoleError",
+            "Unauthenticated",
+            "Unavailable",
+            "Unknown",
+            "from_grpc_error",
+        ),
+        "rtcconsole.errors",
+    ),
+}
+"""Name → the module that defines it, for the names that need grpc."""
+
+
+def _load(name: str) -> object:
+    """A lazily exported name: import its module, keep the value here, return it."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value: object = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # the next access is a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+# Bound only at run time: a module-level __getattr__ that type checkers saw would make
+# every misspelt `rtcconsole.X` type-check; they see the TYPE_CHECKING imports instead.
+if not _typing.TYPE_CHECKING:
+    __getattr__ = _load

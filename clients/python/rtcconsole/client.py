@@ -1,4 +1,4 @@
-"""The typed async client of rtc-console: one small class per remote service behind one facade.
+"""The typed async clients of rtc-console: one small class per remote service behind one facade.
 
 Example::
 
@@ -12,11 +12,16 @@ Example::
 
 Every call sends ``authorization: Bearer <api key>`` metadata, has a deadline
 (``timeout``, 30 s by default) and raises :mod:`rtcconsole.errors` on failure.
+
+Media servers (the data plane) report events and usage with :class:`IngestClient`
+instead, which carries the server's data-plane token rather than an account's key::
+
+    async with await IngestClient.connect("127.0.0.1:50051", data_plane_token=token) as ingest:
+        tally = await ingest.stream_events([[event_1, event_2], [event_3]])
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
@@ -26,15 +31,16 @@ import grpc
 from rtcconsole._apps import AppClient
 from rtcconsole._auth import AuthClient
 from rtcconsole._config import ConfigClient
-from rtcconsole._transport import DEFAULT_TIMEOUT, TagLike
+from rtcconsole._ingest import IngestClient
+from rtcconsole._transport import DEFAULT_TIMEOUT, TagLike, connect
 from rtcconsole._usage import UsageClient
-from rtcconsole.errors import Unavailable
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "AppClient",
     "AuthClient",
     "ConfigClient",
+    "IngestClient",
     "RtcConsole",
     "TagLike",
     "UsageClient",
@@ -46,7 +52,8 @@ class RtcConsole:
 
     Build it with :meth:`connect` (which owns the channel and closes it), or
     from a channel of your own (which you close). Use it as an async context
-    manager, or call :meth:`close`.
+    manager, or call :meth:`close`. The data plane is not an account: it has
+    :class:`IngestClient` of its own (its docstring says why).
     """
 
     def __init__(
@@ -88,23 +95,19 @@ class RtcConsole:
         none). The channel connects lazily; with ``wait_ready`` this waits for the
         connection (at most ``timeout``) and raises :class:`~rtcconsole.errors.Unavailable`.
         """
-        if secure:
-            credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
-            channel = grpc.aio.secure_channel(target, credentials, options=list(options))
-        else:
-            channel = grpc.aio.insecure_channel(target, options=list(options))
-        try:
-            console = cls(channel, api_key=api_key, timeout=timeout, owns_channel=True)
-        except BaseException:
-            await channel.close()
-            raise
-        if wait_ready:
-            try:
-                await asyncio.wait_for(channel.channel_ready(), timeout)
-            except TimeoutError:
-                await console.close()
-                raise Unavailable(f"cannot reach {target} within {timeout} s") from None
-        return console
+
+        def build(channel: grpc.aio.Channel) -> RtcConsole:
+            return cls(channel, api_key=api_key, timeout=timeout, owns_channel=True)
+
+        return await connect(
+            target,
+            build,
+            secure=secure,
+            root_certificates=root_certificates,
+            timeout=timeout,
+            wait_ready=wait_ready,
+            options=options,
+        )
 
     async def close(self) -> None:
         """Close the channel if :meth:`connect` opened it; calls in flight are cancelled."""

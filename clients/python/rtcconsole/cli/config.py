@@ -23,7 +23,7 @@ from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError, 
 from rtcconsole.v1 import config_service_pb2 as pb
 from rtcconsole.v1 import config_service_pb2_grpc as pb_grpc
 
-__all__ = ["register"]
+__all__ = ["config_fields", "deliveries_table", "register"]
 
 _PUSH_MODES = {
     "specified": pb.RELAYED_PUSH_MODE_SPECIFIED_STREAMS,

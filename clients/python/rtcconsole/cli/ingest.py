@@ -2,13 +2,13 @@
 
 ``rtcctl ingest events FILE`` and ``rtcctl ingest usage FILE`` read JSON lines
 (one proto-JSON ``RoomEvent`` or ``UsageRecord`` per line; blank lines are
-skipped; ``-`` reads stdin) and send them through ``IngestService.StreamEvents``
-or ``StreamUsage`` in batches (500 by default), with the data-plane token
-(``--token``, env ``RTC_DATA_PLANE_TOKEN``) instead of an API key. They print
-the accepted, duplicate and rejected counts and one line per rejected line
-(1-based line numbers), lines that did not parse here included. With ``--json``
-they print the response with every rejection's ``index`` replaced by the 0-based
-line index in the file.
+skipped; ``-`` reads stdin) and send them with :class:`~rtcconsole.client.IngestClient`
+(``IngestService.StreamEvents`` or ``StreamUsage``) in batches (500 by default),
+with the data-plane token (``--token``, env ``RTC_DATA_PLANE_TOKEN``) instead of
+an API key. They print the accepted, duplicate and rejected counts and one line
+per rejected line (1-based line numbers), lines that did not parse here included.
+With ``--json`` they print the response with every rejection's ``index`` replaced
+by the 0-based line index in the file.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import grpc
 from google.protobuf import json_format
 
 from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError
-from rtcconsole.errors import from_grpc_error
+from rtcconsole.client import IngestClient
 from rtcconsole.v1 import ingest_service_pb2 as pb
-from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
 
-__all__ = ["DEFAULT_BATCH", "register"]
+__all__ = ["DEFAULT_BATCH", "MAX_BATCH", "register"]
 
 DEFAULT_BATCH = 500
 """Events per StreamEvents message."""
@@ -48,19 +46,16 @@ def _batch_size(text: str) -> int:
 
 @dataclass(frozen=True)
 class _Kind:
-    """What one ``ingest`` command sends: the record message and the streaming RPC."""
+    """What one ``ingest`` command sends: the record message and the streaming call."""
 
     record: type[Any]
-    request: type[Any]
-    field: str
-    """The repeated field of ``request`` that carries the records."""
-    method: str
-    """The client-streaming method of IngestService."""
+    send: Callable[[IngestClient, AsyncIterator[list[Any]]], Awaitable[Any]]
+    """The client-streaming method of :class:`IngestClient` (StreamEvents or StreamUsage)."""
     response: type[Any]
 
 
-_EVENTS = _Kind(pb.RoomEvent, pb.StreamEventsRequest, "events", "StreamEvents", pb.StreamEventsResponse)
-_USAGE = _Kind(pb.UsageRecord, pb.StreamUsageRequest, "records", "StreamUsage", pb.StreamUsageResponse)
+_EVENTS = _Kind(pb.RoomEvent, IngestClient.stream_events, pb.StreamEventsResponse)
+_USAGE = _Kind(pb.UsageRecord, IngestClient.stream_usage, pb.StreamUsageResponse)
 
 
 def register(commands: Commands) -> None:
@@ -116,15 +111,15 @@ def _parse_lines(source: TextIO, reading: _Reading, kind: _Kind) -> Iterator[Any
         yield event
 
 
-async def _requests(source: TextIO, reading: _Reading, size: int, kind: _Kind) -> AsyncIterator[Any]:
+async def _batches(source: TextIO, reading: _Reading, size: int, kind: _Kind) -> AsyncIterator[list[Any]]:
     batch: list[Any] = []
     for record in _parse_lines(source, reading, kind):
         batch.append(record)
         if len(batch) == size:
-            yield kind.request(**{kind.field: batch})
+            yield batch
             batch = []
     if batch:
-        yield kind.request(**{kind.field: batch})
+        yield batch
 
 
 def _open(path: str) -> TextIO:
@@ -134,12 +129,6 @@ def _open(path: str) -> TextIO:
         return open(path, encoding="utf-8")  # closed by the caller
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
-
-
-def _channel(run: Invocation) -> grpc.aio.Channel:
-    if run.args.secure:
-        return grpc.aio.secure_channel(run.args.target, grpc.ssl_channel_credentials())
-    return grpc.aio.insecure_channel(run.args.target)
 
 
 def _summary(response: Any, listed_by_server: int, server_rejected: int) -> str:
@@ -168,16 +157,11 @@ async def _send(run: Invocation, kind: _Kind) -> Output:
     reading = _Reading()
     source = _open(a.file)
     try:
-        async with _channel(run) as channel:
-            stub = pb_grpc.IngestServiceStub(channel)
-            try:
-                server = await getattr(stub, kind.method)(
-                    _requests(source, reading, a.batch_size, kind),
-                    metadata=(("authorization", f"Bearer {token}"),),
-                    timeout=a.timeout,
-                )
-            except grpc.RpcError as error:
-                raise from_grpc_error(error) from error
+        client = await IngestClient.connect(
+            a.target, data_plane_token=token, secure=a.secure, timeout=a.timeout
+        )
+        async with client:
+            server = await kind.send(client, _batches(source, reading, a.batch_size, kind))
     finally:
         if source is not sys.stdin:
             source.close()
