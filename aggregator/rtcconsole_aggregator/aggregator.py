@@ -18,13 +18,13 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
-from sqlalchemy.exc import DBAPIError
 
 from rtcconsole_aggregator.rollup import Batch, roll_up_batch
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.usage import PROGRESS_ROW, WINDOW, Billing, window_start
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models_usage import UsageProgress, UsageWindow
+from rtcconsole_server.store.retry import Race, RetryPolicy, run_with_retries
 from rtcconsole_server.store.upsert import insert_for
 
 __all__ = ["DEFAULT_BATCH_WINDOWS", "DEFAULT_WATERMARK", "Aggregator"]
@@ -35,12 +35,8 @@ DEFAULT_WATERMARK = timedelta(minutes=5)
 """How long after its end a window waits for stragglers before it is published."""
 DEFAULT_BATCH_WINDOWS = 5000
 """Windows published per transaction."""
-_RETRIES = 5
-_RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure (PostgreSQL)
-
-
-def _retryable(error: DBAPIError) -> bool:
-    return getattr(error.orig, "sqlstate", None) in _RETRYABLE
+_RETRY = RetryPolicy(attempts=5, retry_on=frozenset({Race.SERIALIZATION_FAILURE, Race.DEADLOCK}))
+"""A batch rolled back by a deadlock or a serialization failure runs again, 5 runs in all."""
 
 
 class Aggregator:
@@ -95,18 +91,14 @@ class Aggregator:
         return published
 
     def _batch(self, due_through: datetime, now: datetime) -> Batch | None:
-        for attempt in range(_RETRIES):
-            try:
-                with self._store.write() as session:
-                    batch = roll_up_batch(session, due_through=due_through, limit=self.batch_windows, now=now)
-                if batch is not None:
-                    log.debug("aggregator: published %d window(s)", batch.windows)
-                return batch
-            except DBAPIError as error:
-                if not _retryable(error) or attempt == _RETRIES - 1:
-                    raise
-                log.info("aggregator: batch rolled back (%s); retrying", error.orig)
-        raise AssertionError("unreachable")
+        def once() -> Batch | None:
+            with self._store.write() as session:
+                batch = roll_up_batch(session, due_through=due_through, limit=self.batch_windows, now=now)
+            if batch is not None:
+                log.debug("aggregator: published %d window(s)", batch.windows)
+            return batch
+
+        return run_with_retries(once, what="aggregator: batch", policy=_RETRY, log=log)
 
     def _advance_progress(self, now: datetime) -> None:
         """Move ``data_through`` to the end of the newest due window, but not past an unpublished one."""

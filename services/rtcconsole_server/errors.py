@@ -10,13 +10,16 @@ in one table.
      ├── QuotaExceeded        a limit is reached (R1): limit and current count
      ├── Unauthenticated      no or unknown credential
      ├── PermissionDenied     a credential that may not do this
-     └── Aborted              lost a race with a concurrent change; safe to retry
+     ├── Aborted              lost a race with a concurrent change; safe to retry
+     ├── StatementTimeout     a store statement ran past its time budget (DEADLINE_EXCEEDED)
+     └── LockedOut            too many failed attempts; retry after a delay (RetryInfo)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 __all__ = [
     "Aborted",
@@ -24,11 +27,13 @@ __all__ = [
     "FailedPrecondition",
     "FieldViolation",
     "InvalidArgument",
+    "LockedOut",
     "NotFound",
     "PermissionDenied",
     "PreconditionViolation",
     "QuotaExceeded",
     "RtcError",
+    "StatementTimeout",
     "Unauthenticated",
 ]
 
@@ -118,3 +123,31 @@ class PermissionDenied(RtcError):
 
 class Aborted(RtcError):
     """A concurrent change won; the caller may retry."""
+
+
+class StatementTimeout(RtcError):
+    """A store statement ran past its time budget and was cancelled (DEADLINE_EXCEEDED).
+
+    ``budget`` is the store's ``statement_timeout``. The request asked for more work than
+    one call may do: narrow its filters or range.
+    """
+
+    def __init__(self, budget: timedelta) -> None:
+        self.budget = budget
+        super().__init__(
+            f"the request took longer than the store's budget of {budget.total_seconds():g} s "
+            "per statement and was cancelled; narrow it"
+        )
+
+
+class LockedOut(RtcError):
+    """Too many failed attempts: refused until ``until`` (RESOURCE_EXHAUSTED with RetryInfo).
+
+    ``subject`` is what is locked (e.g. ``accounts/7/totp``), ``retry_after`` how long
+    from now the caller should wait.
+    """
+
+    def __init__(self, *, subject: str, retry_after: timedelta, reason: str) -> None:
+        self.subject = subject
+        self.retry_after = retry_after
+        super().__init__(f"{reason}; try again in {max(1, round(retry_after.total_seconds()))} s")

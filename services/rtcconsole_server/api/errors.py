@@ -1,25 +1,31 @@
 """The one table from domain errors to gRPC status codes and ``google.rpc`` details.
 
-Every :class:`~rtcconsole_server.errors.RtcError` maps to the code below with
-rich details (read them with ``grpc_status.rpc_status.from_call``). Anything
-else is a bug of ours: it becomes ``INTERNAL`` with a correlation id that
-appears in the server log next to the traceback; the caller never sees the
-traceback.
+Every :class:`~rtcconsole_server.errors.RtcError` subclass has its own entry in
+:data:`STATUS_OF` (looked up by exact class, never through a base class:
+``tests/unit/test_error_table.py`` holds that every class has one) and maps to
+its code with rich details (read them with ``grpc_status.rpc_status.from_call``).
+Anything else, including an ``RtcError`` of a class without an entry, is a bug
+of ours: it becomes ``INTERNAL`` with a fresh correlation id, logged at ERROR
+next to the traceback; the caller never sees the traceback.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from rtcconsole_server import errors
 
 __all__ = ["DOMAIN", "STATUS_OF", "internal_status", "to_status"]
+
+log = logging.getLogger("rtcconsole_server.rpc")
 
 DOMAIN = "rtcconsole.v1"
 """``ErrorInfo.domain`` of every error this server raises."""
@@ -95,6 +101,13 @@ def _quota(e: errors.QuotaExceeded) -> list[any_pb2.Any]:
     )
 
 
+def _retry_after(e: errors.LockedOut) -> list[any_pb2.Any]:
+    """``RetryInfo.retry_delay``: how long the caller waits before the next attempt."""
+    delay = duration_pb2.Duration()
+    delay.FromTimedelta(e.retry_after)
+    return _pack(error_details_pb2.RetryInfo(retry_delay=delay))
+
+
 def _none(_e: errors.RtcError) -> list[any_pb2.Any]:
     return []
 
@@ -110,8 +123,12 @@ STATUS_OF: dict[type[errors.RtcError], tuple[grpc.StatusCode, _Details]] = {
     errors.Unauthenticated: (grpc.StatusCode.UNAUTHENTICATED, _none),
     errors.PermissionDenied: (grpc.StatusCode.PERMISSION_DENIED, _none),
     errors.Aborted: (grpc.StatusCode.ABORTED, _none),
+    errors.StatementTimeout: (grpc.StatusCode.DEADLINE_EXCEEDED, _none),
+    errors.LockedOut: (grpc.StatusCode.RESOURCE_EXHAUSTED, _retry_after),
 }
-"""Domain error class → (status code, details builder). Subclasses use their nearest listed base."""
+"""Domain error class → (status code, details builder): one entry per class, matched exactly.
+
+A subclass never borrows its base's entry; a class without one is answered as a bug (``INTERNAL``)."""
 
 
 def _status(code: grpc.StatusCode, message: str, details: list[any_pb2.Any]) -> grpc.Status:
@@ -122,13 +139,20 @@ def _status(code: grpc.StatusCode, message: str, details: list[any_pb2.Any]) -> 
     return status
 
 
-def to_status(error: errors.RtcError) -> grpc.Status:
-    """The status (code, message, details in trailing metadata) for a domain error."""
-    for cls in type(error).__mro__:
-        if cls in STATUS_OF:
-            code, details = STATUS_OF[cls]
-            return _status(code, error.message, details(error))
-    return internal_status("unmapped")
+def to_status(error: BaseException, method: str = "") -> grpc.Status:
+    """The status (code, message, details in trailing metadata) a call that raised ``error`` ends with.
+
+    A domain error with an entry in :data:`STATUS_OF` gets that entry (logged at DEBUG);
+    anything else gets :func:`internal_status` with a fresh correlation id, logged at
+    ERROR with ``error``'s traceback and ``method`` (the gRPC method path).
+    """
+    if isinstance(error, errors.RtcError) and (entry := STATUS_OF.get(type(error))) is not None:
+        code, details = entry
+        log.debug("%s -> %s: %s", method, code.name, error.message)
+        return _status(code, error.message, details(error))
+    correlation_id = uuid.uuid4().hex
+    log.error("%s failed; correlation id %s", method, correlation_id, exc_info=error)
+    return internal_status(correlation_id)
 
 
 def internal_status(correlation_id: str) -> grpc.Status:

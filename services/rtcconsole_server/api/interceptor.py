@@ -1,24 +1,38 @@
 """The server interceptor: domain errors to status codes, bugs to INTERNAL, logs.
 
-It wraps the behaviour of every method (unary and streaming alike), so the
-servicers raise domain errors and never build a status themselves.
+It wraps the behaviour of every method, whatever its kind, the same way, so the
+servicers raise domain errors and never build a status themselves:
+
+* unary → unary and client streaming (``stream → unary``): the error raised by
+  the awaited handler;
+* server streaming and bidi (``… → stream``): the error raised while the
+  response generator is iterated (the frames yielded before it reach the
+  client, then the status), or by a handler that writes with
+  ``context.write()`` and returns None (as ``grpc.health.v1.Health/Watch``).
+
+Every error goes through ``api/errors.py``'s :func:`to_status` (a domain error
+to its code and details; anything else to ``INTERNAL`` with a logged
+correlation id). At DEBUG every request message is logged redacted
+(``api/redact.py``): the request of a unary-request call, each message of a
+request stream as it is read (``<- [i]``, counting from 0); then how long the
+call took, in milliseconds. Metadata is never logged.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 import grpc
 from google.protobuf.message import Message
 from grpc.aio import AbortError, ServicerContext
 
-from rtcconsole_server.api.errors import internal_status, to_status
+from rtcconsole_server.api.errors import to_status
 from rtcconsole_server.api.redact import redacted_text
-from rtcconsole_server.errors import RtcError
 
 __all__ = ["ErrorInterceptor"]
 
@@ -28,23 +42,41 @@ _Context = ServicerContext[Any, Any]
 
 
 async def _fail(context: _Context, method: str, error: BaseException) -> None:
-    if isinstance(error, RtcError):
-        status = to_status(error)
-        log.debug("%s -> %s: %s", method, status.code.name, error.message)
-    else:
-        correlation_id = uuid.uuid4().hex
-        log.error("%s failed; correlation id %s", method, correlation_id, exc_info=error)
-        status = internal_status(correlation_id)
+    status = to_status(error, method)
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
-def _log_request(method: str, request: object) -> None:
+def _log_request(method: str, request: object, index: int | None = None) -> None:
     if log.isEnabledFor(logging.DEBUG) and isinstance(request, Message):
-        log.debug("%s <- %s", method, redacted_text(request))
+        if index is None:
+            log.debug("%s <- %s", method, redacted_text(request))
+        else:
+            log.debug("%s <- [%d] %s", method, index, redacted_text(request))
+
+
+async def _logged_stream(method: str, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    index = 0
+    async for request in requests:
+        _log_request(method, request, index)
+        index += 1
+        yield request
+
+
+def _requests(method: str, request: Any, *, streaming: bool) -> Any:
+    """The request (logged now), or the request stream (logged message by message at DEBUG)."""
+    if not streaming:
+        _log_request(method, request)
+        return request
+    return _logged_stream(method, request) if log.isEnabledFor(logging.DEBUG) else request
+
+
+def _took(method: str, started: float) -> None:
+    log.debug("%s took %.1f ms", method, (time.perf_counter() - started) * 1e3)
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Maps exceptions of every handler through the error table (api/errors.py)."""
+    """Maps exceptions of every handler (unary, client, server and bidi streaming) through the
+    error table (api/errors.py) and logs requests redacted at DEBUG."""
 
     async def intercept_service(
         self,
@@ -60,45 +92,64 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             "response_serializer": handler.response_serializer,
         }
         if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(self._unary(method, handler.unary_unary), **codec)
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(method, handler.unary_unary, streaming=False), **codec
+            )
         if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(self._unary(method, handler.stream_unary), **codec)
+            return grpc.stream_unary_rpc_method_handler(
+                self._unary(method, handler.stream_unary, streaming=True), **codec
+            )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._streaming(method, handler.unary_stream), **codec
+                self._streaming(method, handler.unary_stream, streaming=False), **codec
             )
         if handler.stream_stream:
             return grpc.stream_stream_rpc_method_handler(
-                self._streaming(method, handler.stream_stream), **codec
+                self._streaming(method, handler.stream_stream, streaming=True), **codec
             )
         return handler
 
     @staticmethod
-    def _unary(method: str, behaviour: Any) -> Callable[[Any, _Context], Awaitable[Any]]:
+    def _unary(method: str, behaviour: Any, *, streaming: bool) -> Callable[[Any, _Context], Awaitable[Any]]:
+        """A unary response: ``streaming`` says whether the request is a stream."""
+
         async def wrapper(request: Any, context: _Context) -> Any:
-            _log_request(method, request)
             started = time.perf_counter()
             try:
-                return await behaviour(request, context)
+                return await behaviour(_requests(method, request, streaming=streaming), context)
             except AbortError:
                 raise
             except Exception as error:  # every failure goes through the table
                 await _fail(context, method, error)
             finally:
-                log.debug("%s took %.1f ms", method, (time.perf_counter() - started) * 1e3)
+                _took(method, started)
 
         return wrapper
 
     @staticmethod
-    def _streaming(method: str, behaviour: Any) -> Callable[[Any, _Context], AsyncIterator[Any]]:
+    def _streaming(
+        method: str, behaviour: Any, *, streaming: bool
+    ) -> Callable[[Any, _Context], AsyncIterator[Any]]:
+        """A response stream: ``streaming`` says whether the request is a stream too."""
+
         async def wrapper(request: Any, context: _Context) -> AsyncIterator[Any]:
-            _log_request(method, request)
+            started = time.perf_counter()
             try:
-                async for response in behaviour(request, context):
-                    yield response
+                result = behaviour(_requests(method, request, streaming=streaming), context)
+                if inspect.isawaitable(result):  # a handler that writes with context.write()
+                    await result
+                elif inspect.isasyncgen(result):
+                    async with aclosing(result):  # closed at once when the call ends early
+                        async for response in result:
+                            yield response
+                else:
+                    async for response in result:
+                        yield response
             except AbortError:
                 raise
-            except Exception as error:
+            except Exception as error:  # raised before, between or after the frames alike
                 await _fail(context, method, error)
+            finally:
+                _took(method, started)
 
         return wrapper

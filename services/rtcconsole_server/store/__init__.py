@@ -3,7 +3,7 @@
 It knows tables, not rules: the domain decides, the store keeps.
 """
 
-from rtcconsole_server.store.engine import Store, open_store
+from rtcconsole_server.store.engine import DEFAULT_STATEMENT_TIMEOUT, InlineBudgetExceeded, Store, open_store
 from rtcconsole_server.store.migrate import upgrade
 
-__all__ = ["Store", "open_store", "upgrade"]
+__all__ = ["DEFAULT_STATEMENT_TIMEOUT", "InlineBudgetExceeded", "Store", "open_store", "upgrade"]

@@ -4,29 +4,66 @@ SQLite runs in WAL mode with a busy timeout; a write transaction starts with
 ``BEGIN IMMEDIATE`` so that two writers never deadlock on lock upgrade and a
 read-check-write (the R1 quota) is serialised. PostgreSQL uses its defaults
 (READ COMMITTED); the domain takes row locks where a rule needs them.
+
+Every statement has a time budget (``statement_timeout``, 15 s by default):
+PostgreSQL's own ``statement_timeout``; on SQLite a progress handler that
+interrupts a statement running past it. A statement over budget raises
+:class:`StatementTimeout` (a domain error: DEADLINE_EXCEEDED), so one costly
+request can never hold the store, or the SQLite store thread, for long.
+
+Durability: SQLite commits with ``synchronous=FULL`` (the WAL is fsynced at
+every commit), so an acknowledged record survives an OS crash or power loss,
+not only a crash of the process; the cost is measured in ``bench/``. The data
+directory the store creates is 0700 and the database file 0600: it holds TOTP
+seeds, app secret keys and callback keys.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Store", "open_store"]
+from rtcconsole_server.errors import StatementTimeout
+
+__all__ = ["DEFAULT_STATEMENT_TIMEOUT", "InlineBudgetExceeded", "Store", "open_store"]
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+_PROGRESS_EVERY = 10_000
+"""SQLite virtual-machine steps between two looks at the clock (a few hundred microseconds)."""
+
+DEFAULT_STATEMENT_TIMEOUT = timedelta(seconds=15)
+"""Longest a single statement may run before it is cancelled: 15 seconds."""
+
+_INLINE_BUDGET: ContextVar[float | None] = ContextVar("rtc_inline_budget", default=None)
+
+
+class InlineBudgetExceeded(Exception):
+    """A SQLite statement run under :meth:`Store.inline` outgrew its small budget.
+
+    Nothing was written (only reads run inline); the caller reruns the work off the
+    event loop, where the full ``statement_timeout`` applies.
+    """
 
 
 class Store:
     """The database behind every service: one engine, short transactions."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, statement_timeout: timedelta = DEFAULT_STATEMENT_TIMEOUT) -> None:
         self.engine = engine
+        self.statement_timeout = statement_timeout
+        """Time budget of one statement (see the module docstring)."""
         self.dialect = engine.dialect.name
         self._write_engine = engine.execution_options(rtc_write=True)
         self._reader = sessionmaker(engine, expire_on_commit=False)
@@ -39,41 +76,83 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A transaction for reads (it commits nothing it did not write; objects stay loaded)."""
-        with self._reader() as session, session.begin():
+        with self._budget(), self._reader() as session, session.begin():
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits when the block ends without an exception."""
-        with self._writer() as session, session.begin():
+        with self._budget(), self._writer() as session, session.begin():
             yield session
 
     @contextmanager
     def read_core(self) -> Iterator[Connection]:
         """A Core connection in a read transaction: for hot paths, where the ORM costs too much."""
-        with self.engine.begin() as connection:
+        with self._budget(), self.engine.begin() as connection:
             yield connection
 
     @contextmanager
     def write_core(self) -> Iterator[Connection]:
         """A Core connection in a write transaction that commits at the end of the block."""
-        with self._write_engine.begin() as connection:
+        with self._budget(), self._write_engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def inline(self, budget: timedelta) -> Iterator[None]:
+        """Run reads under a small per-statement ``budget`` (SQLite only): for reads done on the
+        event loop, which must never hold it. A statement past it raises
+        :class:`InlineBudgetExceeded`, and the caller reruns the read in the store's pool."""
+        token = _INLINE_BUDGET.set(budget.total_seconds())
+        try:
+            yield
+        finally:
+            _INLINE_BUDGET.reset(token)
+
+    @contextmanager
+    def _budget(self) -> Iterator[None]:
+        """Turn a statement cancelled for its time budget into :class:`StatementTimeout`."""
+        try:
+            yield
+        except OperationalError as exc:
+            if not _is_timeout(exc):
+                raise
+            if _INLINE_BUDGET.get() is not None:
+                raise InlineBudgetExceeded from exc
+            raise StatementTimeout(self.statement_timeout) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _is_timeout(exc: OperationalError) -> bool:
+    """PostgreSQL's query_canceled (57014) or SQLite's "interrupted" (our progress handler)."""
+    if getattr(exc.orig, "sqlstate", None) == "57014":
+        return True
+    return "interrupted" in str(exc.orig)
+
+
+def _configure_sqlite(engine: Engine, budget: timedelta) -> None:
+    seconds = budget.total_seconds()
+
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+        deadline = [math.inf]
+        record.info["rtc_deadline"] = deadline
+        dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline[0], _PROGRESS_EVERY)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(connection: Any, *_args: Any) -> None:
+        deadline = connection.info.get("rtc_deadline")
+        if deadline is not None:
+            inline = _INLINE_BUDGET.get()
+            deadline[0] = time.monotonic() + (seconds if inline is None else inline)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -81,24 +160,47 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def open_store(url: str, *, pool_size: int = 16) -> Store:
-    """Open the database at ``url``; for SQLite, create its directory if needed.
+def _private_file(database: str) -> None:
+    """Create the SQLite file's directory (0700) and the file itself (0600), or tighten an
+    existing file to 0600; a directory that was already there keeps its mode."""
+    path = Path(database).expanduser()
+    missing = [parent for parent in [path.parent, *path.parent.parents] if not parent.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+
+
+def open_store(
+    url: str, *, pool_size: int = 16, statement_timeout: timedelta = DEFAULT_STATEMENT_TIMEOUT
+) -> Store:
+    """Open the database at ``url``; for SQLite, create its directory and file privately.
 
     ``pool_size`` connections are kept open (and as many more opened on demand):
     as many as the server's store threads, so connections are reused, not reopened.
+    ``statement_timeout`` (default 15 s) is the time budget of every statement.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_file(parsed.database)
         engine = create_engine(
             parsed,
             connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=pool_size,
             max_overflow=pool_size,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, statement_timeout)
     else:
+        budget_ms = max(1, round(statement_timeout.total_seconds() * 1000))
         # Recycle instead of pre-ping: a ping is a round trip on every checkout.
-        engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
-    return Store(engine)
+        engine = create_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_recycle=1800,
+            connect_args={"options": f"-c statement_timeout={budget_ms}"},
+        )
+    return Store(engine, statement_timeout=statement_timeout)

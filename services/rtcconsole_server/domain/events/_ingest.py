@@ -21,8 +21,9 @@ delete); an ``sdk_app_id`` never issued is ``INVALID_ARGUMENT`` on
 ``sdk_app_id``, as for usage records. Deleted apps get no callbacks.
 
 Concurrency: rows are inserted and sequences bumped in key order, so two
-batches never deadlock; a batch that lost a race (a deadlock or a unique
-violation after all) is rolled back and run again, up to 5 times. A concurrent
+batches never deadlock; a batch that lost a race (a deadlock, a serialization
+failure or a unique violation after all) is rolled back and run again, 5 runs in
+all (``store.retry``: short jittered waits, then the last error). A concurrent
 batch with the same ids is no error: ``ON CONFLICT`` waits for it, and its rows
 are then read back as duplicates or conflicts.
 """
@@ -36,7 +37,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
@@ -47,6 +47,7 @@ from rtcconsole_server.domain.events._vocabulary import EventInput
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import App
+from rtcconsole_server.store.retry import Race, RetryPolicy, run_with_retries
 
 __all__ = ["MAX_BATCH", "BatchOutcome", "EventIngest", "EventsStored", "Rejection", "check_batch_size"]
 
@@ -59,9 +60,11 @@ log = logging.getLogger("rtcconsole_server.events")
 
 MAX_BATCH = 5000
 """Events in one batch (one ReportEvents call, one StreamEvents message)."""
-_RETRIES = 5
+_RETRY = RetryPolicy(
+    attempts=5, retry_on=frozenset({Race.SERIALIZATION_FAILURE, Race.DEADLOCK, Race.UNIQUE_VIOLATION})
+)
+"""A batch that lost a race runs again, 5 runs in all; a unique violation is such a race."""
 _NO_APP = "no app has this sdk_app_id"
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 Form = dict[str, object]
 
@@ -97,12 +100,6 @@ def _item(index: int, event: EventInput) -> _Item:
 def _violation_order(violation: FieldViolation) -> tuple[int, str]:
     index = violation.field.partition("[")[2].partition("]")[0]
     return (int(index) if index.isdigit() else -1, violation.field)
-
-
-def _retryable(error: Exception) -> bool:
-    if isinstance(error, IntegrityError):
-        return True
-    return getattr(getattr(error, "orig", None), "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 
 class EventIngest:
@@ -155,14 +152,9 @@ class EventIngest:
         return outcome
 
     def _write_with_retries(self, items: list[_Item], now: datetime, *, atomic: bool) -> BatchOutcome:
-        for attempt in range(1, _RETRIES + 1):
-            try:
-                return self._write(items, now, atomic=atomic)
-            except (IntegrityError, OperationalError) as error:
-                if attempt == _RETRIES or not _retryable(error):
-                    raise
-                log.info("event batch lost a race (%s); retrying", type(error).__name__)
-        raise AssertionError("unreachable")
+        return run_with_retries(
+            lambda: self._write(items, now, atomic=atomic), what="event batch", policy=_RETRY, log=log
+        )
 
     def _write(self, items: list[_Item], now: datetime, *, atomic: bool) -> BatchOutcome:
         outcome = BatchOutcome()

@@ -10,6 +10,7 @@ exactly the windows whose version moved. Integer seconds end to end.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, select, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rtcconsole.usage import CATEGORIES
@@ -28,6 +28,7 @@ from rtcconsole_server.store import Store
 from rtcconsole_server.store.bulk import insert_rows
 from rtcconsole_server.store.models import App
 from rtcconsole_server.store.models_usage import UsageRecord, UsageWindow
+from rtcconsole_server.store.retry import Race, RetryPolicy, run_with_retries
 from rtcconsole_server.store.upsert import insert_for
 
 __all__ = [
@@ -53,7 +54,11 @@ MAX_AHEAD = timedelta(minutes=5)
 """Latest start time accepted, after the server's clock."""
 MAX_SECONDS = 86_400
 """Longest single record, in seconds."""
-_RETRIES = 3
+log = logging.getLogger("rtcconsole_server.usage")
+
+_RETRY = RetryPolicy(attempts=3, retry_on=frozenset({Race.UNIQUE_VIOLATION, Race.DEADLOCK}))
+"""A batch whose ids a concurrent batch inserted first runs again (and reads them back), and so does
+one that deadlocked with a batch inserting overlapping ids in another order; 3 runs in all."""
 _RECORDS = cast(Table, UsageRecord.__table__)
 _WINDOWS = cast(Table, UsageWindow.__table__)
 _KNOWN_OF_APP = (
@@ -147,13 +152,12 @@ class UsageIngest:
             raise InvalidArgument(
                 FieldViolation("records", f"at most {MAX_BATCH:,} records per batch; got {len(records):,}")
             )
-        for attempt in range(_RETRIES):
-            try:
-                return self._record_once(records, offset, atomic=atomic)
-            except IntegrityError:  # a concurrent batch inserted one of our ids first
-                if attempt == _RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return run_with_retries(
+            lambda: self._record_once(records, offset, atomic=atomic),
+            what="usage batch",
+            policy=_RETRY,
+            log=log,
+        )
 
     def _record_once(self, records: Sequence[UsageInput], offset: int, *, atomic: bool) -> BatchOutcome:
         now = self._clock.now()
