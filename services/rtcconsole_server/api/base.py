@@ -7,6 +7,7 @@ import functools
 import hmac
 from collections.abc import Callable
 from concurrent.futures import Executor
+from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from grpc.aio import ServicerContext
@@ -14,10 +15,13 @@ from grpc.aio import ServicerContext
 from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.domain.console import Console
 from rtcconsole_server.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
+from rtcconsole_server.store import InlineBudgetExceeded
 
-__all__ = ["Context", "ServicerBase", "bearer_token", "require_id"]
+__all__ = ["INLINE_BUDGET", "Context", "ServicerBase", "bearer_token", "require_id"]
 
 Context = ServicerContext[Any, Any]
+INLINE_BUDGET = timedelta(milliseconds=20)
+"""Longest one statement of a read may run on the event loop before the read moves to the pool."""
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -52,10 +56,22 @@ class ServicerBase:
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a short read: inline on SQLite (a local WAL read never waits for a writer and
-        takes tens of microseconds, less than a thread hand-off), in the pool elsewhere."""
-        if self.console.store.dialect == "sqlite":
-            return fn(*args, **kwargs)
+        """Run a read that is usually short: inline on SQLite (a local WAL read never waits for a
+        writer and takes tens of microseconds, less than a thread hand-off), in the pool elsewhere.
+
+        Inline, every statement gets :data:`INLINE_BUDGET`; one that needs longer is interrupted
+        and the whole read runs again on a thread of the loop's default executor (not the SQLite
+        store thread, which would make writes wait), so no read holds the event loop (and with it
+        every other call and the health check) for longer than that.
+        """
+        store = self.console.store
+        if store.dialect == "sqlite":
+            try:
+                with store.inline(INLINE_BUDGET):
+                    return fn(*args, **kwargs)
+            except InlineBudgetExceeded:  # a long read: off the loop, beside the writer thread
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
         return await self.run(fn, *args, **kwargs)
 
     async def caller(self, context: Context) -> Caller:

@@ -10,6 +10,12 @@ servicers raise domain errors and never build a status themselves:
   client, then the status), or by a handler that writes with
   ``context.write()`` and returns None (as ``grpc.health.v1.Health/Watch``).
 
+Before the handler sees a request of an ``rtcconsole.v1`` service, it is held to the
+contract's limits (``api/limits.py``: the caps on every string, bytes and repeated
+field, uint64, Timestamp, Duration and FieldMask ranges), each message of a request
+stream too; and bytes that do not parse as the request message (corrupt wire data,
+invalid UTF-8 in a string) are ``INVALID_ARGUMENT`` instead of grpc's own INTERNAL.
+
 Every error goes through ``api/errors.py``'s :func:`to_status` (a domain error
 to its code and details; anything else to ``INTERNAL`` with a logged
 correlation id). At DEBUG every request message is logged redacted
@@ -32,7 +38,9 @@ from google.protobuf.message import Message
 from grpc.aio import AbortError, ServicerContext
 
 from rtcconsole_server.api.errors import to_status
+from rtcconsole_server.api.limits import violations_of
 from rtcconsole_server.api.redact import redacted_text
+from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
 __all__ = ["ErrorInterceptor"]
 
@@ -46,6 +54,48 @@ async def _fail(context: _Context, method: str, error: BaseException) -> None:
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
+_OURS = "/rtcconsole.v1."
+
+
+class _Undecodable:
+    """What the wrapped deserializer hands on for bytes that are not the request message."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as error:  # DecodeError, or a UnicodeDecodeError from a string field
+            return _Undecodable(error)
+
+    return deserialize
+
+
+def _admit(request: Any, index: int | None, *, checked: bool) -> Any:
+    """The request if it parsed and (for our services) keeps the contract's limits; a message of
+    a request stream names its stream index in every violation."""
+    where = "" if index is None else f" (the message at stream index {index})"
+    if isinstance(request, _Undecodable):
+        raise InvalidArgument(
+            FieldViolation(
+                "request", f"is not a valid message of this method (corrupt bytes or invalid UTF-8){where}"
+            )
+        )
+    if checked and isinstance(request, Message):
+        violations = violations_of(request)
+        if violations:
+            if index is not None:
+                violations = [FieldViolation(v.field, v.description + where) for v in violations]
+            raise InvalidArgument(violations)
+    return request
+
+
 def _log_request(method: str, request: object, index: int | None = None) -> None:
     if log.isEnabledFor(logging.DEBUG) and isinstance(request, Message):
         if index is None:
@@ -54,20 +104,24 @@ def _log_request(method: str, request: object, index: int | None = None) -> None
             log.debug("%s <- [%d] %s", method, index, redacted_text(request))
 
 
-async def _logged_stream(method: str, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def _admitted_stream(method: str, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    checked = method.startswith(_OURS)
     index = 0
     async for request in requests:
+        _admit(request, index, checked=checked)
         _log_request(method, request, index)
         index += 1
         yield request
 
 
 def _requests(method: str, request: Any, *, streaming: bool) -> Any:
-    """The request (logged now), or the request stream (logged message by message at DEBUG)."""
+    """The request (admitted and logged now), or the request stream (each message admitted, and
+    logged at DEBUG, as the handler reads it)."""
     if not streaming:
+        _admit(request, None, checked=method.startswith(_OURS))
         _log_request(method, request)
         return request
-    return _logged_stream(method, request) if log.isEnabledFor(logging.DEBUG) else request
+    return _admitted_stream(method, request)
 
 
 def _took(method: str, started: float) -> None:
@@ -88,7 +142,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             return None
         method = handler_call_details.method
         codec: dict[str, Any] = {
-            "request_deserializer": handler.request_deserializer,
+            "request_deserializer": _tolerant(handler.request_deserializer),
             "response_serializer": handler.response_serializer,
         }
         if handler.unary_unary:
