@@ -1,18 +1,20 @@
 """``rtc-console``: run the server, migrate the store, and operator tasks on the store.
 
-    rtc-console serve [--listen ADDR] [--database-url URL] [--redis-url URL] ...
+    rtc-console [--log-level LEVEL] serve [--listen HOST:PORT] [--database-url URL] ...
     rtc-console migrate [--database-url URL]
     rtc-console dispatcher [--database-url URL] [--callback-timeout-seconds S] ...
+    rtc-console aggregator [--once] [--aggregation-interval-seconds S] ...   (cli_usage.py)
     rtc-console admin account create NAME [--json]
     rtc-console admin account billing ACCOUNT [--postpaid on|off] [--arrears on|off]
                                               [--package ok|used-up|expired] [--json]
     rtc-console admin account services ACCOUNT [--css on|off] [--vod on|off] [--json]
-    rtc-console aggregator [--once] ...              (usage roll-up and billing: cli_usage.py)
     rtc-console admin account package add|list ACCOUNT ...
 
-Every flag has an environment variable (``RTC_LISTEN``, ``RTC_DATABASE_URL``,
-``RTC_REDIS_URL``, ``RTC_DATA_PLANE_TOKEN``, ``RTC_DATA_DIR``, ``RTC_LOG_LEVEL``);
-the flag wins.
+The flags of ``serve``, ``aggregator``, ``dispatcher`` and the store flags of the
+others are built from the ``Settings`` fields (``settings.py``: name, variable,
+default and help in one place). Every one has an environment variable,
+``RTC_`` and the flag's name (``--listen``: ``RTC_LISTEN``); the flag wins over
+the variable, the variable over the default.
 """
 
 from __future__ import annotations
@@ -23,23 +25,21 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
-from datetime import timedelta
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rtcconsole_server import cli_usage
 from rtcconsole_server.clock import SystemClock
 from rtcconsole_server.domain.auth import Accounts
 from rtcconsole_server.errors import RtcError
-from rtcconsole_server.settings import DEFAULT_DATA_DIR, Settings
+from rtcconsole_server.settings import Option, SettingError, Settings, options
 from rtcconsole_server.store import open_store, upgrade
 
-__all__ = ["main"]
+__all__ = ["main", "parse"]
 
+log = logging.getLogger("rtcconsole_server.cli")
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name) or default
+_RUNNERS = ("serve", "aggregator", "dispatcher")
 
 
 def _on_off(value: str) -> bool:
@@ -48,110 +48,72 @@ def _on_off(value: str) -> bool:
     return value == "on"
 
 
+def _flag_type(option: Option, scale: float = 1.0) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return option.parse(text, scale=scale)
+        except SettingError as error:
+            raise argparse.ArgumentTypeError(str(error).split(": ", 1)[1]) from None
+
+    parse.__name__ = option.name
+    return parse
+
+
+class _DeprecatedAlias(argparse.Action):
+    """A hidden old flag name: sets the setting and remembers to warn about the new name."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, *, option: Option, scale: float) -> None:
+        super().__init__(option_strings, dest, type=_flag_type(option, scale), default=argparse.SUPPRESS,
+                         help=argparse.SUPPRESS)  # fmt: skip
+        self.replacement = option.flag
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, flag: Any = None
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.deprecated_flags = [*getattr(namespace, "deprecated_flags", []), (flag, self.replacement)]
+
+
+def _help(option: Option) -> str:
+    return f"{option.help} (default: {option.shown}; env {option.env})".replace("%", "%%")
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """One flag per setting of ``command`` (``Settings`` field metadata), and its hidden aliases.
+
+    Defaults are ``SUPPRESS``: a flag not given leaves its setting to the environment, then to
+    the field's default (:meth:`Settings.resolve`)."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for option in options([command]):
+        target: Any = parser
+        if option.group is not None:
+            if option.group not in groups:
+                groups[option.group] = parser.add_argument_group(option.group)
+            target = groups[option.group]
+        if option.kind is bool:
+            target.add_argument(option.flag, dest=option.name, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=_help(option))  # fmt: skip
+        else:
+            metavar = option.metavar or ("SECONDS" if option.flag.endswith("-seconds") else None)
+            target.add_argument(option.flag, dest=option.name, type=_flag_type(option),
+                                default=argparse.SUPPRESS, metavar=metavar, help=_help(option))  # fmt: skip
+        for alias in option.aliases:
+            if command in alias.commands:
+                target.add_argument(alias.flag, dest=option.name, action=_DeprecatedAlias, option=option,
+                                    scale=alias.scale)  # fmt: skip
+
+
 def _add_store_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--database-url",
-        default=_env("RTC_DATABASE_URL"),
-        help="sqlite:///PATH or postgresql+psycopg://user:pw@host/db (env RTC_DATABASE_URL; "
-        "default: a SQLite file in the data directory)",
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(_env("RTC_DATA_DIR") or DEFAULT_DATA_DIR),
-        help=f"where the default SQLite file lives (env RTC_DATA_DIR; default {DEFAULT_DATA_DIR})",
-    )
-
-
-def _add_callback_flags(parser: argparse.ArgumentParser) -> None:
-    """Flags of the callback dispatcher (R15), shared by ``serve`` and ``dispatcher``."""
-    group = parser.add_argument_group("callback dispatcher")
-    group.add_argument(
-        "--callback-timeout-seconds", type=float, default=5.0, help="a POST must get HTTP 200 within this"
-    )
-    group.add_argument(
-        "--callback-retry-window-hours",
-        type=float,
-        default=24.0,
-        help="retry a failing delivery at least this long after it was queued, then expire it",
-    )
-    group.add_argument(
-        "--callback-lease-seconds",
-        type=float,
-        default=60.0,
-        help="after this, a delivery claimed by a dispatcher that died is retried by another",
-    )
-    group.add_argument("--callback-concurrency", type=int, default=32, help="POSTs in flight at once")
-    group.add_argument(
-        "--callback-poll-seconds", type=float, default=1.0, help="how often an idle dispatcher looks for work"
-    )
-
-
-def _callback_settings(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "callback_timeout": timedelta(seconds=args.callback_timeout_seconds),
-        "callback_retry_window": timedelta(hours=args.callback_retry_window_hours),
-        "callback_lease": timedelta(seconds=args.callback_lease_seconds),
-        "callback_concurrency": args.callback_concurrency,
-        "callback_poll_interval": timedelta(seconds=args.callback_poll_seconds),
-    }
-
-
-def _database_url(args: argparse.Namespace) -> str:
-    if args.database_url:
-        return str(args.database_url)
-    return f"sqlite:///{Path(args.data_dir).expanduser() / 'rtc-console.db'}"
+    _add_settings_flags(parser, "store")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rtc-console", description="rtc-console server and operator tools")
-    parser.add_argument(
-        "--log-level", default=_env("RTC_LOG_LEVEL", "INFO"), help="DEBUG, INFO, WARNING (env RTC_LOG_LEVEL)"
-    )
+    _add_settings_flags(parser, "global")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the gRPC server with its workers (embedded mode)")
-    serve.add_argument(
-        "--listen", default=_env("RTC_LISTEN", "127.0.0.1:50051"), help="host:port (env RTC_LISTEN)"
-    )
-    _add_store_flags(serve)
-    _add_callback_flags(serve)
-    serve.add_argument(
-        "--redis-url",
-        default=_env("RTC_REDIS_URL"),
-        help="shared live state (env RTC_REDIS_URL; unset = in process)",
-    )
-    serve.add_argument(
-        "--data-plane-token",
-        default=_env("RTC_DATA_PLANE_TOKEN"),
-        help="bearer token of the data plane (env RTC_DATA_PLANE_TOKEN)",
-    )
-    serve.add_argument(
-        "--no-workers", action="store_true", help="do not run background workers in this process"
-    )
-    serve.add_argument(
-        "--no-aggregator",
-        action="store_true",
-        help="do not run the usage aggregator here (run `rtc-console aggregator` instead)",
-    )
-    cli_usage.add_aggregation_flags(serve)
-    serve.add_argument(
-        "--operation-delay-seconds",
-        type=float,
-        default=180.0,
-        help="R7 effect delay of disable/enable/delete",
-    )
-    serve.add_argument(
-        "--config-delay-seconds",
-        type=float,
-        default=300.0,
-        help="R11 effect delay of function-settings changes (default 300)",
-    )
-    serve.add_argument(
-        "--push-domain-suffix",
-        default=_env("RTC_PUSH_DOMAIN_SUFFIX", "livepush.rtc-console.local"),
-        help="apps get the push domain <sdk_app_id>.<suffix> (env RTC_PUSH_DOMAIN_SUFFIX)",
-    )
+    _add_settings_flags(serve, "serve")
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations and exit")
     _add_store_flags(migrate)
@@ -159,9 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     dispatcher = commands.add_parser(
         "dispatcher", help="run only the callback dispatcher (scaled deployments; SIGTERM stops it)"
     )
-    _add_store_flags(dispatcher)
-    _add_callback_flags(dispatcher)
-    cli_usage.add_aggregator_command(commands, _add_store_flags)
+    _add_settings_flags(dispatcher, "dispatcher")
+    cli_usage.add_aggregator_command(commands, _add_settings_flags)
 
     admin = commands.add_parser("admin", help="operator tasks, straight on the store")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
@@ -195,36 +156,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from datetime import timedelta
-
+def _serve(settings: Settings) -> int:
     from rtcconsole_server.server import serve
 
-    settings = Settings(
-        listen=args.listen,
-        database_url=_database_url(args),
-        redis_url=args.redis_url,
-        data_plane_token=args.data_plane_token,
-        run_workers=not args.no_workers,
-        operation_delay=timedelta(seconds=args.operation_delay_seconds),
-        config_delay=timedelta(seconds=args.config_delay_seconds),
-        push_domain_suffix=args.push_domain_suffix,
-        **_callback_settings(args),
-        **cli_usage.aggregation_settings(args),
-    )
     asyncio.run(serve(settings))
     return 0
 
 
-def _dispatcher(args: argparse.Namespace) -> int:
-    from rtcconsole_server.server import run_dispatcher
+def _dispatcher(settings: Settings) -> int:
+    from rtcconsole_server.workers.dispatcher import run_dispatcher
 
-    asyncio.run(run_dispatcher(Settings(database_url=_database_url(args), **_callback_settings(args))))
+    asyncio.run(run_dispatcher(settings))
     return 0
 
 
-def _account(args: argparse.Namespace) -> int:
-    store = open_store(_database_url(args))
+def _account(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings.database_url)
     try:  # dispose the pool so that no connection outlives the command (in-process callers, tests)
         upgrade(store)
         if args.account_command in ("package", "billing"):  # billing state recomputed (R6)
@@ -255,23 +202,42 @@ def _account_command(accounts: Accounts, args: argparse.Namespace) -> int:
     raise AssertionError(f"unhandled command {args.account_command!r}")
 
 
+def parse(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[argparse.Namespace, Settings]:
+    """The arguments of ``argv`` and the settings of its command, with ``environ`` (default
+    ``os.environ``) under the flags. Exits 2 with a message, as argparse does, on a bad value."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command = args.command if args.command in _RUNNERS else "store"
+    try:
+        settings = Settings.resolve(
+            ("global", command), vars(args), os.environ if environ is None else environ
+        )
+    except SettingError as error:
+        parser.error(str(error))
+    return args, settings
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args, settings = parse(argv)
     logging.basicConfig(
-        level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for old, new in getattr(args, "deprecated_flags", ()):
+        log.warning("%s is deprecated; use %s", old, new)
     try:
         if args.command == "serve":
-            return _serve(args)
+            return _serve(settings)
         if args.command == "dispatcher":
-            return _dispatcher(args)
+            return _dispatcher(settings)
         if args.command == "aggregator":
-            return cli_usage.run_aggregator(args, _database_url(args))
+            return cli_usage.run_aggregator(settings, once=args.once)
         if args.command == "migrate":
-            upgrade(open_store(_database_url(args)))
+            upgrade(open_store(settings.database_url))
             print("migrated")
             return 0
-        return _account(args)
+        return _account(args, settings)
     except RtcError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 1

@@ -1,14 +1,15 @@
 """The usage and billing part of ``rtc-console`` (R16, R6); ``cli.py`` wires it in.
 
-    rtc-console aggregator [--once] [--database-url URL] [--interval-seconds S]
-                           [--watermark-seconds S] [--batch-windows N]
+    rtc-console aggregator [--once] [--database-url URL] [--aggregation-interval-seconds S]
+                           [--aggregation-watermark-seconds S] [--aggregation-batch-windows N]
     rtc-console admin account package add ACCOUNT --minutes N --from T --to T [--json]
     rtc-console admin account package list ACCOUNT [--json]
     rtc-console admin account billing ACCOUNT [--postpaid on|off] [--arrears on|off] [--json]
 
 Times (``--from``, ``--to``) are ISO 8601: ``2026-01-01`` (midnight UTC),
 ``2026-01-01T08:00:00Z`` or with an offset; a time without a zone is UTC.
-Every change re-evaluates the account's billing state at once.
+Every change re-evaluates the account's billing state at once. The aggregator's
+flags are the ``aggregation_*`` settings (``settings.py``), the same as ``serve``'s.
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from rtcconsole_server.clock import SystemClock
 from rtcconsole_server.domain.usage import Billing, BillingView, PackageView
+from rtcconsole_server.settings import Settings
 from rtcconsole_server.store import Store
 
 __all__ = [
     "account_billing",
     "account_package",
-    "add_aggregation_flags",
     "add_aggregator_command",
     "add_package_commands",
-    "aggregation_settings",
     "parse_instant",
     "run_aggregator",
 ]
@@ -54,61 +54,24 @@ def _positive(text: str) -> int:
     return value
 
 
-def add_aggregation_flags(parser: argparse.ArgumentParser, *, prefix: str = "aggregation-") -> None:
-    """``--<prefix>interval-seconds``, ``--<prefix>watermark-seconds``, ``--<prefix>batch-windows``."""
-    group = parser.add_argument_group("usage aggregator (R16)")
-    group.add_argument(
-        f"--{prefix}interval-seconds", type=float, default=300.0, help="time between two ticks (default 300)"
-    )
-    group.add_argument(
-        f"--{prefix}watermark-seconds",
-        type=float,
-        default=300.0,
-        help="wait after a window's end before publishing it (default 300)",
-    )
-    group.add_argument(
-        f"--{prefix}batch-windows",
-        type=_positive,
-        default=5000,
-        help="windows per transaction (default 5000)",
-    )
-
-
-def aggregation_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """``Settings`` fields from the flags of ``serve``."""
-    return {
-        "run_aggregator": not args.no_aggregator,
-        "aggregation_interval": timedelta(seconds=args.aggregation_interval_seconds),
-        "aggregation_watermark": timedelta(seconds=args.aggregation_watermark_seconds),
-        "aggregation_batch": args.aggregation_batch_windows,
-    }
-
-
 def add_aggregator_command(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    add_store_flags: Callable[[argparse.ArgumentParser], None],
+    add_settings_flags: Callable[[argparse.ArgumentParser, str], None],
 ) -> None:
+    """``rtc-console aggregator``: the settings of the ``aggregator`` command and ``--once``."""
     parser = commands.add_parser(
         "aggregator",
         help="run only the usage aggregator (R16): every interval, or --once; SIGTERM stops it",
     )
-    add_store_flags(parser)
+    add_settings_flags(parser, "aggregator")
     parser.add_argument("--once", action="store_true", help="publish what is due now, settle billing, exit")
-    add_aggregation_flags(parser, prefix="")
 
 
-def run_aggregator(args: argparse.Namespace, database_url: str) -> int:
-    from rtcconsole_aggregator.runner import RunOptions, run
+def run_aggregator(settings: Settings, *, once: bool) -> int:
+    """Run the aggregator alone (``rtcconsole_aggregator.run``); returns the exit status."""
+    from rtcconsole_aggregator.runner import run
 
-    return run(
-        RunOptions(
-            database_url=database_url,
-            once=args.once,
-            interval=timedelta(seconds=args.interval_seconds),
-            watermark=timedelta(seconds=args.watermark_seconds),
-            batch_windows=args.batch_windows,
-        )
-    )
+    return run(settings, once=once)
 
 
 def add_package_commands(

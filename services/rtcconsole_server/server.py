@@ -1,16 +1,17 @@
 """Building and running the gRPC server.
 
-``build_server`` wires store, domain, servicers, health, reflection and workers
-and returns a :class:`Server` that is started and stopped explicitly (tests
-build one on port 0 with a manual clock). ``serve`` runs one until SIGTERM or
-SIGINT, then drains in-flight calls for ``settings.grace``.
+``build_server`` wires store, live state, domain, servicers, health, reflection
+and the worker group, and returns a :class:`Server` that is started and stopped
+explicitly (tests build one on port 0 with a manual clock, on which its workers
+also sleep). ``serve`` runs one until SIGTERM or SIGINT through the same
+``run_until_signalled`` as the standalone workers, then stops it in the order
+of :meth:`Server.stop`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ from rtcconsole.v1 import (
     usage_service_pb2,
     usage_service_pb2_grpc,
 )
-from rtcconsole_aggregator.runner import build_aggregator
+from rtcconsole_aggregator.runner import aggregator_worker
 from rtcconsole_server.api.app_service import AppServicer
 from rtcconsole_server.api.auth_service import AuthServicer
 from rtcconsole_server.api.config_service import ConfigServicer
@@ -43,9 +44,19 @@ from rtcconsole_server.domain.console import Console
 from rtcconsole_server.live import LiveState, open_live_state
 from rtcconsole_server.settings import Settings
 from rtcconsole_server.store import Store, open_store, upgrade
-from rtcconsole_server.workers import Worker, WorkerGroup
+from rtcconsole_server.workers import WorkerGroup, run_until_signalled
+from rtcconsole_server.workers.appliers import applier_workers
+from rtcconsole_server.workers.dispatcher import dispatcher_worker, run_dispatcher
 
-__all__ = ["SERVICE_NAMES", "Server", "build_server", "dispatcher_worker", "run_dispatcher", "serve"]
+__all__ = [
+    "SERVICE_NAMES",
+    "Server",
+    "build_server",
+    "build_workers",
+    "dispatcher_worker",
+    "run_dispatcher",
+    "serve",
+]
 
 log = logging.getLogger("rtcconsole_server")
 
@@ -82,16 +93,26 @@ class Server:
         return f"{host}:{self.port}"
 
     async def start(self) -> None:
+        """Listen, start the workers (unless ``settings.run_workers`` is off), report SERVING."""
         await self.grpc_server.start()
         if self.settings.run_workers:
-            self.workers.start()
+            await self.workers.start()
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("rtc-console listening on %s", self.target)
 
     async def stop(self, grace: float | None = None) -> None:
-        """Stop admitting calls, let in-flight ones finish for ``grace`` seconds, stop workers."""
+        """Stop in this order, so that a held server stream never keeps the drain waiting:
+
+        1. health NOT_SERVING (load balancers stop sending calls);
+        2. open live subscriptions end (their streams finish at once);
+        3. gRPC stops admitting calls; in-flight ones get ``grace`` seconds, then are cancelled;
+        4. the workers stop (stop claiming, ``grace`` for the step in flight, cancel);
+        5. the dispatcher's HTTP client, the live state, the store threads and the store close.
+        """
         await self.health.enter_graceful_shutdown()
+        if self.live is not None:
+            await self.live.end_subscriptions()
         await self.grpc_server.stop(grace)
         await self.workers.stop(grace or 0.0)
         if self.dispatcher is not None:
@@ -103,27 +124,12 @@ class Server:
 
 
 def build_workers(console: Console, settings: Settings, executor: ThreadPoolExecutor) -> WorkerGroup:
-    group = WorkerGroup(executor)
-    group.workers.append(Worker("operations", console.lifecycle.apply_due, settings.worker_interval))
-    group.workers.append(Worker("config", console.config.apply_due, settings.worker_interval))
+    """The appliers and (``settings.run_aggregator``) the aggregator, on ``console``'s clock; the
+    dispatcher is added by :func:`build_server`, which owns it."""
+    group = WorkerGroup(executor, applier_workers(console, settings), clock=console.clock)
     if settings.run_aggregator:  # usage roll-up and billing (R16, R6); replicas coordinate in the store
-        aggregator = build_aggregator(
-            console.store,
-            console.clock,
-            watermark=settings.aggregation_watermark,
-            batch_windows=settings.aggregation_batch,
-        )
-        group.workers.append(
-            Worker("aggregator", aggregator.run_once, settings.aggregation_interval, on_stop=aggregator.stop)
-        )
+        group.workers.append(aggregator_worker(console.store, console.clock, settings))
     return group
-
-
-def dispatcher_worker(dispatcher: Dispatcher, settings: Settings) -> Worker:
-    """The callback dispatcher as a worker: drains what is due every ``callback_poll_interval``."""
-    return Worker(
-        "dispatcher", dispatcher.run_once, settings.callback_poll_interval, on_stop=dispatcher.stop_claiming
-    )
 
 
 async def build_server(
@@ -138,7 +144,8 @@ async def build_server(
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rtc-store")
     if settings.migrate:
         await asyncio.get_running_loop().run_in_executor(executor, upgrade, store)
-    console = Console.build(store, clock, settings)
+    live = open_live_state(settings.redis_url, clock=clock)  # connects lazily, on first use
+    console = Console.build(store, clock, settings, live=live)
     server = grpc.aio.server(
         interceptors=[ErrorInterceptor()],
         options=[
@@ -163,49 +170,10 @@ async def build_server(
     workers = build_workers(console, settings, executor)
     dispatcher = Dispatcher.build(store, clock, settings, executor)
     workers.workers.append(dispatcher_worker(dispatcher, settings))
-    live = open_live_state(settings.redis_url, clock=clock)  # connects lazily, on first use
     return Server(server, port, console, workers, health_servicer, settings, executor, dispatcher, live=live)
 
 
 async def serve(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT; then drain for ``settings.grace`` and exit."""
+    """``rtc-console serve``: run until SIGTERM or SIGINT, then stop (``settings.grace``, default 10 s)."""
     server = await build_server(settings)
-    await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("shutting down: draining in-flight calls for up to %s", settings.grace)
-    await server.stop(settings.grace.total_seconds())
-    log.info("stopped")
-
-
-async def run_dispatcher(settings: Settings, *, clock: Clock | None = None) -> None:
-    """``rtc-console dispatcher``: only the callback dispatcher, until SIGTERM or SIGINT.
-
-    On a signal it claims nothing more, lets POSTs in flight finish and be recorded
-    (up to ``settings.grace``), and exits. After a kill -9 its leases expire and any
-    dispatcher retries what it held.
-    """
-    store = open_store(settings.database_url)
-    executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rtc-dispatch")
-    loop = asyncio.get_running_loop()
-    if settings.migrate:
-        await loop.run_in_executor(executor, upgrade, store)
-    dispatcher = Dispatcher.build(store, clock or SystemClock(), settings, executor)
-    workers = WorkerGroup(executor, [dispatcher_worker(dispatcher, settings)])
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    workers.start()
-    log.info("rtc-console dispatcher running (up to %d POSTs at once)", settings.callback_concurrency)
-    try:
-        await stop.wait()
-        log.info("stopping: finishing the deliveries in flight for up to %s", settings.grace)
-        await workers.stop(settings.grace.total_seconds())
-    finally:
-        await dispatcher.aclose()
-        executor.shutdown(wait=True)
-        store.dispose()
-    log.info("stopped")
+    await run_until_signalled(server, grace=settings.grace, name="rtc-console serve")

@@ -1,101 +1,358 @@
-"""Server settings, read once from flags and environment variables."""
+"""Server settings: the one place where every flag and environment variable is defined.
+
+Each :class:`Settings` field carries its flag, environment variable, help text
+and the commands it belongs to (field metadata); ``rtc-console``
+builds its argparse flags from :func:`options`, the README's Configuration table
+is :func:`configuration_table`, and :meth:`Settings.resolve` applies the order
+*flag, then environment, then the field's default*. No default is written
+anywhere else.
+
+Conventions: the environment variable is ``RTC_`` and the flag's name in upper
+case (``--listen`` → ``RTC_LISTEN``); a duration is a ``timedelta`` field whose
+flag ends in ``-seconds`` and takes (fractional) seconds, as does its variable;
+a switch is ``--x`` / ``--no-x`` and its variable takes ``on|off`` (``1|0``,
+``true|false``, ``yes|no``); an empty variable counts as unset.
+``python -m rtcconsole_server.settings`` prints the Configuration table.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import typing
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-__all__ = ["DEFAULT_DATA_DIR", "Settings"]
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_DATA_DIR",
+    "Alias",
+    "Option",
+    "SettingError",
+    "Settings",
+    "configuration_table",
+    "options",
+]
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "rtc-console"
 
+COMMANDS = ("global", "serve", "aggregator", "dispatcher", "store")
+"""Where a setting applies: ``global`` flags come before the command; ``store`` is the
+store flags of ``migrate`` and ``admin …``."""
+_RUNNERS = ("serve", "aggregator", "dispatcher")
+_STORE = ("serve", "aggregator", "dispatcher", "store")
+_CALLBACKS = "callback dispatcher (R15)"
+_USAGE = "usage aggregator (R16)"
 
-def _default_database_url() -> str:
-    return f"sqlite:///{DEFAULT_DATA_DIR / 'rtc-console.db'}"
+
+class SettingError(ValueError):
+    """A value that does not parse, named by where it came from (flag or variable)."""
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A deprecated flag still accepted (hidden from ``--help``): its value times ``scale``
+    is the setting's (``--callback-retry-window-hours`` has ``scale=3600``)."""
+
+    flag: str
+    commands: tuple[str, ...]
+    scale: float = 1.0
+
+
+def _meta(
+    *,
+    flag: str,
+    env: str,
+    help: str,
+    commands: tuple[str, ...],
+    shown: str | None = None,
+    metavar: str | None = None,
+    group: str | None = None,
+    aliases: tuple[Alias, ...] = (),
+) -> dict[str, Any]:
+    """The metadata of a :class:`Settings` field: its flag and variable, ``help`` (units stated;
+    the default is shown from the field, or as ``shown`` where it depends on the machine), the
+    ``commands`` it belongs to, its ``--help`` ``group`` and its deprecated ``aliases``."""
+    return {
+        "flag": flag,
+        "env": env,
+        "help": help,
+        "commands": commands,
+        "shown": shown,
+        "metavar": metavar,
+        "group": group,
+        "aliases": aliases,
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """Everything ``rtc-console serve`` can be told. Durations are ``timedelta``."""
+    """Everything ``rtc-console`` can be told; durations are ``timedelta``. Read once at start."""
 
-    listen: str = "127.0.0.1:50051"
-    """Address the gRPC server binds, ``host:port``; port 0 picks a free one. Env ``RTC_LISTEN``."""
+    log_level: str = field(default="INFO", metadata=_meta(
+        flag="--log-level", env="RTC_LOG_LEVEL", commands=("global",), metavar="LEVEL",
+        help="logging threshold: DEBUG, INFO, WARNING or ERROR",
+    ))  # fmt: skip
+    listen: str = field(default="127.0.0.1:50051", metadata=_meta(
+        flag="--listen", env="RTC_LISTEN", commands=("serve",), metavar="HOST:PORT",
+        help="address the gRPC server binds; port 0 picks a free one",
+    ))  # fmt: skip
+    data_dir: Path = field(default=DEFAULT_DATA_DIR, metadata=_meta(
+        flag="--data-dir", env="RTC_DATA_DIR", commands=_STORE, metavar="DIR",
+        shown="~/.local/share/rtc-console",
+        help="directory of the default SQLite file, used when no database URL is given",
+    ))  # fmt: skip
+    database_url: str = field(default="", metadata=_meta(
+        flag="--database-url", env="RTC_DATABASE_URL", commands=_STORE, metavar="URL",
+        shown="sqlite:///$RTC_DATA_DIR/rtc-console.db",
+        help="SQLAlchemy URL of the store: sqlite:///PATH or postgresql+psycopg://user:password@host/db",
+    ))  # fmt: skip
+    migrate: bool = field(default=True, metadata=_meta(
+        flag="--migrate", env="RTC_MIGRATE", commands=_RUNNERS,
+        help="apply pending migrations at start-up (PostgreSQL: under an advisory lock, so replicas "
+        "may start together)",
+    ))  # fmt: skip
+    redis_url: str | None = field(default=None, metadata=_meta(
+        flag="--redis-url", env="RTC_REDIS_URL", commands=("serve",), metavar="URL",
+        shown="unset: live state (10-second slots, kept 60 min; pub/sub) in process, for one server",
+        help="redis://host:port/db to share live state between replicas (docs/live-state.md)",
+    ))  # fmt: skip
+    data_plane_token: str | None = field(default=None, metadata=_meta(
+        flag="--data-plane-token", env="RTC_DATA_PLANE_TOKEN", commands=("serve",),
+        metavar="TOKEN", shown="unset: data-plane RPCs refused",
+        help="bearer token of the data plane (media servers: ingest, room-entry checks)",
+    ))  # fmt: skip
+    run_workers: bool = field(default=True, metadata=_meta(
+        flag="--workers", env="RTC_WORKERS", commands=("serve",),
+        help="run the background workers (appliers, dispatcher, aggregator) inside this server",
+    ))  # fmt: skip
+    worker_interval: timedelta = field(default=timedelta(seconds=15), metadata=_meta(
+        flag="--worker-interval-seconds", env="RTC_WORKER_INTERVAL_SECONDS",
+        commands=("serve",), help="how often the operation and config appliers look for due work, in seconds",
+    ))  # fmt: skip
+    operation_delay: timedelta = field(default=timedelta(minutes=3), metadata=_meta(
+        flag="--operation-delay-seconds", env="RTC_OPERATION_DELAY_SECONDS",
+        commands=("serve",),
+        help="seconds after acceptance a disable/enable/delete takes effect (R7: 3-5 minutes; with the "
+        "default worker interval it lands 3-3.5 minutes after acceptance)",
+    ))  # fmt: skip
+    config_delay: timedelta = field(default=timedelta(minutes=5), metadata=_meta(
+        flag="--config-delay-seconds", env="RTC_CONFIG_DELAY_SECONDS",
+        commands=("serve",),
+        help="seconds after it is made a function-settings change takes effect (R11: 5 minutes); a "
+        "second change before then replaces the pending one and restarts the delay (with the default worker "
+        "interval it lands 5-5.25 minutes after the change)",
+    ))  # fmt: skip
+    push_domain_suffix: str = field(default="livepush.rtc-console.local", metadata=_meta(
+        flag="--push-domain-suffix", env="RTC_PUSH_DOMAIN_SUFFIX",
+        commands=("serve",), metavar="SUFFIX",
+        help="DNS suffix of the push domain <sdk_app_id>.<suffix> an app gets when relayed push first "
+        "takes effect (R5, R12)",
+    ))  # fmt: skip
+    secondary_auth_ttl: timedelta = field(default=timedelta(minutes=30), metadata=_meta(
+        flag="--secondary-auth-ttl-seconds", env="RTC_SECONDARY_AUTH_TTL_SECONDS",
+        commands=("serve",), help="lifetime of a secondary-authentication token, in seconds (R7: 30 minutes)",
+    ))  # fmt: skip
+    totp_issuer: str = field(default="rtc-console", metadata=_meta(
+        flag="--totp-issuer", env="RTC_TOTP_ISSUER", commands=("serve",), metavar="NAME",
+        help="issuer that authenticator apps show for enrolled TOTP seeds",
+    ))  # fmt: skip
+    grace: timedelta = field(default=timedelta(seconds=10), metadata=_meta(
+        flag="--grace-seconds", env="RTC_GRACE_SECONDS", commands=_RUNNERS,
+        help="on SIGTERM/SIGINT, seconds the calls and worker steps in flight get before they are cancelled",
+    ))  # fmt: skip
+    run_aggregator: bool = field(default=True, metadata=_meta(
+        flag="--aggregator", env="RTC_AGGREGATOR", commands=("serve",), group=_USAGE,
+        help="run the usage aggregator among this server's workers (off: `rtc-console aggregator` runs it)",
+    ))  # fmt: skip
+    aggregation_interval: timedelta = field(default=timedelta(minutes=5), metadata=_meta(
+        flag="--aggregation-interval-seconds",
+        env="RTC_AGGREGATION_INTERVAL_SECONDS", commands=("serve", "aggregator"), group=_USAGE,
+        aliases=(Alias("--interval-seconds", ("aggregator",)),),
+        help="seconds between two aggregator ticks (R16: statistics every 5 minutes)",
+    ))  # fmt: skip
+    aggregation_watermark: timedelta = field(default=timedelta(minutes=5), metadata=_meta(
+        flag="--aggregation-watermark-seconds",
+        env="RTC_AGGREGATION_WATERMARK_SECONDS", commands=("serve", "aggregator"), group=_USAGE,
+        aliases=(Alias("--watermark-seconds", ("aggregator",)),),
+        help="seconds a 5-minute window waits after its end before it is published: with the default "
+        "interval a window appears 5-15 minutes after it ends (R16: 5-20); later records re-open it",
+    ))  # fmt: skip
+    aggregation_batch: int = field(default=5000, metadata=_meta(
+        flag="--aggregation-batch-windows", env="RTC_AGGREGATION_BATCH_WINDOWS",
+        commands=("serve", "aggregator"), group=_USAGE, metavar="N",
+        aliases=(Alias("--batch-windows", ("aggregator",)),),
+        help="windows the aggregator publishes per transaction",
+    ))  # fmt: skip
+    callback_timeout: timedelta = field(default=timedelta(seconds=5), metadata=_meta(
+        flag="--callback-timeout-seconds", env="RTC_CALLBACK_TIMEOUT_SECONDS",
+        commands=("serve", "dispatcher"), group=_CALLBACKS,
+        help="a callback POST succeeds only with HTTP 200 within this many seconds, headers and body",
+    ))  # fmt: skip
+    callback_retry_window: timedelta = field(default=timedelta(hours=24), metadata=_meta(
+        flag="--callback-retry-window-seconds",
+        env="RTC_CALLBACK_RETRY_WINDOW_SECONDS", commands=("serve", "dispatcher"), group=_CALLBACKS,
+        aliases=(Alias("--callback-retry-window-hours", ("serve", "dispatcher"), scale=3600.0),),
+        help="a failing delivery is retried until an attempt fails this many seconds after it was "
+        "queued; then it is EXPIRED and its room moves on",
+    ))  # fmt: skip
+    callback_backoff_cap: timedelta = field(default=timedelta(minutes=10), metadata=_meta(
+        flag="--callback-backoff-cap-seconds",
+        env="RTC_CALLBACK_BACKOFF_CAP_SECONDS", commands=("serve", "dispatcher"), group=_CALLBACKS,
+        help="longest wait between two attempts, in seconds: after the k-th failure the next attempt "
+        "comes after a random delay in [0, min(cap, 2^k s)]",
+    ))  # fmt: skip
+    callback_lease: timedelta = field(default=timedelta(seconds=60), metadata=_meta(
+        flag="--callback-lease-seconds", env="RTC_CALLBACK_LEASE_SECONDS",
+        commands=("serve", "dispatcher"), group=_CALLBACKS,
+        help="seconds a claimed delivery stays reserved for its dispatcher; if that one dies, another "
+        "retries it after this; must exceed the callback timeout",
+    ))  # fmt: skip
+    callback_concurrency: int = field(default=32, metadata=_meta(
+        flag="--callback-concurrency", env="RTC_CALLBACK_CONCURRENCY",
+        commands=("serve", "dispatcher"), group=_CALLBACKS, metavar="N",
+        help="POSTs in flight at once per dispatcher, each to a different room",
+    ))  # fmt: skip
+    callback_poll_interval: timedelta = field(default=timedelta(seconds=1), metadata=_meta(
+        flag="--callback-poll-interval-seconds",
+        env="RTC_CALLBACK_POLL_INTERVAL_SECONDS", commands=("serve", "dispatcher"), group=_CALLBACKS,
+        aliases=(Alias("--callback-poll-seconds", ("serve", "dispatcher")),),
+        help="how often an idle dispatcher looks for due deliveries, in seconds",
+    ))  # fmt: skip
 
-    database_url: str = field(default_factory=_default_database_url)
-    """SQLAlchemy URL: ``sqlite:///PATH`` (default, under the data directory) or
-    ``postgresql+psycopg://user:password@host/db``. Env ``RTC_DATABASE_URL``."""
+    def __post_init__(self) -> None:
+        if not self.database_url:  # the default: a SQLite file in the data directory
+            url = f"sqlite:///{Path(self.data_dir).expanduser() / 'rtc-console.db'}"
+            object.__setattr__(self, "database_url", url)
 
-    redis_url: str | None = None
-    """Redis for live state shared by replicas; None keeps live state in process. Env ``RTC_REDIS_URL``."""
+    @classmethod
+    def resolve(
+        cls, commands: Collection[str], flags: Mapping[str, Any], environ: Mapping[str, str]
+    ) -> Settings:
+        """The settings of ``commands``: each field from ``flags`` (parsed values by field name,
+        only those given), else from its variable in ``environ``, else its default.
 
-    data_plane_token: str | None = None
-    """Bearer token of the data plane (media servers); None disables the data-plane RPCs.
-    Env ``RTC_DATA_PLANE_TOKEN``."""
+        Raises :class:`SettingError` for a variable that does not parse."""
+        values: dict[str, Any] = {}
+        for option in options(commands):
+            if option.name in flags:
+                values[option.name] = flags[option.name]
+            elif environ.get(option.env):
+                values[option.name] = option.parse(environ[option.env], source=option.env)
+        return cls(**values)
 
-    operation_delay: timedelta = timedelta(minutes=3)
-    """How long after acceptance a disable/enable/delete takes effect (R7: 3–5 minutes).
-    With the default worker interval the effect lands between 3 and 3.5 minutes."""
 
-    config_delay: timedelta = timedelta(minutes=5)
-    """How long after it is made a function-settings change takes effect (R11: about 5 minutes).
-    A second change before then replaces the pending one and restarts this delay. With the
-    default worker interval the effect lands between 5 and 5.25 minutes after the change."""
+@dataclass(frozen=True)
+class Option:
+    """One setting as the command line sees it (a view of a :class:`Settings` field)."""
 
-    push_domain_suffix: str = "livepush.rtc-console.local"
-    """DNS suffix of the CDN push domain an app gets when relayed push first takes effect
-    (R5, R12): ``<sdk_app_id>.<suffix>``. Env ``RTC_PUSH_DOMAIN_SUFFIX``."""
+    name: str
+    kind: type
+    """``str``, ``int``, ``bool``, ``Path`` or ``timedelta`` (``str | None`` is ``str``)."""
+    default: Any
+    flag: str
+    env: str
+    help: str
+    commands: tuple[str, ...]
+    shown: str
+    """The default as a user reads it: seconds for a duration, on/off for a switch."""
+    metavar: str | None
+    group: str | None
+    aliases: tuple[Alias, ...]
 
-    worker_interval: timedelta = timedelta(seconds=15)
-    """How often the in-process workers look for due work."""
+    def parse(self, text: str, *, source: str | None = None, scale: float = 1.0) -> Any:
+        """``text`` (a flag's or a variable's value) as the field's type; a duration is seconds
+        times ``scale``, a count at least 1. Raises :class:`SettingError` naming ``source``."""
+        try:
+            return _PARSERS[self.kind](text, scale)
+        except ValueError as error:
+            raise SettingError(f"{source or self.flag}: {error}") from None
 
-    run_aggregator: bool = True
-    """Run the usage aggregator among the workers (``--no-aggregator``: it runs elsewhere,
-    ``rtc-console aggregator``). Any number of aggregators may share a store."""
 
-    aggregation_interval: timedelta = timedelta(minutes=5)
-    """How often the usage aggregator ticks (R16: statistics every 5 minutes)."""
+def _seconds(text: str, scale: float) -> timedelta:
+    try:
+        value = float(text) * scale
+    except ValueError:
+        raise ValueError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise ValueError(f"must be at least 0, got {text!r}")
+    return timedelta(seconds=value)
 
-    aggregation_watermark: timedelta = timedelta(minutes=5)
-    """How long after its end a 5-minute window waits for stragglers before it is published:
-    with both defaults a window appears 5-15 minutes after it ends (R16: 5-20). Later records
-    re-open it (a new revision at the next tick)."""
 
-    aggregation_batch: int = 5000
-    """Windows the aggregator publishes per transaction."""
+def _count(text: str, _scale: float) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise ValueError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
 
-    secondary_auth_ttl: timedelta = timedelta(minutes=30)
-    """Lifetime of a secondary-authentication token (R7: 30 minutes)."""
 
-    run_workers: bool = True
-    """Run the background workers inside the server process (embedded mode)."""
+def _switch(text: str, _scale: float) -> bool:
+    word = text.strip().lower()
+    if word in ("1", "on", "true", "yes"):
+        return True
+    if word in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"not on or off: {text!r}")
 
-    migrate: bool = True
-    """Apply pending database migrations at start-up."""
 
-    grace: timedelta = timedelta(seconds=10)
-    """How long SIGTERM waits for in-flight calls before cancelling them."""
+_PARSERS: dict[type, Callable[[str, float], Any]] = {
+    str: lambda text, _scale: text,
+    Path: lambda text, _scale: Path(text).expanduser(),
+    int: _count,
+    bool: _switch,
+    timedelta: _seconds,
+}
 
-    totp_issuer: str = "rtc-console"
-    """Issuer shown by authenticator apps for enrolled TOTP seeds."""
 
-    callback_timeout: timedelta = timedelta(seconds=5)
-    """A callback POST succeeds only with HTTP 200 within this time (R15: 5 s), headers and body."""
+def _kind(annotation: Any) -> type:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    kind = args[0] if args else annotation
+    if kind not in _PARSERS:
+        raise TypeError(f"no parser for settings of type {annotation!r}")
+    return typing.cast(type, kind)
 
-    callback_retry_window: timedelta = timedelta(hours=24)
-    """A failing delivery is retried until an attempt fails this long after it was queued
-    (so for at least this long); then it is EXPIRED and its room moves on. Default 24 h."""
 
-    callback_backoff_cap: timedelta = timedelta(minutes=10)
-    """Longest wait between two attempts. After the k-th failed attempt the next comes after a
-    random delay in [0, min(cap, 2^k s)] ("full jitter"): at most 2 s, 4 s, 8 s, ..., 10 min."""
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, timedelta):
+        return f"{value.total_seconds():g}"
+    return str(value)
 
-    callback_lease: timedelta = timedelta(seconds=60)
-    """How long a claimed delivery is reserved for the dispatcher that claimed it. If that
-    dispatcher dies, another one retries the delivery after this. Must exceed ``callback_timeout``."""
 
-    callback_concurrency: int = 32
-    """POSTs in flight at once per dispatcher (each to a different room)."""
+def options(commands: Collection[str] = COMMANDS) -> list[Option]:
+    """The settings that apply to any of ``commands``, in field order."""
+    hints = typing.get_type_hints(Settings)
+    found = []
+    for f in fields(Settings):
+        meta = f.metadata
+        if "flag" not in meta:
+            raise TypeError(f"Settings.{f.name} has no flag: declare it with field(metadata=_meta(...))")
+        if not set(meta["commands"]) & set(commands):
+            continue
+        default = f.default if f.default is not MISSING else None
+        shown = meta["shown"] or _shown(default)
+        found.append(
+            Option(f.name, _kind(hints[f.name]), default, meta["flag"], meta["env"], meta["help"],
+                   meta["commands"], shown, meta["metavar"], meta["group"], meta["aliases"])
+        )  # fmt: skip
+    return found
 
-    callback_poll_interval: timedelta = timedelta(seconds=1)
-    """How often an idle dispatcher looks for due deliveries."""
+
+def configuration_table() -> str:
+    """The README's Configuration table (Markdown), one row per setting."""
+    rows = ["| flag | env | default | commands | meaning |", "|---|---|---|---|---|"]
+    for option in options():
+        flag = f"`{option.flag}` / `--no-{option.flag[2:]}`" if option.kind is bool else f"`{option.flag}`"
+        where = "all (before the command)" if option.commands == ("global",) else ", ".join(option.commands)
+        shown = option.shown if option.shown.startswith("unset") else f"`{option.shown}`"
+        rows.append(f"| {flag} | `{option.env}` | {shown} | {where} | {option.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(configuration_table())

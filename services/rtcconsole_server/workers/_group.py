@@ -1,15 +1,18 @@
-"""Background workers that run inside ``rtc-console serve`` (embedded mode) or alone.
+"""One worker group: every background worker's start/stop path, in ``serve`` and standalone alike.
 
-A worker is a ``step`` (apply what is due, return how much it did) called every
-``interval``: a blocking step runs in the store's thread pool, an ``async def``
-step (the callback dispatcher) on the event loop. Steps coordinate through the
-store, so any number of replicas may run the same worker.
+A :class:`Worker` is a ``step`` (apply what is due, return how much it did) run
+at start and then again each time ``interval`` has passed *on the group's
+clock*: a blocking step runs in the executor (the store's threads), an ``async
+def`` step (the callback dispatcher) on the event loop. Between two steps a
+worker sleeps on the clock (:meth:`Clock.sleep`), so with a ``ManualClock`` a
+test runs an hour of worker activity by moving the clock, without real sleeps.
+Steps coordinate through the store, so any number of replicas may run the same
+worker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import cast
 
+from rtcconsole_server.clock import Clock, SystemClock
+
 __all__ = ["Worker", "WorkerGroup"]
 
 log = logging.getLogger("rtcconsole_server.workers")
@@ -25,44 +30,85 @@ log = logging.getLogger("rtcconsole_server.workers")
 
 @dataclass
 class Worker:
-    """``step`` every ``interval``; errors are logged and the loop goes on."""
+    """``step`` at start, then every ``interval`` on the group's clock; a failed step is logged
+    and retried after ``interval``."""
 
     name: str
     step: Callable[[], int] | Callable[[], Awaitable[int]]
     interval: timedelta
     on_stop: Callable[[], None] | None = None
-    """Called when the group stops, before it waits for the step (e.g. stop claiming work)."""
+    """Called first when the group stops, before it waits for the step in flight (stop claiming)."""
+    report: str = "applied {n} item(s)"
+    """How a step that did something is logged, after ``worker <name>``; ``{n}`` is its count."""
+
+
+@dataclass(eq=False)
+class _Run:
+    worker: Worker
+    task: asyncio.Task[None] | None = None
+    busy: bool = False
+    """True while the step runs (stop gives it the grace), False while the loop sleeps."""
 
 
 @dataclass
 class WorkerGroup:
-    """Workers sharing one executor; started and stopped together."""
+    """Workers sharing one executor and one clock; started and stopped together."""
 
     executor: Executor
     workers: list[Worker] = field(default_factory=list)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: Clock = field(default_factory=SystemClock)
+    """What the loops sleep on between steps (a ``ManualClock`` in tests)."""
+    _runs: list[_Run] = field(default_factory=list, init=False, repr=False)
+    _stopping: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def running(self) -> bool:
+        """Whether :meth:`start` was called and :meth:`stop` has not finished."""
+        return bool(self._runs)
 
     async def run_once(self) -> dict[str, int]:
         """Run every step once now, in order; returns what each did (tests and ``--once``)."""
         return {w.name: await self._step(w) for w in self.workers}
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start one loop per worker on the running event loop; each runs its first step at once."""
+        if self._runs:
+            raise RuntimeError("the worker group is already running")
+        self._stopping = False
         for worker in self.workers:
-            self._tasks.append(asyncio.create_task(self._loop(worker), name=f"worker:{worker.name}"))
+            run = _Run(worker)
+            run.task = asyncio.create_task(self._loop(run), name=f"worker:{worker.name}")
+            self._runs.append(run)
 
-    async def stop(self, grace: float = 0.0) -> None:
-        """Stop every loop: a step under way gets ``grace`` seconds to finish, then is cancelled."""
-        self._stopping.set()
+    async def stop(self, grace: float | timedelta = 0.0) -> None:
+        """Stop every loop the same way, everywhere.
+
+        1. No new step starts, and every ``on_stop`` runs (the dispatcher and the
+           aggregator stop claiming work);
+        2. loops asleep between steps end at once;
+        3. a step in flight gets ``grace`` (seconds, or a ``timedelta``) to finish;
+        4. what is left is cancelled (a blocking step's thread still runs to its end:
+           the executor's owner waits for it when it shuts the executor down).
+        """
+        grace_s = grace.total_seconds() if isinstance(grace, timedelta) else grace
+        self._stopping = True
         for worker in self.workers:
             if worker.on_stop is not None:
-                worker.on_stop()
-        if self._tasks and grace > 0:
-            await asyncio.wait(self._tasks, timeout=grace)
-        for task in self._tasks:
+                try:
+                    worker.on_stop()
+                except Exception:
+                    log.exception("worker %s: on_stop failed", worker.name)
+        tasks = [run.task for run in self._runs if run.task is not None]
+        for run in self._runs:
+            if run.task is not None and not run.busy:
+                run.task.cancel()
+        in_flight = [task for task in tasks if not task.done() and not task.cancelling()]
+        if in_flight and grace_s > 0:
+            await asyncio.wait(in_flight, timeout=grace_s)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._runs.clear()
 
     async def _step(self, worker: Worker) -> int:
         if inspect.iscoroutinefunction(worker.step):
@@ -70,13 +116,18 @@ class WorkerGroup:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, cast(Callable[[], int], worker.step))
 
-    async def _loop(self, worker: Worker) -> None:
-        while not self._stopping.is_set():
+    async def _loop(self, run: _Run) -> None:
+        worker = run.worker
+        while not self._stopping:
+            run.busy = True
             try:
                 done = await self._step(worker)
                 if done:
-                    log.info("worker %s applied %d item(s)", worker.name, done)
+                    log.info("worker %s %s", worker.name, worker.report.format(n=done))
             except Exception:
                 log.exception("worker %s step failed; retrying in %s", worker.name, worker.interval)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), worker.interval.total_seconds())
+            finally:
+                run.busy = False
+            if self._stopping:
+                return
+            await self.clock.sleep(worker.interval)
