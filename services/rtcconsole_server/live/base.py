@@ -20,11 +20,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
-from rtcconsole_server.clock import Clock, utc
+from rtcconsole_server.clock import EPOCH, Clock, step_index
 from rtcconsole_server.live.fanout import Subscription
 
 __all__ = [
@@ -51,17 +51,14 @@ DEFAULT_PREFIX = "rtc:"
 DEFAULT_MAX_QUEUED = 64
 """Default bound of a subscriber's queue, in messages; the oldest is dropped beyond it."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def slot_of(instant: datetime) -> int:
     """The 10-second UTC slot holding ``instant``: whole slots since the Unix epoch (naive = UTC)."""
-    return (utc(instant) - _EPOCH) // SLOT
+    return step_index(instant, SLOT)
 
 
 def slot_start(slot: int) -> datetime:
     """The first instant (UTC) of ``slot``."""
-    return _EPOCH + slot * SLOT
+    return EPOCH + slot * SLOT
 
 
 class LiveStateClosed(RuntimeError):
