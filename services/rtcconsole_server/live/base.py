@@ -51,6 +51,7 @@ DEFAULT_PREFIX = "rtc:"
 DEFAULT_MAX_QUEUED = 64
 """Default bound of a subscriber's queue, in messages; the oldest is dropped beyond it."""
 
+
 def slot_of(instant: datetime) -> int:
     """The 10-second UTC slot holding ``instant``: whole slots since the Unix epoch (naive = UTC)."""
     return step_index(instant, SLOT)
