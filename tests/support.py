@@ -31,6 +31,7 @@ DETAIL_TYPES: dict[str, type[Message]] = {
     "google.rpc.ErrorInfo": error_details_pb2.ErrorInfo,
     "google.rpc.ResourceInfo": error_details_pb2.ResourceInfo,
     "google.rpc.RequestInfo": error_details_pb2.RequestInfo,
+    "google.rpc.RetryInfo": error_details_pb2.RetryInfo,
 }
 
 

@@ -8,6 +8,7 @@
     rtc-console admin account billing ACCOUNT [--postpaid on|off] [--arrears on|off]
                                               [--package ok|used-up|expired] [--json]
     rtc-console admin account services ACCOUNT [--css on|off] [--vod on|off] [--json]
+    rtc-console admin account totp-reset ACCOUNT [--remove-authenticator] [--json]
     rtc-console admin account package add|list ACCOUNT ...
 
 The flags of ``serve``, ``aggregator``, ``dispatcher`` and the store flags of the
@@ -153,6 +154,16 @@ def _parser() -> argparse.ArgumentParser:
     services.add_argument("--vod", type=_on_off, help="video on demand (VOD): on or off")
     services.add_argument("--json", action="store_true")
     _add_store_flags(services)
+
+    totp_reset = account_commands.add_parser(
+        "totp-reset",
+        help="lift the account's TOTP lockout (R7); --remove-authenticator also removes its "
+        "authenticator and live secondary-auth tokens, so the account enrols again",
+    )
+    totp_reset.add_argument("account", help="account id or name")
+    totp_reset.add_argument("--remove-authenticator", action="store_true")
+    totp_reset.add_argument("--json", action="store_true")
+    _add_store_flags(totp_reset)
     return parser
 
 
@@ -198,6 +209,12 @@ def _account_command(accounts: Accounts, args: argparse.Namespace) -> int:
         services = accounts.set_services(account_id, css=args.css, vod=args.vod)
         shown = {"account_id": account_id, "css": services.css_active, "vod": services.vod_active}
         print(json.dumps(shown) if args.json else " ".join(f"{k}={v}" for k, v in shown.items()))
+        return 0
+    if args.account_command == "totp-reset":
+        state = accounts.reset_totp(account_id, remove_authenticator=args.remove_authenticator)
+        reset = {"account_id": account_id, "active": state.active, "pending": state.pending,
+                 "failures": state.failures, "lockouts": state.lockouts}  # fmt: skip
+        print(json.dumps(reset) if args.json else " ".join(f"{k}={v}" for k, v in reset.items()))
         return 0
     raise AssertionError(f"unhandled command {args.account_command!r}")
 

@@ -6,6 +6,7 @@ exactly as the in-process worker would call it.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import grpc
@@ -85,12 +86,24 @@ async def test_r7_totp_codes_are_checked_and_used_once(tenant: Tenant, clock: Ma
     )
 
 
-async def test_r7_re_enrolment_needs_a_current_code(tenant: Tenant, clock: ManualClock) -> None:
+async def test_r7_an_active_authenticator_is_replaced_only_by_the_operator(
+    tenant: Tenant, clock: ManualClock
+) -> None:
+    # Issue 10 §4 changed this: a current code no longer lets an API key re-enrol.
     totp = await tenant.enroll()
+    await tenant.secondary_token(totp, clock)  # its first code makes it active
     enroll = tenant.auth.EnrollTotp
     await fails(enroll(auth_pb.EnrollTotpRequest(), metadata=tenant.metadata), CODE.FAILED_PRECONDITION)
     clock.advance(seconds=30)
-    again = await enroll(auth_pb.EnrollTotpRequest(totp_code=totp.at(clock.now())), metadata=tenant.metadata)
+    code = totp.at(clock.now())
+    refused = await fails(
+        enroll(auth_pb.EnrollTotpRequest(totp_code=code), metadata=tenant.metadata), CODE.FAILED_PRECONDITION
+    )
+    assert refused.details["google.rpc.PreconditionFailure"].violations[0].type == "TOTP_ENROLLED"
+    await asyncio.to_thread(
+        tenant.server.console.accounts.reset_totp, tenant.account_id, remove_authenticator=True
+    )
+    again = await enroll(auth_pb.EnrollTotpRequest(), metadata=tenant.metadata)
     assert pyotp.parse_uri(again.otpauth_uri).secret != totp.secret
 
 

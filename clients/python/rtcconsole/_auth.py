@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 import grpc
 from google.protobuf import duration_pb2
 
-from rtcconsole._transport import DEFAULT_TIMEOUT, Transport
+from rtcconsole._transport import DEFAULT_TIMEOUT, Transport, paginate
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import auth_service_pb2_grpc as auth_grpc
 from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
@@ -73,10 +74,21 @@ class AuthClient:
         request = auth_pb.CreateApiKeyRequest(display_name=display_name)
         return await self._transport.unary(self._stub.CreateApiKey, request, rpc_timeout)
 
-    async def list_api_keys(self, *, rpc_timeout: float | None = None) -> auth_pb.ListApiKeysResponse:
-        """The account's API keys (their ids and names, never the keys)."""
-        request = auth_pb.ListApiKeysRequest()
+    async def list_api_keys(
+        self, *, page_size: int = 0, page_token: str = "", rpc_timeout: float | None = None
+    ) -> auth_pb.ListApiKeysResponse:
+        """One page of the account's live API keys, oldest first (ids and names, never the keys)."""
+        request = auth_pb.ListApiKeysRequest(page_size=page_size, page_token=page_token)
         return await self._transport.unary(self._stub.ListApiKeys, request, rpc_timeout)
+
+    def iter_api_keys(self, *, page_size: int = 0, page_token: str = "") -> AsyncIterator[auth_pb.ApiKey]:
+        """Every live API key of the account, across pages: ``async for key in auth.iter_api_keys(): …``."""
+
+        async def fetch(token: str) -> tuple[list[auth_pb.ApiKey], str]:
+            page = await self.list_api_keys(page_size=page_size, page_token=token)
+            return list(page.keys), page.next_page_token
+
+        return paginate(fetch, page_token)
 
     async def delete_api_key(self, key_id: str, *, rpc_timeout: float | None = None) -> None:
         """Revoke an API key (not the one this client calls with)."""
@@ -86,7 +98,9 @@ class AuthClient:
     async def enroll_totp(
         self, *, totp_code: str = "", rpc_timeout: float | None = None
     ) -> auth_pb.EnrollTotpResponse:
-        """Enrol a TOTP authenticator; re-enrolling needs a current ``totp_code`` of the old one."""
+        """Enrol a TOTP authenticator: the seed in ``otpauth_uri`` becomes active with its first
+        :meth:`create_secondary_auth`. Refused (``FailedPrecondition``) while one is active:
+        replacing it is the operator's ``totp-reset``. ``totp_code`` is deprecated and ignored."""
         request = auth_pb.EnrollTotpRequest(totp_code=totp_code)
         return await self._transport.unary(self._stub.EnrollTotp, request, rpc_timeout)
 

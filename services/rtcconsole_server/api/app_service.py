@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 from rtcconsole.v1 import app_service_pb2 as pb
 from rtcconsole.v1 import app_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import common_pb2
@@ -10,9 +13,17 @@ from rtcconsole_server.api.base import Context, ServicerBase, require_id
 from rtcconsole_server.domain.apps import OperationKind
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
-__all__ = ["AppServicer"]
+__all__ = ["IMAGE_DECODERS", "AppServicer"]
 
 _UPDATABLE = ("name", "description")
+
+IMAGE_DECODERS = 2
+"""Material images decoded at once in this process. Decoding is CPU and memory work
+(up to 256 MiB of pixels for an 8192x8192 image), so it has its own small pool, shared
+by every server of the process: never the store's threads (SQLite has one, for every
+tenant's writes), and a burst of uploads queues here instead of exhausting memory."""
+
+_DECODERS = ThreadPoolExecutor(max_workers=IMAGE_DECODERS, thread_name_prefix="rtc-image")
 
 
 class AppServicer(ServicerBase, pb_grpc.AppServiceServicer):
@@ -159,14 +170,24 @@ class AppServicer(ServicerBase, pb_grpc.AppServiceServicer):
         self, request: pb.CreateMaterialRequest, context: Context
     ) -> pb.CreateMaterialResponse:
         caller = await self.caller(context)
-        view = await self.run(
-            self.console.materials.create,
+        sdk_app_id = require_id(request.sdk_app_id)
+        materials = self.console.materials
+        name, x, y = request.name, request.x_position, request.y_position
+        # Three steps: what is cheap (fields, the app, size, quotas); the decoding, in the
+        # image pool; the insert, in the store's pool, which checks the quotas again under a lock.
+        await self.read(
+            materials.check,
             caller,
-            require_id(request.sdk_app_id),
-            name=request.name,
+            sdk_app_id,
+            name=name,
             content=request.content,
-            x_position=request.x_position,
-            y_position=request.y_position,
+            x_position=x,
+            y_position=y,
+        )
+        loop = asyncio.get_running_loop()
+        image = await loop.run_in_executor(_DECODERS, materials.inspect, request.content)
+        view = await self.run(
+            materials.create, caller, sdk_app_id, name=name, image=image, x_position=x, y_position=y
         )
         return pb.CreateMaterialResponse(material=convert.material(view))
 

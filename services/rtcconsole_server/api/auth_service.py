@@ -34,8 +34,15 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
 
     async def ListApiKeys(self, request: pb.ListApiKeysRequest, context: Context) -> pb.ListApiKeysResponse:
         caller = await self.caller(context)
-        keys = await self.read(self.console.accounts.list_keys, caller)
-        return pb.ListApiKeysResponse(keys=[convert.api_key(k) for k in keys])
+        page = await self.read(
+            self.console.accounts.list_keys,
+            caller,
+            page_size_requested=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListApiKeysResponse(
+            keys=[convert.api_key(k) for k in page.items], next_page_token=page.next_page_token
+        )
 
     async def DeleteApiKey(
         self, request: pb.DeleteApiKeyRequest, context: Context

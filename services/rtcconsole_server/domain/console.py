@@ -13,7 +13,7 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.apps import Apps, Lifecycle, Materials, Tags
 from rtcconsole_server.domain.auth import Accounts, SecondaryAuth, Signatures
 from rtcconsole_server.domain.callbacks import Deliveries, queue_callbacks
-from rtcconsole_server.domain.common import PageTokens
+from rtcconsole_server.domain.common import DestinationPolicy, PageTokens
 from rtcconsole_server.domain.config import Config
 from rtcconsole_server.domain.events import EventIngest
 from rtcconsole_server.domain.usage import Billing, UsageIngest, UsageQuery
@@ -60,7 +60,7 @@ class Console:
             clock=clock,
             settings=settings,
             live=live,
-            accounts=Accounts(store, clock),
+            accounts=Accounts(store, clock, tokens=tokens),
             secondary=secondary,
             apps=apps,
             lifecycle=Lifecycle(store, clock, secondary, delay=settings.operation_delay, tokens=tokens),
@@ -71,7 +71,15 @@ class Console:
             ),
             signatures=Signatures(store, clock),
             events=EventIngest(store, clock, on_stored=queue_callbacks),
-            deliveries=Deliveries(store, clock, timeout=settings.callback_timeout, tokens=tokens),
+            deliveries=Deliveries(
+                store,
+                clock,
+                timeout=settings.callback_timeout,
+                tokens=tokens,
+                destinations=DestinationPolicy.of(
+                    settings.callback_allow_networks, allow_loopback=settings.callback_allow_loopback
+                ),
+            ),
             usage=UsageQuery(store, clock),
             usage_ingest=UsageIngest(store, clock),
             billing=Billing(store, clock),

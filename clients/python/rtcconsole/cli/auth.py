@@ -19,7 +19,13 @@ def register(commands: Commands) -> None:
     auth.command("whoami", "show the account and API key in use", _whoami)
 
     enroll = auth.command("totp-enroll", "enrol a TOTP authenticator (prints its URI)", _totp_enroll)
-    enroll.add_argument("--totp", default="", metavar="CODE", help="a code of the current one, to re-enrol")
+    enroll.add_argument(
+        "--totp",
+        default="",
+        metavar="CODE",
+        help="deprecated, ignored: an active authenticator is replaced "
+        "only by the operator (rtc-console admin account totp-reset)",
+    )
 
     secondary = auth.command("secondary", "exchange a TOTP code for a 30-minute token (R7)", _secondary)
     secondary.add_argument("--totp", required=True, metavar="CODE")
@@ -27,7 +33,7 @@ def register(commands: Commands) -> None:
     keys = auth.group("keys", "API keys of the account")
     create = keys.command("create", "create an API key (shown once)", _keys_create)
     create.add_argument("--display-name", default="", metavar="NAME", help="up to 64 characters")
-    keys.command("list", "list API keys (never the keys themselves)", _keys_list)
+    keys.command("list", "list every API key, all pages (never the keys themselves)", _keys_list)
     delete = keys.command("delete", "revoke an API key (not the one in use)", _keys_delete)
     delete.add_argument("key_id", metavar="KEY_ID")
 
@@ -49,7 +55,10 @@ async def _whoami(run: Invocation) -> Output:
 async def _totp_enroll(run: Invocation) -> Output:
     console = await run.console()
     response = await console.auth.enroll_totp(totp_code=run.args.totp)
-    text = f"{response.otpauth_uri}\nadd this URI to an authenticator app; it is shown only once"
+    text = (
+        f"{response.otpauth_uri}\nadd this URI to an authenticator app; it is shown only once, and becomes "
+        "active with its first code (rtcctl auth secondary --totp CODE)"
+    )
     return Output(response, text)
 
 
@@ -76,7 +85,7 @@ async def _keys_create(run: Invocation) -> Output:
 
 async def _keys_list(run: Invocation) -> Output:
     console = await run.console()
-    response = await console.auth.list_api_keys()
+    response = auth_pb.ListApiKeysResponse(keys=[k async for k in console.auth.iter_api_keys()])
     rows = [
         (k.key_id, k.display_name or "-", render.when(k.create_time), render.when(k.last_used_time))
         for k in response.keys

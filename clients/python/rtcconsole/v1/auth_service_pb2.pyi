@@ -21,6 +21,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class _Privilege:
@@ -166,7 +171,7 @@ class GetCallerIdentityResponse(_message.Message):
     api_key_id: _builtins.str
     """The id of the API key used for this call."""
     totp_enrolled: _builtins.bool
-    """Whether a TOTP authenticator is enrolled."""
+    """Whether a TOTP authenticator is active (a pending, unconfirmed seed is not)."""
     def __init__(
         self,
         *,
@@ -266,12 +271,21 @@ Global___CreateApiKeyResponse: _TypeAlias = CreateApiKeyResponse  # noqa: Y015
 class ListApiKeysRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """At most this many keys; 0 means 20, larger than 100 means 100."""
+    page_token: _builtins.str
+    """From a previous ListApiKeysResponse.next_page_token."""
     def __init__(
         self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -282,16 +296,22 @@ class ListApiKeysResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     KEYS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
     @_builtins.property
-    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___ApiKey]: ...
+    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___ApiKey]:
+        """Oldest first."""
+
     def __init__(
         self,
         *,
         keys: _abc.Iterable[Global___ApiKey] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -336,8 +356,22 @@ class EnrollTotpRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TOTP_CODE_FIELD_NUMBER: _builtins.int
-    totp_code: _builtins.str
-    """A current code of the already enrolled authenticator; required to re-enrol."""
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def totp_code(self) -> _builtins.str:
+        """Deprecated and ignored: an active authenticator is replaced only by the
+        operator, so no code of it is asked for. When set it must still be six
+        ASCII digits (INVALID_ARGUMENT otherwise).
+        """
+
+    @totp_code.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def totp_code(self, value: _builtins.str) -> None:
+        """Deprecated and ignored: an active authenticator is replaced only by the
+        operator, so no code of it is asked for. When set it must still be six
+        ASCII digits (INVALID_ARGUMENT otherwise).
+        """
+
     def __init__(
         self,
         *,
@@ -377,7 +411,10 @@ class CreateSecondaryAuthRequest(_message.Message):
 
     TOTP_CODE_FIELD_NUMBER: _builtins.int
     totp_code: _builtins.str
-    """A 6-digit code of the enrolled authenticator; each code is accepted once."""
+    """A 6-digit code (ASCII digits 0-9 only; anything else is INVALID_ARGUMENT and
+    not counted as a failure) of the enrolled or pending authenticator; each
+    code is accepted once.
+    """
     def __init__(
         self,
         *,

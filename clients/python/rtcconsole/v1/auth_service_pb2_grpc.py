@@ -119,14 +119,17 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateApiKey(self, request, context):
-        """Creates another API key for the account; the key is shown once.
+        """Creates another API key for the account; the key is shown once. An account
+        holds at most 20 live keys: the 21st is RESOURCE_EXHAUSTED with a QuotaFailure
+        (revoking a key frees its slot).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListApiKeys(self, request, context):
-        """Lists the account's API keys (never the keys themselves).
+        """Lists the account's live API keys, oldest first, a page at a time (never
+        the keys themselves).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -140,8 +143,12 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def EnrollTotp(self, request, context):
-        """Enrols a TOTP authenticator (RFC 6238). Re-enrolling needs a valid code
-        from the current authenticator.
+        """Enrols a TOTP authenticator (RFC 6238): returns a new seed that stays
+        pending until the first successful CreateSecondaryAuth with one of its codes
+        makes it the account's authenticator; enrolling again before that replaces
+        the pending seed. While an authenticator is active this is
+        FAILED_PRECONDITION (TOTP_ENROLLED): replacing an active authenticator is an
+        operator action (`rtc-console admin account totp-reset`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -149,6 +156,11 @@ class AuthServiceServicer:
 
     def CreateSecondaryAuth(self, request, context):
         """Exchanges a TOTP code for a secondary-authentication token valid 30 minutes (R7).
+        The first code of a pending seed activates it. Every wrong, expired or reused
+        code counts; the 5th in a row locks secondary authentication of the account
+        for 15 minutes (each later lockout twice as long, at most 24 hours): while
+        locked every attempt, a right code included, is RESOURCE_EXHAUSTED with a
+        RetryInfo. A success resets the count.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

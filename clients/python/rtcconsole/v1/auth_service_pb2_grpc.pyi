@@ -42,17 +42,32 @@ class AuthServiceStub:
     GetCallerIdentity: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.GetCallerIdentityRequest, _auth_service_pb2.GetCallerIdentityResponse]
     """Says which account the API key belongs to."""
     CreateApiKey: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.CreateApiKeyRequest, _auth_service_pb2.CreateApiKeyResponse]
-    """Creates another API key for the account; the key is shown once."""
+    """Creates another API key for the account; the key is shown once. An account
+    holds at most 20 live keys: the 21st is RESOURCE_EXHAUSTED with a QuotaFailure
+    (revoking a key frees its slot).
+    """
     ListApiKeys: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.ListApiKeysRequest, _auth_service_pb2.ListApiKeysResponse]
-    """Lists the account's API keys (never the keys themselves)."""
+    """Lists the account's live API keys, oldest first, a page at a time (never
+    the keys themselves).
+    """
     DeleteApiKey: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.DeleteApiKeyRequest, _auth_service_pb2.DeleteApiKeyResponse]
     """Revokes an API key; the calling key cannot revoke itself."""
     EnrollTotp: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.EnrollTotpRequest, _auth_service_pb2.EnrollTotpResponse]
-    """Enrols a TOTP authenticator (RFC 6238). Re-enrolling needs a valid code
-    from the current authenticator.
+    """Enrols a TOTP authenticator (RFC 6238): returns a new seed that stays
+    pending until the first successful CreateSecondaryAuth with one of its codes
+    makes it the account's authenticator; enrolling again before that replaces
+    the pending seed. While an authenticator is active this is
+    FAILED_PRECONDITION (TOTP_ENROLLED): replacing an active authenticator is an
+    operator action (`rtc-console admin account totp-reset`).
     """
     CreateSecondaryAuth: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.CreateSecondaryAuthRequest, _auth_service_pb2.CreateSecondaryAuthResponse]
-    """Exchanges a TOTP code for a secondary-authentication token valid 30 minutes (R7)."""
+    """Exchanges a TOTP code for a secondary-authentication token valid 30 minutes (R7).
+    The first code of a pending seed activates it. Every wrong, expired or reused
+    code counts; the 5th in a row locks secondary authentication of the account
+    for 15 minutes (each later lockout twice as long, at most 24 hours): while
+    locked every attempt, a right code included, is RESOURCE_EXHAUSTED with a
+    RetryInfo. A success resets the count.
+    """
     GetAppSecretKey: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.GetAppSecretKeyRequest, _auth_service_pb2.GetAppSecretKeyResponse]
     """Reads the app's UserSig secret key (R10)."""
     GenerateUserSig: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.GenerateUserSigRequest, _auth_service_pb2.GenerateUserSigResponse]
@@ -80,17 +95,32 @@ class AuthServiceAsyncStub(AuthServiceStub):
     GetCallerIdentity: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.GetCallerIdentityRequest, _auth_service_pb2.GetCallerIdentityResponse]  # type: ignore[assignment]
     """Says which account the API key belongs to."""
     CreateApiKey: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.CreateApiKeyRequest, _auth_service_pb2.CreateApiKeyResponse]  # type: ignore[assignment]
-    """Creates another API key for the account; the key is shown once."""
+    """Creates another API key for the account; the key is shown once. An account
+    holds at most 20 live keys: the 21st is RESOURCE_EXHAUSTED with a QuotaFailure
+    (revoking a key frees its slot).
+    """
     ListApiKeys: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.ListApiKeysRequest, _auth_service_pb2.ListApiKeysResponse]  # type: ignore[assignment]
-    """Lists the account's API keys (never the keys themselves)."""
+    """Lists the account's live API keys, oldest first, a page at a time (never
+    the keys themselves).
+    """
     DeleteApiKey: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.DeleteApiKeyRequest, _auth_service_pb2.DeleteApiKeyResponse]  # type: ignore[assignment]
     """Revokes an API key; the calling key cannot revoke itself."""
     EnrollTotp: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.EnrollTotpRequest, _auth_service_pb2.EnrollTotpResponse]  # type: ignore[assignment]
-    """Enrols a TOTP authenticator (RFC 6238). Re-enrolling needs a valid code
-    from the current authenticator.
+    """Enrols a TOTP authenticator (RFC 6238): returns a new seed that stays
+    pending until the first successful CreateSecondaryAuth with one of its codes
+    makes it the account's authenticator; enrolling again before that replaces
+    the pending seed. While an authenticator is active this is
+    FAILED_PRECONDITION (TOTP_ENROLLED): replacing an active authenticator is an
+    operator action (`rtc-console admin account totp-reset`).
     """
     CreateSecondaryAuth: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.CreateSecondaryAuthRequest, _auth_service_pb2.CreateSecondaryAuthResponse]  # type: ignore[assignment]
-    """Exchanges a TOTP code for a secondary-authentication token valid 30 minutes (R7)."""
+    """Exchanges a TOTP code for a secondary-authentication token valid 30 minutes (R7).
+    The first code of a pending seed activates it. Every wrong, expired or reused
+    code counts; the 5th in a row locks secondary authentication of the account
+    for 15 minutes (each later lockout twice as long, at most 24 hours): while
+    locked every attempt, a right code included, is RESOURCE_EXHAUSTED with a
+    RetryInfo. A success resets the count.
+    """
     GetAppSecretKey: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.GetAppSecretKeyRequest, _auth_service_pb2.GetAppSecretKeyResponse]  # type: ignore[assignment]
     """Reads the app's UserSig secret key (R10)."""
     GenerateUserSig: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.GenerateUserSigRequest, _auth_service_pb2.GenerateUserSigResponse]  # type: ignore[assignment]
@@ -127,7 +157,10 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _auth_service_pb2.CreateApiKeyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_auth_service_pb2.CreateApiKeyResponse, _abc.Awaitable[_auth_service_pb2.CreateApiKeyResponse]]:
-        """Creates another API key for the account; the key is shown once."""
+        """Creates another API key for the account; the key is shown once. An account
+        holds at most 20 live keys: the 21st is RESOURCE_EXHAUSTED with a QuotaFailure
+        (revoking a key frees its slot).
+        """
 
     @_abc_1.abstractmethod
     def ListApiKeys(
@@ -135,7 +168,9 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _auth_service_pb2.ListApiKeysRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_auth_service_pb2.ListApiKeysResponse, _abc.Awaitable[_auth_service_pb2.ListApiKeysResponse]]:
-        """Lists the account's API keys (never the keys themselves)."""
+        """Lists the account's live API keys, oldest first, a page at a time (never
+        the keys themselves).
+        """
 
     @_abc_1.abstractmethod
     def DeleteApiKey(
@@ -151,8 +186,12 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _auth_service_pb2.EnrollTotpRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_auth_service_pb2.EnrollTotpResponse, _abc.Awaitable[_auth_service_pb2.EnrollTotpResponse]]:
-        """Enrols a TOTP authenticator (RFC 6238). Re-enrolling needs a valid code
-        from the current authenticator.
+        """Enrols a TOTP authenticator (RFC 6238): returns a new seed that stays
+        pending until the first successful CreateSecondaryAuth with one of its codes
+        makes it the account's authenticator; enrolling again before that replaces
+        the pending seed. While an authenticator is active this is
+        FAILED_PRECONDITION (TOTP_ENROLLED): replacing an active authenticator is an
+        operator action (`rtc-console admin account totp-reset`).
         """
 
     @_abc_1.abstractmethod
@@ -161,7 +200,13 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _auth_service_pb2.CreateSecondaryAuthRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_auth_service_pb2.CreateSecondaryAuthResponse, _abc.Awaitable[_auth_service_pb2.CreateSecondaryAuthResponse]]:
-        """Exchanges a TOTP code for a secondary-authentication token valid 30 minutes (R7)."""
+        """Exchanges a TOTP code for a secondary-authentication token valid 30 minutes (R7).
+        The first code of a pending seed activates it. Every wrong, expired or reused
+        code counts; the 5th in a row locks secondary authentication of the account
+        for 15 minutes (each later lockout twice as long, at most 24 hours): while
+        locked every attempt, a right code included, is RESOURCE_EXHAUSTED with a
+        RetryInfo. A success resets the count.
+        """
 
     @_abc_1.abstractmethod
     def GetAppSecretKey(

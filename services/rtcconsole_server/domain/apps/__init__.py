@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from rtcconsole_server.domain.apps._apps import APP_QUOTA, Apps, stop_reasons
 from rtcconsole_server.domain.apps._lifecycle import Lifecycle, SecondaryCheck
-from rtcconsole_server.domain.apps._materials import Materials, MaterialView
-from rtcconsole_server.domain.apps._tags import Tags
+from rtcconsole_server.domain.apps._materials import (
+    MATERIAL_BYTES_PER_APP,
+    MATERIALS_PER_APP,
+    InspectedImage,
+    Materials,
+    MaterialView,
+)
+from rtcconsole_server.domain.apps._tags import TAG_CATALOG_QUOTA, Tags
 from rtcconsole_server.domain.apps._views import (
     AppStatus,
     AppView,
@@ -23,9 +29,13 @@ from rtcconsole_server.domain.apps._views import (
 
 __all__ = [
     "APP_QUOTA",
+    "MATERIALS_PER_APP",
+    "MATERIAL_BYTES_PER_APP",
+    "TAG_CATALOG_QUOTA",
     "AppStatus",
     "AppView",
     "Apps",
+    "InspectedImage",
     "Lifecycle",
     "MaterialView",
     "Materials",

@@ -1,10 +1,14 @@
-"""R8: the account's tag catalog and the tags attached to apps."""
+"""R8: the account's tag catalog and the tags attached to apps.
+
+The catalog holds at most :data:`TAG_CATALOG_QUOTA` pairs per account (issue 10
+§5), counted under the account's row lock so concurrent creates cannot pass it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from rtcconsole_server.clock import Clock
@@ -25,11 +29,12 @@ from rtcconsole_server.errors import (
     InvalidArgument,
     NotFound,
     PreconditionViolation,
+    QuotaExceeded,
 )
 from rtcconsole_server.store import Store
-from rtcconsole_server.store.models import AppTag, TagPair
+from rtcconsole_server.store.models import Account, AppTag, TagPair
 
-__all__ = ["KEY_MAX", "TAGS_PER_CALL", "VALUE_MAX", "Tags", "check_tag"]
+__all__ = ["KEY_MAX", "TAGS_PER_CALL", "TAG_CATALOG_QUOTA", "VALUE_MAX", "Tags", "check_tag"]
 
 KEY_MAX = 127
 """Characters in a tag key."""
@@ -37,6 +42,9 @@ VALUE_MAX = 255
 """Characters in a tag value."""
 TAGS_PER_CALL = 50
 """Tags one AddAppTags or RemoveAppTags call may name."""
+TAG_CATALOG_QUOTA = 1000
+"""(key, value) pairs an account's tag catalog may hold: the 1001st ``CreateTag`` is
+``RESOURCE_EXHAUSTED`` with a ``QuotaFailure``; ``DeleteTag`` frees a slot at once."""
 
 
 def _check_text(value: str, field: str, maximum: int) -> list[FieldViolation]:
@@ -78,8 +86,22 @@ class Tags:
             raise InvalidArgument(violations)
         try:
             with self._store.write() as session:
+                # The account row lock serialises catalog creates of one account on PostgreSQL;
+                # on SQLite BEGIN IMMEDIATE already serialises every writer.
+                session.execute(select(Account.id).where(Account.id == caller.account_id).with_for_update())
                 if session.get(TagPair, (caller.account_id, tag.key, tag.value)) is not None:
                     raise AlreadyExists("tag", f"{tag.key}={tag.value}", "the tag is already in the catalog")
+                held = session.scalar(
+                    select(func.count()).select_from(TagPair).where(TagPair.account_id == caller.account_id)
+                )
+                assert held is not None
+                if held >= TAG_CATALOG_QUOTA:
+                    raise QuotaExceeded(
+                        subject=f"accounts/{caller.account_id}",
+                        resource="tags",
+                        limit=TAG_CATALOG_QUOTA,
+                        current=held,
+                    )
                 session.add(
                     TagPair(
                         account_id=caller.account_id,

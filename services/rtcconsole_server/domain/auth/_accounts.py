@@ -3,22 +3,26 @@
 An API key is ``rtc_<key id>_<secret>``. Only the SHA-256 of the secret is
 stored: the secret has 256 bits of entropy, so a slow password hash would add
 latency to every call and no protection (docs/decisions/0003-api-key-hashing.md).
+
+An account holds at most :data:`API_KEY_QUOTA` live keys (issue 10 §5); the count
+is taken under the account's row lock, so concurrent creates cannot pass it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, delete, func, or_, select
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.common import Caller
+from rtcconsole_server.domain.common import Caller, Page, PageTokens, page_size
 from rtcconsole_server.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -26,12 +30,29 @@ from rtcconsole_server.errors import (
     InvalidArgument,
     NotFound,
     PreconditionViolation,
+    QuotaExceeded,
     Unauthenticated,
 )
 from rtcconsole_server.store import Store
-from rtcconsole_server.store.models import Account, ApiKey
+from rtcconsole_server.store.models import Account, ApiKey, SecondaryAuthToken
 
-__all__ = ["Accounts", "ApiKeyView", "BillingState", "IssuedKey", "ServiceState", "sha256_hex"]
+__all__ = [
+    "API_KEY_QUOTA",
+    "Accounts",
+    "ApiKeyView",
+    "BillingState",
+    "IssuedKey",
+    "ServiceState",
+    "TotpState",
+    "sha256_hex",
+]
+
+log = logging.getLogger("rtcconsole_server.auth")
+
+API_KEY_QUOTA = 20
+"""Live API keys an account may hold at once (revoked keys do not count): the
+21st ``CreateApiKey`` is ``RESOURCE_EXHAUSTED`` with a ``QuotaFailure``; revoking
+a key frees its slot at once."""
 
 _KEY_PREFIX = "rtc"
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -57,6 +78,42 @@ class ApiKeyView:
     display_name: str
     created_at: datetime
     last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TotpState:
+    """The secondary-authentication state of an account, as the operator sees it (no secrets)."""
+
+    active: bool
+    """An authenticator is active (confirmed by a code)."""
+    pending: bool
+    """A seed was enrolled and awaits its first code."""
+    failures: int
+    """Wrong codes since the last success or lockout."""
+    lockouts: int
+    """Lockouts so far; each one lasts longer (docs/apps.md)."""
+    locked_until: datetime | None
+    """Until when attempts are refused; None or past when not locked."""
+
+
+def _totp_state(account: Account) -> TotpState:
+    return TotpState(
+        active=account.totp_secret is not None,
+        pending=account.totp_pending_secret is not None,
+        failures=account.totp_failures,
+        lockouts=account.totp_lockouts,
+        locked_until=account.totp_locked_until,
+    )
+
+
+def _key_position(value: object) -> tuple[datetime, str]:
+    """The keyset position of a ListApiKeys token: [creation instant (ISO 8601), key id]."""
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise ValueError("not a key position")
+    created_at = datetime.fromisoformat(value[0])
+    if created_at.tzinfo is None:
+        raise ValueError("naive instant")
+    return created_at, value[1]
 
 
 @dataclass(frozen=True)
@@ -105,9 +162,10 @@ def _check_display_name(display_name: str, field: str) -> None:
 class Accounts:
     """Accounts (operator side) and API keys (tenant side)."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, tokens: PageTokens | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._tokens = tokens or PageTokens.ephemeral()
         self._cache: dict[str, tuple[str, int, float]] = {}
         self._cache_lock = threading.Lock()
 
@@ -182,6 +240,41 @@ class Accounts:
                 account.vod_active = vod
             return ServiceState(account.css_active, account.vod_active)
 
+    def totp_state(self, account_id: int) -> TotpState:
+        """The account's secondary-authentication state (R7 lockout), for the operator."""
+        with self._store.read() as session:
+            account = session.get(Account, account_id)
+            if account is None:
+                raise NotFound("account", str(account_id))
+            return _totp_state(account)
+
+    def reset_totp(self, account_id: int, *, remove_authenticator: bool = False) -> TotpState:
+        """Operator reset of secondary authentication: clear the failure count, the lockout
+        count and any lock. With ``remove_authenticator`` also remove the active and any
+        pending seed, and the account's live secondary-auth tokens, so that the account
+        enrols again (``EnrollTotp``) - the only way to replace an active authenticator."""
+        with self._store.write() as session:
+            account = session.scalars(
+                select(Account).where(Account.id == account_id).with_for_update()
+            ).first()
+            if account is None:
+                raise NotFound("account", str(account_id))
+            account.totp_failures = 0
+            account.totp_lockouts = 0
+            account.totp_locked_until = None
+            if remove_authenticator:
+                account.totp_secret = None
+                account.totp_pending_secret = None
+                account.totp_last_step = None
+                session.execute(delete(SecondaryAuthToken).where(SecondaryAuthToken.account_id == account_id))
+            state = _totp_state(account)
+        log.warning(
+            "operator reset secondary authentication of account %d (authenticator removed: %s)",
+            account_id,
+            "yes" if remove_authenticator else "no",
+        )
+        return state
+
     # -- authentication -------------------------------------------------------------
 
     @staticmethod
@@ -236,20 +329,55 @@ class Accounts:
     # -- API keys of the caller ------------------------------------------------------
 
     def create_key(self, caller: Caller, display_name: str) -> IssuedKey:
+        """A new key of the caller's account, within :data:`API_KEY_QUOTA`."""
         _check_display_name(display_name, "display_name")
         with self._store.write() as session:
+            # The account row lock serialises key creates of one account on PostgreSQL;
+            # on SQLite BEGIN IMMEDIATE already serialises every writer.
+            session.execute(select(Account.id).where(Account.id == caller.account_id).with_for_update())
+            live = session.scalar(
+                select(func.count())
+                .select_from(ApiKey)
+                .where(ApiKey.account_id == caller.account_id, ApiKey.revoked_at.is_(None))
+            )
+            assert live is not None
+            if live >= API_KEY_QUOTA:
+                raise QuotaExceeded(
+                    subject=f"accounts/{caller.account_id}",
+                    resource="api_keys",
+                    limit=API_KEY_QUOTA,
+                    current=live,
+                )
             row, issued = _new_key(caller.account_id, display_name, self._clock.now())
             session.add(row)
             return issued
 
-    def list_keys(self, caller: Caller) -> list[ApiKeyView]:
+    def list_keys(
+        self, caller: Caller, *, page_size_requested: int = 0, page_token: str = ""
+    ) -> Page[ApiKeyView]:
+        """The caller's live keys, oldest first, ``page_size`` 1-100 (0 means 20)."""
+        size = page_size(page_size_requested)
+        filters: dict[str, object] = {}
+        after = self._tokens.decode(page_token, "api_keys", filters, _key_position)
+        conditions = [ApiKey.account_id == caller.account_id, ApiKey.revoked_at.is_(None)]
+        if after is not None:
+            created_at, key_id = after
+            conditions.append(
+                or_(
+                    ApiKey.created_at > created_at,
+                    and_(ApiKey.created_at == created_at, ApiKey.key_id > key_id),
+                )
+            )
         with self._store.read() as session:
             rows = session.scalars(
-                select(ApiKey)
-                .where(ApiKey.account_id == caller.account_id, ApiKey.revoked_at.is_(None))
-                .order_by(ApiKey.created_at, ApiKey.key_id)
+                select(ApiKey).where(*conditions).order_by(ApiKey.created_at, ApiKey.key_id).limit(size + 1)
             ).all()
-            return [ApiKeyView(r.key_id, r.display_name, r.created_at, r.last_used_at) for r in rows]
+            views = [ApiKeyView(r.key_id, r.display_name, r.created_at, r.last_used_at) for r in rows[:size]]
+        token = ""
+        if len(rows) > size:
+            last = views[-1]
+            token = self._tokens.encode("api_keys", [last.created_at.isoformat(), last.key_id], filters)
+        return Page(views, token)
 
     def revoke_key(self, caller: Caller, key_id: str) -> None:
         if key_id == caller.key_id:
