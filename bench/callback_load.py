@@ -130,7 +130,12 @@ async def callbacks_row(config: BenchConfig, *, name: str, label: str, url: str,
 
         await asyncio.to_thread(configure)
         ingest = EventIngest(store, clock, on_stored=queue_callbacks)
-        settings = Settings(database_url=url, callback_concurrency=CONCURRENCY)
+        settings = Settings(  # one app, a receiver on 127.0.0.1: loopback opened, no cap per app
+            database_url=url,
+            callback_concurrency=CONCURRENCY,
+            callback_app_concurrency=CONCURRENCY,
+            callback_allow_loopback=True,
+        )
         dispatcher = Dispatcher.build(store, clock, settings, executor)
         now = clock.now()
         info = event_info(room=1, user_id="user1", event_type=103, event_time=now, role=1, reason=0)

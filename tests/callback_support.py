@@ -5,12 +5,17 @@ port across ``stop()``/``start()``, so a test can take it down and bring it
 back). It checks every signature with the client package's helper, records what
 it got, and notes any request that arrives while another one for the same
 ``EventId`` is still being answered (overlapping deliveries).
+
+:class:`DripReceiver` reads a request, then answers one byte at a time (in the
+status line and headers, or in the body): the receiver a per-operation timeout
+never cuts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 import time
 from collections import Counter
@@ -61,6 +66,8 @@ class Receiver:
     def __init__(self, key: str = "", respond: Responder = always_ok) -> None:
         self.key = key
         self.respond = respond
+        self.answer = b"ok"
+        """The body of every answer."""
         self.received: list[Received] = []
         self.overlaps: list[str] = []
         self.port = 0
@@ -69,8 +76,9 @@ class Receiver:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def url(self, path: str = "/callback") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str = "/callback", *, host: str = "127.0.0.1") -> str:
+        """The URL of ``path``; ``host`` may name 127.0.0.1 another way (``2130706433``, ``localhost``)."""
+        return f"http://{host}:{self.port}{path}"
 
     def start(self) -> None:
         receiver = self
@@ -130,9 +138,9 @@ class Receiver:
             with contextlib.suppress(OSError):
                 request.send_response(status)
                 request.send_header("Content-Type", "text/plain")
-                request.send_header("Content-Length", "2")
+                request.send_header("Content-Length", str(len(self.answer)))
                 request.end_headers()
-                request.wfile.write(b"ok")
+                request.wfile.write(self.answer)
         finally:
             with self._lock:
                 self._in_flight[event.event_id] -= 1
@@ -145,6 +153,102 @@ class Receiver:
                 for r in self.received
                 if (path is None or r.path == path) and (not ok_only or r.status == 200)
             ]
+
+
+class DripReceiver:
+    """Answers HTTP 200 one byte every ``interval`` seconds, after reading the request.
+
+    ``phase`` "headers" drips the whole answer from its first byte (no status line for a
+    long time); "body" sends the status and headers at once, then drips a 100-byte body.
+    Counts connections, answers sent in full (``finished``) and answers cut because the
+    client went away (``cut``)."""
+
+    def __init__(self, *, phase: str = "headers", interval: float = 0.1) -> None:
+        assert phase in ("headers", "body")
+        self.phase = phase
+        self.interval = interval
+        self.connections = 0
+        self.finished = 0
+        self.cut = 0
+        self.port = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._listener: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+
+    def url(self, path: str = "/drip") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> Self:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(0.05)
+        self._listener = listener
+        self.port = listener.getsockname()[1]
+        accepting = threading.Thread(target=self._accept, daemon=True)
+        accepting.start()
+        self._threads.append(accepting)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stopping.set()
+        for thread in list(self._threads):
+            thread.join(5)
+        assert self._listener is not None
+        self._listener.close()
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        while not self._stopping.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+            thread = threading.Thread(target=self._answer, args=(connection,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _answer(self, connection: socket.socket) -> None:
+        body = b"x" * 100
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        with connection:
+            try:
+                connection.settimeout(5)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    request += chunk
+                headers, _, rest = request.partition(b"\r\n\r\n")
+                length = next(
+                    (int(line.split(b":", 1)[1]) for line in headers.split(b"\r\n")
+                     if line.lower().startswith(b"content-length:")),
+                    0,
+                )  # fmt: skip
+                while len(rest) < length:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    rest += chunk
+                answer = head + body
+                if self.phase == "body":
+                    connection.sendall(head)
+                    answer = body
+                for index in range(len(answer)):
+                    if self._stopping.wait(self.interval):
+                        return
+                    connection.sendall(answer[index : index + 1])
+                with self._lock:
+                    self.finished += 1
+            except OSError:  # the client hung up mid-answer
+                with self._lock:
+                    self.cut += 1
 
 
 def set_callback_in_store(

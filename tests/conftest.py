@@ -92,6 +92,7 @@ def settings(database_url: str) -> Settings:
         migrate=False,
         operation_delay=timedelta(minutes=3),
         data_plane_token="data-plane-test-token",
+        callback_allow_loopback=True,  # receivers of the tests listen on 127.0.0.1
     )
 
 

@@ -96,7 +96,8 @@ def _add_settings_flags(parser: argparse.ArgumentParser, command: str) -> None:
                                 default=argparse.SUPPRESS, help=_help(option))  # fmt: skip
         else:
             metavar = option.metavar or ("SECONDS" if option.flag.endswith("-seconds") else None)
-            target.add_argument(option.flag, dest=option.name, type=_flag_type(option),
+            action = "append" if option.repeatable else "store"  # a list setting: every occurrence counts
+            target.add_argument(option.flag, dest=option.name, type=_flag_type(option), action=action,
                                 default=argparse.SUPPRESS, metavar=metavar, help=_help(option))  # fmt: skip
         for alias in option.aliases:
             if command in alias.commands:

@@ -11,12 +11,15 @@ Conventions: the environment variable is ``RTC_`` and the flag's name in upper
 case (``--listen`` → ``RTC_LISTEN``); a duration is a ``timedelta`` field whose
 flag ends in ``-seconds`` and takes (fractional) seconds, as does its variable;
 a switch is ``--x`` / ``--no-x`` and its variable takes ``on|off`` (``1|0``,
-``true|false``, ``yes|no``); an empty variable counts as unset.
+``true|false``, ``yes|no``); a list (``tuple[str, ...]``, networks in CIDR
+notation) takes comma-separated values, and its flag may be repeated (each
+occurrence adds to the list); an empty variable counts as unset.
 ``python -m rtcconsole_server.settings`` prints the Configuration table.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import typing
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import MISSING, dataclass, field, fields
@@ -197,11 +200,12 @@ class Settings:
         help="a failing delivery is retried until an attempt fails this many seconds after it was "
         "queued; then it is EXPIRED and its room moves on",
     ))  # fmt: skip
-    callback_backoff_cap: timedelta = field(default=timedelta(minutes=10), metadata=_meta(
+    callback_backoff_cap: timedelta = field(default=timedelta(hours=1), metadata=_meta(
         flag="--callback-backoff-cap-seconds",
         env="RTC_CALLBACK_BACKOFF_CAP_SECONDS", commands=("serve", "dispatcher"), group=_CALLBACKS,
-        help="longest wait between two attempts, in seconds: after the k-th failure the next attempt "
-        "comes after a random delay in [0, min(cap, 2^k s)]",
+        help="longest wait between two attempts, in seconds: after the 1st, 2nd, 3rd, 4th, 5th and later "
+        "failures the next attempt comes 5 s, 5 min, 30 min, 2 h, 5 h, 10 h later (Svix's schedule), each "
+        "wait at most this cap and up to 20% shorter at random (docs/decisions/0015)",
     ))  # fmt: skip
     callback_lease: timedelta = field(default=timedelta(seconds=60), metadata=_meta(
         flag="--callback-lease-seconds", env="RTC_CALLBACK_LEASE_SECONDS",
@@ -213,6 +217,26 @@ class Settings:
         flag="--callback-concurrency", env="RTC_CALLBACK_CONCURRENCY",
         commands=("serve", "dispatcher"), group=_CALLBACKS, metavar="N",
         help="POSTs in flight at once per dispatcher, each to a different room",
+    ))  # fmt: skip
+    callback_app_concurrency: int = field(default=8, metadata=_meta(
+        flag="--callback-app-concurrency", env="RTC_CALLBACK_APP_CONCURRENCY",
+        commands=("serve", "dispatcher"), group=_CALLBACKS, metavar="N",
+        help="POSTs in flight at once per dispatcher for one app (at most the callback concurrency): "
+        "an app with slow receivers cannot take every slot from the other apps",
+    ))  # fmt: skip
+    callback_allow_networks: tuple[str, ...] = field(default=(), metadata=_meta(
+        flag="--callback-allow-network", env="RTC_CALLBACK_ALLOW_NETWORK",
+        commands=("serve", "dispatcher"), group=_CALLBACKS, metavar="CIDR",
+        shown="unset: only public (globally routable) addresses",
+        help="networks callbacks may reach although they are not public, in CIDR notation and "
+        "comma-separated (10.1.0.0/16,fd00::/8); the flag may be repeated; checked on the address "
+        "connected to, after DNS (docs/callbacks.md)",
+    ))  # fmt: skip
+    callback_allow_loopback: bool = field(default=False, metadata=_meta(
+        flag="--callback-allow-loopback", env="RTC_CALLBACK_ALLOW_LOOPBACK",
+        commands=("serve", "dispatcher"), group=_CALLBACKS,
+        help="let callbacks reach loopback addresses (127.0.0.0/8, ::1): for a receiver on this machine "
+        "during development; never in production",
     ))  # fmt: skip
     callback_poll_interval: timedelta = field(default=timedelta(seconds=1), metadata=_meta(
         flag="--callback-poll-interval-seconds",
@@ -237,7 +261,10 @@ class Settings:
         values: dict[str, Any] = {}
         for option in options(commands):
             if option.name in flags:
-                values[option.name] = flags[option.name]
+                value = flags[option.name]
+                if option.kind is tuple and isinstance(value, list):  # a repeated flag: one tuple each
+                    value = tuple(item for given in value for item in given)
+                values[option.name] = value
             elif environ.get(option.env):
                 values[option.name] = option.parse(environ[option.env], source=option.env)
         return cls(**values)
@@ -249,7 +276,8 @@ class Option:
 
     name: str
     kind: type
-    """``str``, ``int``, ``bool``, ``Path`` or ``timedelta`` (``str | None`` is ``str``)."""
+    """``str``, ``int``, ``bool``, ``Path``, ``timedelta`` (``str | None`` is ``str``) or ``tuple``
+    (``tuple[str, ...]``: comma-separated networks in CIDR notation, the flag repeatable)."""
     default: Any
     flag: str
     env: str
@@ -268,6 +296,12 @@ class Option:
             return _PARSERS[self.kind](text, scale)
         except ValueError as error:
             raise SettingError(f"{source or self.flag}: {error}") from None
+
+    @property
+    def repeatable(self) -> bool:
+        """A list setting: its flag may be given several times (argparse ``action="append"``;
+        :meth:`Settings.resolve` joins the occurrences)."""
+        return self.kind is tuple
 
 
 def _seconds(text: str, scale: float) -> timedelta:
@@ -290,6 +324,18 @@ def _count(text: str, _scale: float) -> int:
     return value
 
 
+def _networks(text: str, _scale: float) -> tuple[str, ...]:
+    found = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part.strip(), strict=True)))
+        except ValueError as error:
+            raise ValueError(f"not a network in CIDR notation: {part.strip()!r} ({error})") from None
+    return tuple(found)
+
+
 def _switch(text: str, _scale: float) -> bool:
     word = text.strip().lower()
     if word in ("1", "on", "true", "yes"):
@@ -305,10 +351,13 @@ _PARSERS: dict[type, Callable[[str, float], Any]] = {
     int: _count,
     bool: _switch,
     timedelta: _seconds,
+    tuple: _networks,
 }
 
 
 def _kind(annotation: Any) -> type:
+    if typing.get_origin(annotation) is tuple:
+        return tuple
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     kind = args[0] if args else annotation
     if kind not in _PARSERS:

@@ -35,6 +35,7 @@ from tests.infra import PostgresDatabases
 
 KEY = "e2eKey9"
 FAST = ("--callback-timeout-seconds", "1", "--callback-lease-seconds", "2", "--callback-poll-seconds", "0.05")
+LOOPBACK = ("--callback-allow-loopback",)  # the receiver listens on 127.0.0.1
 
 
 def _prepare(url: str, receiver: Receiver, *, rooms: int, per_room: int) -> int:
@@ -63,7 +64,7 @@ def _dispatcher(url: str, log: Path, *extra: str) -> Iterator[subprocess.Popen[b
     """``rtc-console dispatcher``, started and ready; SIGTERMed at exit if still running."""
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [str(BIN / "rtc-console"), "dispatcher", "--database-url", url, *extra],
+            [str(BIN / "rtc-console"), "dispatcher", "--database-url", url, *LOOPBACK, *extra],
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
@@ -168,7 +169,7 @@ async def test_serve_runs_the_dispatcher_by_default(tmp_path: Path) -> None:
             )
         finally:
             store.dispose()
-        token = ("--data-plane-token", "data-plane-test-token")
+        token = ("--data-plane-token", "data-plane-test-token", *LOOPBACK)
         with serving(url, *token, "--callback-poll-seconds", "0.05", log=tmp_path / "serve.log") as (
             _,
             target,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from rtcconsole.callbacks import CallbackEvent, sign
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.domain.callbacks import DeliveryView, Dispatcher
+from rtcconsole_server.domain.callbacks import DeliveryView, Dispatcher, generic_failure
 from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.errors import FailedPrecondition, NotFound
 from rtcconsole_server.server import Server
@@ -133,6 +133,7 @@ async def test_a_receiver_down_then_up_loses_nothing_and_gets_the_room_in_order(
     head = (await _deliveries(server, tenant, app.sdk_app_id))[-1]
     assert head.event_id == "e0" and head.state == "pending" and len(head.attempts) == 3
     assert all(a.status_code == 0 and a.error.startswith("connection refused") for a in head.attempts)
+    clock.advance(minutes=10)  # the third failure waits up to 30 min (decision 0015)
     try:
         receiver.start()  # same port
         await _dispatch(server)
@@ -167,7 +168,7 @@ async def test_a_slow_200_is_a_failure_and_is_retried(
             assert head.state == "pending"
             assert head.attempts[0].status_code == 0 and head.attempts[0].error == "timeout after 0.2s"
             slow.clear()
-            clock.advance(seconds=3)  # past the first backoff (at most 2 s)
+            clock.advance(seconds=5)  # past the first backoff (at most 5 s, decision 0015)
             assert await dispatcher.run_once() == 2
         finally:
             await dispatcher.aclose()
@@ -263,7 +264,7 @@ async def test_after_the_retry_window_a_delivery_expires_and_the_room_moves_on(
         await _dispatch(server)
         views = {v.event_id: v for v in await _deliveries(server, tenant, app.sdk_app_id)}
         assert views["doomed"].state == "pending" and views["next"].state == "pending"
-        clock.advance(minutes=2)  # 24 h 1 min after it was queued
+        clock.advance(minutes=6)  # 24 h 5 min after it was queued, past the second backoff (5 min)
         await _dispatch(server)
     views = {v.event_id: v for v in await _deliveries(server, tenant, app.sdk_app_id)}
     assert views["doomed"].state == "expired" and len(views["doomed"].attempts) == 3
@@ -383,4 +384,4 @@ async def test_a_test_callback_is_sent_now_and_signed(
     [got] = receiver.received
     assert got.signature_ok and got.body.decode() == result.body
     assert got.event.test and got.event.room_seq == 0 and got.event.event_type == 201
-    assert down.status_code == 0 and down.error.startswith("connection refused")
+    assert down.status_code == 0 and down.error == generic_failure(5)  # as for any failure to connect

@@ -163,11 +163,28 @@ def test_the_canonical_form_tells_a_retry_from_a_conflict() -> None:
     assert digest(base) != digest(moved)
 
 
-def test_backoff_is_full_jitter_capped_and_never_zero() -> None:
-    cap = timedelta(minutes=10)
-
+def test_backoff_follows_the_svix_schedule_capped_with_up_to_20_percent_jitter() -> None:
+    # decision 0015: 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h; each at most the cap (1 h by default)
     def top(low: float, high: float) -> float:
         return high
 
-    assert [backoff(k, cap, top).total_seconds() for k in (1, 2, 3, 9, 10, 60)] == [2, 4, 8, 512, 600, 600]
-    assert backoff(1, cap, lambda low, high: low) == timedelta(milliseconds=100)
+    def bottom(low: float, high: float) -> float:
+        return low
+
+    uncapped = timedelta(hours=10)
+    steps = [backoff(k, uncapped, top).total_seconds() for k in range(1, 10)]
+    assert steps == [5, 300, 1800, 7200, 18000, 36000, 36000, 36000, 36000]
+    capped = [backoff(k, timedelta(hours=1), top).total_seconds() for k in (1, 2, 3, 4, 5, 60)]
+    assert capped == [5, 300, 1800, 3600, 3600, 3600]
+    assert backoff(1, uncapped, bottom) == timedelta(seconds=4)  # 20 % earlier at most
+    assert backoff(4, timedelta(hours=1), bottom) == timedelta(minutes=48)
+    assert backoff(1, timedelta(0), bottom) == timedelta(milliseconds=100)  # never zero
+
+
+def test_the_default_schedule_retries_for_at_least_24_hours() -> None:
+    # the earliest each attempt can come (every wait 20 % short): the window still sees attempts
+    cap, at, attempts = timedelta(hours=1), timedelta(0), 1
+    while at < timedelta(hours=24):
+        at += backoff(attempts, cap, lambda low, high: low)
+        attempts += 1
+    assert attempts >= 25  # an attempt at least every hour; the first one past 24 h expires it

@@ -42,6 +42,8 @@ def _sample(option: Option) -> tuple[str, Any]:
         return "7", 7
     if option.kind is Path:
         return "/tmp/rtc-sample", Path("/tmp/rtc-sample")
+    if option.kind is tuple:
+        return "10.1.0.0/16,fd00::/8", ("10.1.0.0/16", "fd00::/8")
     return f"sample-{option.name}", f"sample-{option.name}"
 
 

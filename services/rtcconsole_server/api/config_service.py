@@ -15,6 +15,7 @@ from rtcconsole.v1 import config_service_pb2 as pb
 from rtcconsole.v1 import config_service_pb2_grpc as pb_grpc
 from rtcconsole_server.api import convert_config as convert
 from rtcconsole_server.api.base import Context, ServicerBase, require_id
+from rtcconsole_server.domain.common import text_violations
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
 __all__ = ["ConfigServicer"]
@@ -128,6 +129,9 @@ class ConfigServicer(ServicerBase, pb_grpc.ConfigServiceServicer):
     ) -> pb.ListCallbackDeliveriesResponse:
         caller = await self.caller(context)
         state = convert.domain_value(convert.STATE, request.state)
+        violations = text_violations(request.room, "room")  # the store holds no NUL (domain.common)
+        if violations:
+            raise InvalidArgument(violations)
         page = await self.run(
             self.console.deliveries.list,
             caller,

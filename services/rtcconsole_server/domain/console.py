@@ -55,6 +55,9 @@ class Console:
         tokens = PageTokens.load(store)
         secondary = SecondaryAuth(store, clock, ttl=settings.secondary_auth_ttl, issuer=settings.totp_issuer)
         apps = Apps(store, clock, tokens=tokens)
+        destinations = DestinationPolicy.of(  # where callbacks may go: configuration and test callbacks
+            settings.callback_allow_networks, allow_loopback=settings.callback_allow_loopback
+        )
         return cls(
             store=store,
             clock=clock,
@@ -67,7 +70,11 @@ class Console:
             tags=Tags(store, clock, apps, tokens=tokens),
             materials=Materials(store, clock, tokens=tokens),
             config=Config(
-                store, clock, delay=settings.config_delay, push_domain_suffix=settings.push_domain_suffix
+                store,
+                clock,
+                delay=settings.config_delay,
+                push_domain_suffix=settings.push_domain_suffix,
+                destinations=destinations,
             ),
             signatures=Signatures(store, clock),
             events=EventIngest(store, clock, on_stored=queue_callbacks),
@@ -76,9 +83,7 @@ class Console:
                 clock,
                 timeout=settings.callback_timeout,
                 tokens=tokens,
-                destinations=DestinationPolicy.of(
-                    settings.callback_allow_networks, allow_loopback=settings.callback_allow_loopback
-                ),
+                destinations=destinations,
             ),
             usage=UsageQuery(store, clock),
             usage_ingest=UsageIngest(store, clock),

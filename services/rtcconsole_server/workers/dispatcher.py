@@ -42,7 +42,17 @@ async def run_dispatcher(
         dispatcher = Dispatcher.build(store, clock, settings, executor)
         try:
             group = WorkerGroup(executor, [dispatcher_worker(dispatcher, settings)], clock=clock)
-            log.info("rtc-console dispatcher running (up to %d POSTs at once)", settings.callback_concurrency)
+            opened = [
+                *settings.callback_allow_networks,
+                *(["loopback"] if settings.callback_allow_loopback else []),
+            ]
+            log.info(
+                "rtc-console dispatcher running (up to %d POSTs at once, %d per app; callbacks reach public "
+                "addresses%s)",
+                settings.callback_concurrency,
+                min(settings.callback_app_concurrency, settings.callback_concurrency),
+                f" and {', '.join(opened)}" if opened else " only",
+            )
             await run_until_signalled(group, grace=settings.grace, name="rtc-console dispatcher", stop=stop)
         finally:
             await dispatcher.aclose()

@@ -884,7 +884,7 @@ class SendTestCallbackResponse(_message.Message):
     error: _builtins.str
     """Why it failed; empty when the receiver answered 200 in time."""
     response_body: _builtins.str
-    """The first 4 KiB of the receiver's answer."""
+    """At most the first 512 bytes of the receiver's answer."""
     @_builtins.property
     def duration(self) -> _duration_pb2.Duration: ...
     def __init__(

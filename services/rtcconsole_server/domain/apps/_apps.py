@@ -6,6 +6,7 @@ Every query is scoped to the caller's account: another account's app is
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -27,7 +28,14 @@ from sqlalchemy import (
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.apps._names import check_app_description, check_app_name
 from rtcconsole_server.domain.apps._views import AppStatus, AppView, StopReason, TagView, Transition
-from rtcconsole_server.domain.common import Caller, Page, PageTokens, int_position, page_size
+from rtcconsole_server.domain.common import (
+    Caller,
+    Page,
+    PageTokens,
+    int_position,
+    page_size,
+    text_violations,
+)
 from rtcconsole_server.errors import (
     AlreadyExists,
     FieldViolation,
@@ -38,7 +46,7 @@ from rtcconsole_server.errors import (
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import Account, App, AppTag
 
-__all__ = ["APP_QUOTA", "Apps", "operation_name", "stop_reasons"]
+__all__ = ["APP_QUOTA", "Apps", "operation_id", "operation_name", "stop_reasons"]
 
 APP_QUOTA = 100
 """Apps an account may own at once (R1). Deleted apps free their slot when the delete takes effect."""
@@ -46,8 +54,24 @@ APP_QUOTA = 100
 REQUEST_ID_MAX = 64
 
 
+_OPERATION_NAME = re.compile(r"operations/([1-9][0-9]{0,18})")  # [0-9], not \d: ASCII digits only
+_MAX_ID = 2**63 - 1
+"""Largest id the store holds (signed 64-bit)."""
+
+
 def operation_name(operation_id: int) -> str:
     return f"operations/{operation_id}"
+
+
+def operation_id(name: str) -> int | None:
+    """The id in an operation name as :func:`operation_name` writes it (``operations/`` and 1-19
+    ASCII digits without a leading zero, at most 2^63 - 1); None for anything else: other digits
+    (full-width, Arabic-Indic, superscript), signs, spaces, longer numbers."""
+    match = _OPERATION_NAME.fullmatch(name)
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if number <= _MAX_ID else None
 
 
 def stop_reasons(
@@ -181,8 +205,7 @@ class Apps:
     def create(self, caller: Caller, *, name: str, description: str, request_id: str = "") -> AppView:
         """Create an app (R1, R2, R3). A retry with the same ``request_id`` returns the first app."""
         violations = check_app_name(name) + check_app_description(description)
-        if len(request_id) > REQUEST_ID_MAX:
-            violations.append(FieldViolation("request_id", f"must be at most {REQUEST_ID_MAX} characters"))
+        violations += text_violations(request_id, "request_id", max_len=REQUEST_ID_MAX)
         if violations:
             raise InvalidArgument(violations)
         now = self._clock.now()
@@ -264,6 +287,12 @@ class Apps:
         tags: Sequence[TagView] = (),
     ) -> Page[AppView]:
         """The caller's apps, newest first (R4), filtered by name, SDKAppID and tags (R8)."""
+        violations = text_violations(name_contains, "name_contains")
+        for index, tag in enumerate(tags):
+            violations += text_violations(tag.key, f"tags[{index}].key")
+            violations += text_violations(tag.value, f"tags[{index}].value")
+        if violations:
+            raise InvalidArgument(violations)
         size = page_size(page_size_requested)
         filters = {"name": name_contains, "id": sdk_app_id, "tags": sorted((t.key, t.value) for t in tags)}
         after = self._tokens.decode(page_token, "apps", filters, int_position)

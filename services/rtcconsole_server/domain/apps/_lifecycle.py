@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.apps._apps import operation_name
+from rtcconsole_server.domain.apps._apps import operation_id, operation_name
 from rtcconsole_server.domain.apps._views import OperationKind, OperationState, OperationView, Transition
 from rtcconsole_server.domain.common import (
     Caller,
@@ -144,11 +144,13 @@ class Lifecycle:
             return view_operation(operation)
 
     def get(self, caller: Caller, name: str) -> OperationView:
-        prefix, _, number = name.partition("/")
-        if prefix != "operations" or not number.isdigit():
-            raise InvalidArgument(FieldViolation("name", "must look like operations/<number>"))
+        number = operation_id(name)
+        if number is None:
+            raise InvalidArgument(
+                FieldViolation("name", "must look like operations/<number> (ASCII digits, as returned)")
+            )
         with self._store.read() as session:
-            row = session.get(Operation, int(number))
+            row = session.get(Operation, number)
             if row is None or row.account_id != caller.account_id:
                 raise NotFound("operation", name)
             return view_operation(row)

@@ -9,15 +9,19 @@ from __future__ import annotations
 from rtcconsole_server.domain.callbacks._body import callback_body, callback_headers, event_info
 from rtcconsole_server.domain.callbacks._deliveries import Deliveries, DeliveryView, TestCallbackResult
 from rtcconsole_server.domain.callbacks._dispatcher import Dispatcher
+from rtcconsole_server.domain.callbacks._http import RESPONSE_HEAD_BYTES, Resolver, generic_failure
 from rtcconsole_server.domain.callbacks._queue import queue_callbacks
 
 __all__ = [
+    "RESPONSE_HEAD_BYTES",
     "Deliveries",
     "DeliveryView",
     "Dispatcher",
+    "Resolver",
     "TestCallbackResult",
     "callback_body",
     "callback_headers",
     "event_info",
+    "generic_failure",
     "queue_callbacks",
 ]

@@ -17,10 +17,11 @@ from sqlalchemy import ColumnElement, select
 from rtcconsole.callbacks import EVENT_GROUP_MEDIA, EVENT_GROUP_ROOM
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.callbacks._body import callback_body, callback_headers, event_info
-from rtcconsole_server.domain.callbacks._http import post_blocking
+from rtcconsole_server.domain.callbacks._http import RESPONSE_HEAD_BYTES, Resolver, post_blocking
 from rtcconsole_server.domain.callbacks._outbox import PENDING
 from rtcconsole_server.domain.common import (
     Caller,
+    DestinationPolicy,
     Page,
     PageTokens,
     int_position,
@@ -77,7 +78,10 @@ class DeliveryView:
 
 @dataclass(frozen=True)
 class TestCallbackResult:
-    """What a test POST gave: ``body`` exactly as sent, ``response_body`` its first 4 KiB."""
+    """What a test POST gave: ``body`` exactly as sent, ``status_code`` (0: no HTTP answer),
+    ``duration_ms``, ``error`` (empty on success; one generic text for every failure without
+    an HTTP answer) and ``response_body``, the answer's first 512 bytes (as UTF-8, invalid
+    bytes replaced)."""
 
     url: str
     body: str
@@ -105,11 +109,17 @@ class Deliveries:
         *,
         timeout: timedelta = timedelta(seconds=5),
         tokens: PageTokens | None = None,
+        destinations: DestinationPolicy | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
+        """``destinations`` None: the default policy (public addresses only); ``resolver`` None:
+        the system's."""
         self._tokens = tokens or PageTokens.ephemeral()
         self._store = store
         self._clock = clock
         self._timeout_s = timeout.total_seconds()
+        self._destinations = destinations or DestinationPolicy()
+        self._resolver = resolver
 
     def list(
         self,
@@ -182,8 +192,11 @@ class Deliveries:
     def send_test(self, caller: Caller, sdk_app_id: int, *, event_group: int) -> TestCallbackResult:
         """POST a signed test event now to the app's URL of ``event_group`` (0 or 1 room, 2 media).
 
-        Blocks for up to the callback timeout (5 s); run it off the event loop. The result
-        says how the receiver answered; a failure to reach it is not an error of this call.
+        Blocks for up to the callback timeout (5 s, the whole exchange), on a connection of
+        its own (never the dispatcher's); run it off the event loop. The destination policy
+        applies as for deliveries. The result says how the receiver answered; a failure to
+        reach it is not an error of this call, and every kind of it (refused, reset, TLS,
+        timeout, a destination not allowed) reads the same, so the call cannot map a network.
         """
         group = event_group or EVENT_GROUP_ROOM
         if group not in (EVENT_GROUP_ROOM, EVENT_GROUP_MEDIA):
@@ -218,13 +231,19 @@ class Deliveries:
             test=True,
         )
         result = post_blocking(
-            url, body, callback_headers(sdk_app_id, section.key, body), timeout_s=self._timeout_s
+            url,
+            body,
+            callback_headers(sdk_app_id, section.key, body),
+            timeout_s=self._timeout_s,
+            policy=self._destinations,
+            resolver=self._resolver,
+            keep=RESPONSE_HEAD_BYTES,
         )
         return TestCallbackResult(
             url=url,
             body=body.decode("utf-8"),
             status_code=result.status_code,
             duration_ms=result.duration_ms,
-            error=result.error,
-            response_body=result.response_head.decode("utf-8", "replace"),
+            error=result.public_error(self._timeout_s),
+            response_body=result.response_head[:RESPONSE_HEAD_BYTES].decode("utf-8", "replace"),
         )

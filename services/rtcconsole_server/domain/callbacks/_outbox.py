@@ -20,6 +20,16 @@ but the attempt log.
 The URL and key are those in effect at claim time: fixing a wrong URL unblocks
 the room's pending deliveries. A delivery whose group has no URL any more is
 ``expired`` without an attempt.
+
+Fairness: a claim takes at most ``app_limit`` deliveries of one app, counting
+those the claimer already has in flight, so an app whose receivers are slow
+cannot take every slot from the other apps.
+
+Never stuck: every attempt ends in :meth:`Outbox.record` (the dispatcher turns
+any exception into a failed outcome), so it is retried with backoff and expires
+after the retry window. If even that record never happens (the dispatcher dies
+every time, or the store refuses the outcome), a delivery past its retry window
+whose previous claim left no recorded outcome is expired by the next claim.
 """
 
 from __future__ import annotations
@@ -27,26 +37,38 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.config import CallbackSection, read_section
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import CallbackAttempt, CallbackDelivery
 
-__all__ = ["DELIVERED", "EXPIRED", "PENDING", "Claim", "Outbox", "Outcome", "backoff"]
+__all__ = ["DELIVERED", "EXPIRED", "PENDING", "RETRY_SCHEDULE", "Claim", "Outbox", "Outcome", "backoff"]
 
 log = logging.getLogger("rtcconsole_server.outbox")
 
 PENDING, DELIVERED, EXPIRED = "pending", "delivered", "expired"
 _MIN_DELAY = timedelta(milliseconds=100)
 _ERROR_MAX = 512
+RETRY_SCHEDULE = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+)
+"""Wait after the 1st, 2nd, … failure (Svix's schedule); the last step repeats. Each wait is
+at most the backoff cap and up to 20 % shorter at random (docs/decisions/0015)."""
+_JITTER = 0.2
 
 
 @dataclass(frozen=True)
@@ -66,8 +88,17 @@ class Claim:
     event_id: str
     room_sequence: int
     event_time: datetime
-    info: dict[str, Any]
+    event_info: str
+    """``EventInfo`` as stored (JSON); :attr:`info` parses it."""
     queued_at: datetime
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """``EventInfo`` of the body (parsed at each call: a bad row fails its attempt, not the claim)."""
+        info = json.loads(self.event_info)
+        if not isinstance(info, dict):
+            raise ValueError(f"delivery {self.delivery_id}: EventInfo is not an object")
+        return info
 
 
 @dataclass(frozen=True)
@@ -85,10 +116,13 @@ class Outcome:
 
 
 def backoff(attempt: int, cap: timedelta, uniform: Callable[[float, float], float]) -> timedelta:
-    """Wait after the ``attempt``-th failure: full jitter, uniform in [0, min(cap, 2^attempt s)],
-    at least 100 ms (so a dispatcher never spins on one delivery)."""
-    ceiling = min(cap.total_seconds(), 2.0 ** min(attempt, 30))
-    return max(_MIN_DELAY, timedelta(seconds=uniform(0.0, ceiling)))
+    """Wait after the ``attempt``-th failure: the :data:`RETRY_SCHEDULE` step (5 s, 5 min,
+    30 min, 2 h, 5 h, then 10 h), at most ``cap``, made up to 20 % shorter at random
+    (uniform in [0.8 w, w]) so that rooms failing together do not retry together; at least
+    100 ms (so a dispatcher never spins on one delivery)."""
+    step = RETRY_SCHEDULE[min(max(attempt, 1), len(RETRY_SCHEDULE)) - 1]
+    ceiling = min(cap, step).total_seconds()
+    return max(_MIN_DELAY, timedelta(seconds=uniform(ceiling * (1 - _JITTER), ceiling)))
 
 
 class Outbox:
@@ -111,8 +145,14 @@ class Outbox:
         self._cap = backoff_cap
         self._uniform = uniform or random.SystemRandom().uniform
 
-    def claim(self, limit: int) -> list[Claim]:
-        """Reserve up to ``limit`` due room heads (at most one per room) for one attempt each."""
+    def claim(
+        self, limit: int, *, in_flight: Mapping[int, int] | None = None, app_limit: int | None = None
+    ) -> list[Claim]:
+        """Reserve up to ``limit`` due room heads (at most one per room) for one attempt each.
+
+        With ``app_limit``, at most that many per app, counting ``in_flight`` (the caller's
+        attempts still running, per app): the claim then skips apps that are full and
+        looks further, so other apps' due deliveries are taken in their place."""
         now = self._clock.now()
         row = CallbackDelivery
         earlier = aliased(CallbackDelivery)
@@ -127,47 +167,90 @@ class Outbox:
             )
             .exists()
         )
-        query = (
-            select(row)
-            .where(row.state == PENDING, row.next_attempt_at <= now, ~blocked)
-            .order_by(row.next_attempt_at, row.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=row)
-        )
+        due = select(row).where(row.state == PENDING, row.next_attempt_at <= now, ~blocked)
+        taken: Counter[int] = Counter(in_flight or {})
         claims: list[Claim] = []
         with self._store.write() as session:
             sections: dict[int, CallbackSection] = {}
-            for delivery in session.scalars(query).all():
-                if delivery.sdk_app_id not in sections:
-                    sections[delivery.sdk_app_id] = read_section(
-                        session, delivery.sdk_app_id, CallbackSection
-                    ).effective
-                section = sections[delivery.sdk_app_id]
-                url = section.url_for(delivery.event_group)
-                if not url:  # callbacks of this group were turned off: nothing to send to
-                    delivery.state, delivery.finished_at = EXPIRED, now
-                    continue
-                delivery.url = url
-                delivery.attempts += 1
-                delivery.next_attempt_at = now + self._lease
-                claims.append(
-                    Claim(
-                        delivery_id=delivery.id,
-                        sdk_app_id=delivery.sdk_app_id,
-                        attempt=delivery.attempts,
-                        url=url,
-                        key=section.key,
-                        room_key=delivery.room_key,
-                        event_group=delivery.event_group,
-                        event_type=delivery.event_type,
-                        event_id=delivery.event_id,
-                        room_sequence=delivery.room_sequence,
-                        event_time=delivery.event_time,
-                        info=json.loads(delivery.event_info),
-                        queued_at=delivery.queued_at,
-                    )
-                )
+            for _ in range(max(limit, 8)):  # rounds; each one claims, expires or fills an app
+                full = [app for app, n in taken.items() if app_limit is not None and n >= app_limit]
+                wanted = limit - len(claims)
+                rows = session.scalars(
+                    (due.where(row.sdk_app_id.not_in(full)) if full else due)
+                    .order_by(row.next_attempt_at, row.id)
+                    .limit(wanted)
+                    .with_for_update(skip_locked=True, of=row)
+                ).all()
+                expired = False
+                for delivery in rows:
+                    if app_limit is not None and taken[delivery.sdk_app_id] >= app_limit:
+                        continue  # its app is full: the next round leaves the app out
+                    claim = self._take(session, delivery, sections, now)
+                    if claim is None:
+                        expired = True  # its room's next delivery may be due now
+                    else:
+                        taken[claim.sdk_app_id] += 1
+                        claims.append(claim)
+                # what was claimed or expired is no longer due (autoflush): the next round is new rows
+                if len(claims) >= limit or (len(rows) < wanted and not expired):
+                    break
         return claims
+
+    def _take(
+        self,
+        session: Session,
+        delivery: CallbackDelivery,
+        sections: dict[int, CallbackSection],
+        now: datetime,
+    ) -> Claim | None:
+        """Lease ``delivery`` for one attempt, or expire it (no URL, or no outcome past the window)."""
+        if (
+            delivery.attempts
+            and now >= delivery.queued_at + self._window
+            and self._outcome_missing(session, delivery)
+        ):
+            log.warning(
+                "delivery %d: attempt %d left no outcome and its retry window is over: expired",
+                delivery.id,
+                delivery.attempts,
+            )
+            delivery.state, delivery.finished_at = EXPIRED, now
+            return None
+        if delivery.sdk_app_id not in sections:
+            sections[delivery.sdk_app_id] = read_section(
+                session, delivery.sdk_app_id, CallbackSection
+            ).effective
+        section = sections[delivery.sdk_app_id]
+        url = section.url_for(delivery.event_group)
+        if not url:  # callbacks of this group were turned off: nothing to send to
+            delivery.state, delivery.finished_at = EXPIRED, now
+            return None
+        delivery.url = url
+        delivery.attempts += 1
+        delivery.next_attempt_at = now + self._lease
+        return Claim(
+            delivery_id=delivery.id,
+            sdk_app_id=delivery.sdk_app_id,
+            attempt=delivery.attempts,
+            url=url,
+            key=section.key,
+            room_key=delivery.room_key,
+            event_group=delivery.event_group,
+            event_type=delivery.event_type,
+            event_id=delivery.event_id,
+            room_sequence=delivery.room_sequence,
+            event_time=delivery.event_time,
+            event_info=delivery.event_info,
+            queued_at=delivery.queued_at,
+        )
+
+    @staticmethod
+    def _outcome_missing(session: Session, delivery: CallbackDelivery) -> bool:
+        """Whether the delivery's last claim (attempt ``attempts``) recorded no outcome."""
+        last = session.scalar(
+            select(func.max(CallbackAttempt.attempt)).where(CallbackAttempt.delivery_id == delivery.id)
+        )
+        return (last or 0) < delivery.attempts
 
     def record(self, claim: Claim, outcome: Outcome) -> str:
         """Log the attempt and move the delivery on: delivered, retried later, or expired.

@@ -28,13 +28,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.common import Caller, load_app
+from rtcconsole_server.domain.common import Caller, DestinationPolicy, load_app
 from rtcconsole_server.domain.config._rules import (
     FILE_FORMATS,
     RECORDING_MEDIA,
     RECORDING_MODES,
     RECORDING_STORAGES,
     RELAYED_PUSH_MODES,
+    check_callback_destination,
     check_callback_key,
     check_callback_url,
     check_choice,
@@ -85,11 +86,22 @@ def _recording_on(state: SectionState[CloudRecordingSection]) -> bool:
 class Config:
     """Use cases of ConfigService's settings, and the worker step that applies them."""
 
-    def __init__(self, store: Store, clock: Clock, *, delay: timedelta, push_domain_suffix: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        delay: timedelta,
+        push_domain_suffix: str,
+        destinations: DestinationPolicy | None = None,
+    ) -> None:
+        """``destinations``: where callback URLs may point when their host is a literal
+        address (None: public addresses only, the dispatcher's default)."""
         self._store = store
         self._clock = clock
         self._delay = delay
         self._push_domain_suffix = push_domain_suffix
+        self._destinations = destinations or DestinationPolicy()
 
     # -- reading ------------------------------------------------------------------
 
@@ -229,6 +241,14 @@ class Config:
                 changes[name] = url
         if violations:
             raise InvalidArgument(violations)
+        forbidden = [
+            refused
+            for name in ("room_event_url", "media_event_url")
+            if changes.get(name)
+            and (refused := check_callback_destination(changes[name], name, self._destinations)) is not None
+        ]
+        if forbidden:
+            raise FailedPrecondition(forbidden)
         with self._store.write() as session:
             app, _ = self._lock(session, caller, sdk_app_id)
             state = read_section(session, sdk_app_id, CallbackSection)

@@ -16,7 +16,10 @@ import re
 import string
 from urllib.parse import urlsplit
 
-from rtcconsole_server.errors import FieldViolation
+import httpx
+
+from rtcconsole_server.domain.common import DestinationPolicy, literal_address
+from rtcconsole_server.errors import FieldViolation, PreconditionViolation
 
 __all__ = [
     "CALLBACK_KEY_MAX",
@@ -30,6 +33,7 @@ __all__ = [
     "RECORDING_MODES",
     "RECORDING_STORAGES",
     "RELAYED_PUSH_MODES",
+    "check_callback_destination",
     "check_callback_key",
     "check_callback_url",
     "check_choice",
@@ -139,8 +143,12 @@ def check_callback_url(url: str, field: str) -> list[FieldViolation]:
     Refused as well: whitespace and control characters, non-ASCII characters
     and others RFC 3986 does not allow unencoded, a ``%`` not followed by two
     hex digits, user info (``user:password@``: credentials would show in
-    delivery lists and logs), a port outside 1-65535, and a ``#fragment``
-    (HTTP never sends it, so it is surely a mistake).
+    delivery lists and logs), a port outside 1-65535, a ``#fragment``
+    (HTTP never sends it, so it is surely a mistake), and anything the
+    dispatcher's HTTP client (httpx) cannot parse: a host that looks like an
+    IPv4 address but is not four decimal numbers 0-255 (``0177.0.0.1``,
+    ``999.999.999.999``), an ``xn--`` label that is not valid punycode. A URL
+    accepted here is one every delivery can at least try.
     """
     if url == "":
         return []
@@ -151,7 +159,22 @@ def check_callback_url(url: str, field: str) -> list[FieldViolation]:
         problem = "has a % that is not followed by two hex digits"
     if problem is None:
         problem = _check_parts(url)
+    if problem is None:
+        problem = _unparsable(url)
     return [FieldViolation(field, problem)] if problem else []
+
+
+def _unparsable(url: str) -> str | None:
+    """Why the dispatcher's HTTP client cannot parse ``url``; None when it can."""
+    try:
+        parsed = httpx.URL(url)
+        _ = parsed.host, parsed.port  # the host is decoded (IDNA) only when read
+    except (httpx.InvalidURL, ValueError):  # a malformed xn-- label is an IDNAError (a ValueError)
+        return (
+            "is not a URL the HTTP client can parse: an IPv4 host must be four decimal numbers "
+            "0-255 without leading zeros, an xn-- label valid punycode"
+        )
+    return None
 
 
 def _check_parts(url: str) -> str | None:
@@ -175,3 +198,26 @@ def _check_parts(url: str) -> str | None:
     if "#" in url:
         return "must not have a #fragment (it is never sent)"
     return None
+
+
+def check_callback_destination(
+    url: str, field: str, policy: DestinationPolicy
+) -> PreconditionViolation | None:
+    """``CALLBACK_DESTINATION_FORBIDDEN`` when ``url`` (already valid) names by a literal
+    address (in any spelling a resolver reads: ``2130706433``, ``127.1``, ``[::ffff:127.0.0.1]``)
+    a destination ``policy`` refuses. A host name is not resolved here: the dispatcher checks
+    what it resolves to at every connection. The message names the address, not the URL."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    address = literal_address(host) if host else None
+    reason = policy.refusal(address) if address is not None else None
+    if address is None or reason is None:
+        return None
+    return PreconditionViolation(
+        "CALLBACK_DESTINATION_FORBIDDEN",
+        field,
+        f"{field}: callbacks may not reach {address} ({reason}); use a public address or host "
+        "name (the operator can open networks with --callback-allow-network)",
+    )

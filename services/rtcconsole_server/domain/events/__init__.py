@@ -8,22 +8,30 @@ from __future__ import annotations
 
 from rtcconsole_server.domain.events._ingest import MAX_BATCH, EventIngest, EventsStored
 from rtcconsole_server.domain.events._vocabulary import (
+    MAX_ROOM_ID,
+    MAX_STR_ROOM_ID,
     MEDIA_EVENT_TYPES,
     ROOM_EVENT_TYPES,
     EventInput,
     event_group_of,
+    key_violations,
     room_key,
     room_of_key,
+    room_violations,
 )
 
 __all__ = [
     "MAX_BATCH",
+    "MAX_ROOM_ID",
+    "MAX_STR_ROOM_ID",
     "MEDIA_EVENT_TYPES",
     "ROOM_EVENT_TYPES",
     "EventIngest",
     "EventInput",
     "EventsStored",
     "event_group_of",
+    "key_violations",
     "room_key",
     "room_of_key",
+    "room_violations",
 ]

@@ -14,7 +14,14 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from rtcconsole_server.domain.events._vocabulary import MEDIA_EVENT_TYPES, ROOM_EVENT_TYPES, EventInput
+from rtcconsole_server.domain.common import NUL_RULE, has_nul, text_violations
+from rtcconsole_server.domain.events._vocabulary import (
+    MAX_ROOM_ID,
+    MEDIA_EVENT_TYPES,
+    ROOM_EVENT_TYPES,
+    EventInput,
+    room_violations,
+)
 from rtcconsole_server.errors import FieldViolation
 
 __all__ = [
@@ -33,25 +40,12 @@ MAX_AGE = timedelta(days=35)
 """Oldest event time accepted, before the server's clock."""
 MAX_AHEAD = timedelta(minutes=5)
 """Latest event time accepted, after the server's clock."""
-MAX_ROOM_ID = 4_294_967_294
-"""Largest numeric room id (TRTC: 1 to 2^32 - 2)."""
-MAX_STR_ROOM_ID = 64
 MAX_ID = 128
 MAX_SESSION_VALUE = 64
 _NO_USER_TYPES = frozenset({101, 102})  # room created / dismissed may have no user
 _ROLE_TYPES = frozenset({103, 105})  # user entered / role switched need a role
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DIGESTED = ("room", "user_id", "type", "event_time", "role", "reason")
-
-
-def _check_room(event: EventInput) -> list[FieldViolation]:
-    if event.room_id is None and event.str_room_id is None:
-        return [FieldViolation("room", "set room_id or str_room_id")]
-    if event.room_id is not None and not 1 <= event.room_id <= MAX_ROOM_ID:
-        return [FieldViolation("room_id", f"must be 1-{MAX_ROOM_ID}")]
-    if event.str_room_id is not None and not 1 <= len(event.str_room_id) <= MAX_STR_ROOM_ID:
-        return [FieldViolation("str_room_id", f"must be 1-{MAX_STR_ROOM_ID} characters")]
-    return []
 
 
 def _check_time(event_time: datetime | None, now: datetime) -> list[FieldViolation]:
@@ -66,17 +60,17 @@ def _check_time(event_time: datetime | None, now: datetime) -> list[FieldViolati
 
 def check_event(event: EventInput, now: datetime) -> list[FieldViolation]:
     """Every rule ``event`` breaks; empty when it is valid at ``now`` (the server's clock)."""
-    problems: list[FieldViolation] = []
-    if not 1 <= len(event.event_id) <= MAX_ID:
-        problems.append(FieldViolation("event_id", f"must be 1-{MAX_ID} characters"))
+    problems = text_violations(event.event_id, "event_id", min_len=1, max_len=MAX_ID)
     if event.sdk_app_id == 0:
         problems.append(FieldViolation("sdk_app_id", "is required"))
-    problems.extend(_check_room(event))
+    problems.extend(room_violations(event.room_id, event.str_room_id))
     known_type = event.event_type in ROOM_EVENT_TYPES or event.event_type in MEDIA_EVENT_TYPES
     if not known_type:
         problems.append(FieldViolation("type", "must be an EventType: 101-105 or 201-206"))
     if len(event.user_id) > MAX_ID:
         problems.append(FieldViolation("user_id", f"must be at most {MAX_ID} characters"))
+    elif has_nul(event.user_id):
+        problems.append(FieldViolation("user_id", NUL_RULE))
     elif not event.user_id and known_type and event.event_type not in _NO_USER_TYPES:
         problems.append(FieldViolation("user_id", "is required except for room created and room dismissed"))
     problems.extend(_check_time(event.event_time, now))

@@ -2,8 +2,10 @@
 
 Event types follow TRTC's callback numbering (R15): 101-105 are room events
 (``EventGroupId`` 1), 201-206 media events (``EventGroupId`` 2). Rooms are
-numeric (1 to 2^32 - 2) or strings; both are keyed in one column as
-``n:<number>`` or ``s:<string>``.
+numeric (1 to 2^32 - 2) or strings (1-64 characters, no NUL); both are keyed in
+one column as ``n:<number>`` or ``s:<string>``. :func:`room_violations` (from
+``domain.common``, re-exported here) is the one definition of a valid room: events
+and usage records both hold to it.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rtcconsole.callbacks import EVENT_GROUP_MEDIA, EVENT_GROUP_ROOM
+from rtcconsole_server.domain.common import MAX_ROOM_ID, MAX_STR_ROOM_ID, key_violations, room_violations
 
 __all__ = [
+    "MAX_ROOM_ID",
+    "MAX_STR_ROOM_ID",
     "MEDIA_EVENT_TYPES",
     "ROOM_EVENT_TYPES",
     "EventInput",
     "event_group_of",
+    "key_violations",
     "room_key",
     "room_of_key",
+    "room_violations",
 ]
 
 ROOM_EVENT_TYPES = frozenset({101, 102, 103, 104, 105})

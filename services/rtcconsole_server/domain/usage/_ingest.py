@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from rtcconsole.usage import CATEGORIES
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.common import BatchOutcome, Rejection
+from rtcconsole_server.domain.common import BatchOutcome, Rejection, key_violations, text_violations
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.bulk import insert_rows
@@ -54,6 +54,8 @@ MAX_AHEAD = timedelta(minutes=5)
 """Latest start time accepted, after the server's clock."""
 MAX_SECONDS = 86_400
 """Longest single record, in seconds."""
+MAX_ID = 128
+"""Longest record id and user id, in characters (as for events)."""
 log = logging.getLogger("rtcconsole_server.usage")
 
 _RETRY = RetryPolicy(attempts=3, retry_on=frozenset({Race.UNIQUE_VIOLATION, Race.DEADLOCK}))
@@ -99,16 +101,13 @@ class UsageInput:
 
 
 def validate(record: UsageInput, now: datetime) -> list[FieldViolation]:
-    """Field violations of one record, with field names relative to the record."""
-    problems = []
-    if not 1 <= len(record.record_id) <= 128:
-        problems.append(FieldViolation("record_id", "must be 1-128 characters"))
+    """Field violations of one record, with field names relative to the record. Ids and rooms
+    follow the same rules as events (``domain.events``: one definition of a room)."""
+    problems = text_violations(record.record_id, "record_id", min_len=1, max_len=MAX_ID)
     if record.sdk_app_id == 0:
         problems.append(FieldViolation("sdk_app_id", "is required"))
-    if not record.room_key[2:]:
-        problems.append(FieldViolation("room", "set room_id or str_room_id"))
-    if not 1 <= len(record.user_id) <= 128:
-        problems.append(FieldViolation("user_id", "must be 1-128 characters"))
+    problems += key_violations(record.room_key)
+    problems += text_violations(record.user_id, "user_id", min_len=1, max_len=MAX_ID)
     if record.kind not in KINDS:
         problems.append(FieldViolation("kind", "must be INTERACTIVE_AV or CLOUD_RECORDING"))
     if record.category not in CATEGORIES:

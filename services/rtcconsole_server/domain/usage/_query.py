@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from rtcconsole.usage import CATEGORIES
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.common import Caller
+from rtcconsole_server.domain.common import Caller, instant_violations
 from rtcconsole_server.domain.usage._ingest import KINDS, WINDOW, window_start
 from rtcconsole_server.domain.usage._math import DAY, day_start, deductions, minutes
 from rtcconsole_server.errors import FieldViolation, InvalidArgument, NotFound
@@ -125,7 +125,9 @@ def _validate(
         problems.append(FieldViolation("start_time", "is required"))
     if end is None:
         problems.append(FieldViolation("end_time", "is required"))
-    if start is not None and end is not None:
+    out_of_range = instant_violations(start, "start_time") + instant_violations(end, "end_time")
+    problems += out_of_range  # rounding to windows and days must not leave the calendar
+    if start is not None and end is not None and not out_of_range:
         if end <= start:
             problems.append(FieldViolation("end_time", "must be after start_time"))
         elif end - start > MAX_RANGE:
