@@ -2,8 +2,7 @@
 
 A deliberately slow read is held in flight through the servicers' own read path;
 meanwhile the health check and another account's GetApp answer, and the slow read is
-still running when they do. (How much slower they get is a ratio in the bench,
-``python -m bench stall``, never a timing assertion here.)
+still running when they do: an ordering, never a timing assertion.
 """
 
 from __future__ import annotations
