@@ -31,7 +31,16 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from tests.fuzz.schema import Call, Schema, field_count, message_class, method_path, set_fields, variants
+from tests.fuzz.schema import (
+    Call,
+    Schema,
+    field_count,
+    message_class,
+    method_path,
+    set_fields,
+    trimmed,
+    variants,
+)
 
 __all__ = [
     "CALL_TIMEOUT",
@@ -194,6 +203,7 @@ class Judge:
     def _keep(self, path: str, call: Call) -> None:
         """Keep the accepted requests that set the most fields (up to ACCEPTED_KEPT besides the
         bases the test put in ``accepted`` first)."""
+        call = Call(call.method, call.credential, tuple(trimmed(r) for r in call.requests))
         found = self._found[path]
         if call in found:
             return

@@ -47,6 +47,7 @@ __all__ = [
     "method_path",
     "request_text",
     "set_fields",
+    "trimmed",
     "variants",
 ]
 
@@ -860,3 +861,24 @@ def set_fields(message: Message) -> int:
 def _fields_of(message: Message) -> Sequence[FieldDescriptor]:
     descriptor: Descriptor = message.DESCRIPTOR  # type: ignore[assignment]
     return descriptor.fields
+
+
+def trimmed(message: Message, items: int = 3) -> Message:
+    """A copy of ``message`` with every repeated field (inside nested messages too) cut to its first
+    ``items`` items: a base for variants that costs what a small request costs (variants change
+    the first item only)."""
+    copy = _copy(message)
+    _trim(copy, items)
+    return copy
+
+
+def _trim(message: Message, items: int) -> None:
+    for field, value in message.ListFields():
+        if field.is_repeated and len(value) > items:
+            del value[items:]
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            entry = field.message_type
+            if entry is not None and entry.GetOptions().map_entry:
+                continue
+            for item in value if field.is_repeated else [value]:
+                _trim(item, items)

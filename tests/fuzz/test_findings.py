@@ -10,9 +10,9 @@ Fixed here (each failed before its fix: INTERNAL, or a reply the client refused)
 - rooms of usage records held to other rules than those of events;
 - DEBUG request logs that only shortened bytes.
 
-Held as strict xfails (bugs in code of another change; the fuzzer does not send these calls,
-see ``KNOWN_BUGS`` in test_rpcs.py): the verifiers' argument errors in ``domain/auth`` and a NUL
-in two filters of ``domain/auth`` / ``domain/apps/_tags.py`` on PostgreSQL.
+- the verifiers' own argument errors (VerifyUserSig, VerifyPrivateMapKey, AuthorizeRoomEntry);
+- a NUL in two filters (ListTags ``key``, DeleteApiKey ``key_id``) on PostgreSQL: now refused for
+  every request string by api/limits.py.
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ async def test_an_echoed_mask_is_cut_in_the_status(tenant: Tenant) -> None:
 async def test_a_nul_in_text_the_store_keeps_or_searches_is_invalid_argument(tenant: Tenant) -> None:
     """Before, on PostgreSQL: INTERNAL ("PostgreSQL text fields cannot contain NUL")."""
     app = await tenant.create_app("nul")
-    meta, value, nul = tenant.metadata, "a\x00b", "must not contain U+0000 (NUL)"
+    meta, value, nul = tenant.metadata, "a\x00b", "must not contain NUL (U+0000)"
     deliveries = config_grpc.ConfigServiceStub(tenant.channel).ListCallbackDeliveries
     calls: dict[str, Awaitable[Any]] = {
         "request_id": tenant.apps.CreateApp(
@@ -331,13 +331,13 @@ async def _report_with_nul(tenant: Tenant, clock: ManualClock, sdk_app_id: int, 
             ingest.ReportEvents(ingest_pb.ReportEventsRequest(events=[event]), metadata=DATA_PLANE),
             CODE.INVALID_ARGUMENT,
         )
-        assert failure.field_violations == {f"events[0].{field}": "must not contain U+0000 (NUL)"}
+        assert failure.field_violations == {f"events[0].{field}": "must not contain NUL (U+0000)"}
     if field != "event_id":
         failure = await fails(
             ingest.ReportUsage(ingest_pb.ReportUsageRequest(records=[record]), metadata=DATA_PLANE),
             CODE.INVALID_ARGUMENT,
         )
-        assert failure.field_violations == {f"records[0].{field}": "must not contain U+0000 (NUL)"}
+        assert failure.field_violations == {f"records[0].{field}": "must not contain NUL (U+0000)"}
 
 
 # ------------------------------------------------------------------ one room rule
@@ -347,7 +347,7 @@ ROOMS: tuple[tuple[dict[str, object], tuple[str, str] | None], ...] = (
     ({"room_id": 0}, ("room_id", "must be 1-4294967294")),
     ({"room_id": 4_294_967_295}, ("room_id", "must be 1-4294967294")),
     ({"str_room_id": ""}, ("str_room_id", "must be 1-64 characters")),
-    ({"str_room_id": "a\x00b"}, ("str_room_id", "must not contain U+0000 (NUL)")),
+    ({"str_room_id": "a\x00b"}, ("str_room_id", "must not contain NUL (U+0000)")),
     ({}, ("room", "set room_id or str_room_id")),
     ({"room_id": 4_294_967_294}, None),
     ({"str_room_id": "房" * 64}, None),
@@ -420,22 +420,15 @@ async def test_debug_request_logs_shorten_every_long_field(
     assert "<128 characters>" in line and "e" * 100 not in line
 
 
-# ------------------------------------------------------------------ bugs of other changes (strict xfails)
-
-_VERIFIER_BUG = (
-    "domain/auth/_signatures.py: UserSigInputError from the verifier's own argument checks escapes "
-    "verify_usersig / verify_private_map_key / authorize_room_entry (INTERNAL, not INVALID_ARGUMENT)"
-)
+# ------------------------------------------------------------------ verifiers and filters
 
 
-@pytest.mark.xfail(strict=True, reason=_VERIFIER_BUG)
 async def test_verify_user_sig_with_an_empty_user_id_is_invalid_argument(tenant: Tenant) -> None:
     app = await tenant.create_app("verify")
     request = auth_pb.VerifyUserSigRequest(sdk_app_id=app.sdk_app_id, user_id="", user_sig="eJw")
     await fails(tenant.auth.VerifyUserSig(request, metadata=tenant.metadata), CODE.INVALID_ARGUMENT)
 
 
-@pytest.mark.xfail(strict=True, reason=_VERIFIER_BUG)
 async def test_verify_private_map_key_for_room_0_is_invalid_argument(tenant: Tenant) -> None:
     app = await tenant.create_app("verify")
     request = auth_pb.VerifyPrivateMapKeyRequest(
@@ -444,7 +437,6 @@ async def test_verify_private_map_key_for_room_0_is_invalid_argument(tenant: Ten
     await fails(tenant.auth.VerifyPrivateMapKey(request, metadata=tenant.metadata), CODE.INVALID_ARGUMENT)
 
 
-@pytest.mark.xfail(strict=True, reason=_VERIFIER_BUG)
 async def test_room_entry_for_a_user_id_over_1024_bytes_is_invalid_argument(tenant: Tenant) -> None:
     app = await tenant.create_app("entry")
     request = auth_pb.AuthorizeRoomEntryRequest(
@@ -453,26 +445,12 @@ async def test_room_entry_for_a_user_id_over_1024_bytes_is_invalid_argument(tena
     await fails(tenant.auth.AuthorizeRoomEntry(request, metadata=DATA_PLANE), CODE.INVALID_ARGUMENT)
 
 
-def _xfail_on_postgresql(request: pytest.FixtureRequest, backend: str, reason: str) -> None:
-    if backend == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
-async def test_list_tags_with_a_nul_in_the_key_is_invalid_argument(
-    request: pytest.FixtureRequest, backend: str, tenant: Tenant
-) -> None:
-    _xfail_on_postgresql(request, backend, "domain/apps/_tags.py queries the key filter with its NUL")
+async def test_list_tags_with_a_nul_in_the_key_is_invalid_argument(tenant: Tenant) -> None:
     call = tenant.apps.ListTags(app_pb.ListTagsRequest(key="a\x00b"), metadata=tenant.metadata)
-    try:
-        await call
-    except grpc.aio.AioRpcError as error:
-        assert error.code() == CODE.INVALID_ARGUMENT, error.details()
+    await fails(call, CODE.INVALID_ARGUMENT)
 
 
-async def test_delete_api_key_with_a_nul_in_the_id_is_not_internal(
-    request: pytest.FixtureRequest, backend: str, tenant: Tenant
-) -> None:
-    _xfail_on_postgresql(request, backend, "domain/auth/_accounts.py queries key_id with its NUL")
+async def test_delete_api_key_with_a_nul_in_the_id_is_not_internal(tenant: Tenant) -> None:
     call = tenant.auth.DeleteApiKey(auth_pb.DeleteApiKeyRequest(key_id="a\x00b"), metadata=tenant.metadata)
     error = await _error(call)
     assert error.code() in (CODE.INVALID_ARGUMENT, CODE.NOT_FOUND), error.details()

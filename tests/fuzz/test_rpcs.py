@@ -32,8 +32,6 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from PIL import Image
 
-from rtcconsole._privatemap_userbuf import check_room
-from rtcconsole._sigcommon import MAX_USER_ID_BYTES, UserSigInputError, check_text
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import config_service_pb2 as config_pb
@@ -54,68 +52,10 @@ DATA_PLANE_SERVICES = frozenset({"rtcconsole.v1.IngestService"})
 DATA_PLANE_METHODS = frozenset({"/rtcconsole.v1.AuthService/AuthorizeRoomEntry"})
 
 
-_SIGNATURE_CHECKS = {
-    "/rtcconsole.v1.AuthService/VerifyUserSig": False,
-    "/rtcconsole.v1.AuthService/VerifyPrivateMapKey": True,
-    "/rtcconsole.v1.AuthService/AuthorizeRoomEntry": True,
-}
-"""Methods that call the client package's verifiers, and whether they pass them a room."""
-
-
-def _refused_by_the_verifier(request: Message, *, with_room: bool) -> bool:
-    """Whether the client package's verifier refuses its own arguments (``UserSigInputError``)."""
-    try:
-        check_text("user_id", request.user_id, MAX_USER_ID_BYTES)  # type: ignore[attr-defined]
-        if with_room:
-            which = request.WhichOneof("room")
-            check_room(
-                request.room_id if which == "room_id" else None,  # type: ignore[attr-defined]
-                request.str_room_id if which == "str_room_id" else None,  # type: ignore[attr-defined]
-            )
-    except UserSigInputError:
-        return True
-    return False
-
-
-def _verifier_arguments_refused(call: Call) -> bool:
-    """BUG (domain/auth/_signatures.py, not ours to fix): VerifyUserSig, VerifyPrivateMapKey and
-    AuthorizeRoomEntry answer INTERNAL when the client package's verifier refuses its own
-    arguments: a user_id over 1024 UTF-8 bytes (and an empty one for the Verify calls), and for
-    VerifyPrivateMapKey a room_id of 0 or a str_room_id empty or over 1024 UTF-8 bytes.
-    ``verify_usersig``, ``verify_private_map_key`` and ``authorize_room_entry`` let the
-    ``UserSigInputError`` escape where the Generate calls map it to INVALID_ARGUMENT. Held by
-    strict xfails in test_findings.py."""
-    with_room = _SIGNATURE_CHECKS.get(method_path(call.method))
-    if with_room is None:
-        return False
-    return any(
-        _refused_by_the_verifier(r, with_room=with_room and r.WhichOneof("room") is not None)
-        for r in call.received()
-    )
-
-
-NUL_UNCHECKED = {
-    "/rtcconsole.v1.AuthService/DeleteApiKey": "key_id",
-    "/rtcconsole.v1.AppService/ListTags": "key",
-}
-"""BUG (domain/auth/_accounts.py and domain/apps/_tags.py, not ours to fix): on PostgreSQL these
-fields reach a query with a NUL in them and the driver's DataError is INTERNAL ("PostgreSQL text
-fields cannot contain NUL"). The one place to refuse U+0000 for every request string is
-api/limits.py; the contexts of this change refuse it themselves (domain.common.text_violations).
-Held by strict xfails in test_findings.py."""
-
-
-def _nul_on_postgresql(call: Call, backend: str) -> bool:
-    field = NUL_UNCHECKED.get(method_path(call.method))
-    if backend != "postgresql" or field is None:
-        return False
-    return any("\x00" in getattr(r, field) for r in call.received())
-
-
 def known_bug(call: Call, backend: str) -> bool:
-    """Calls not sent because they trigger a bug in code this change may not touch; each has a
-    strict xfail test in tests/fuzz/test_findings.py, so fixing it shows up there."""
-    return _verifier_arguments_refused(call) or _nul_on_postgresql(call, backend)
+    """Calls not sent because they trigger a known bug; none are left (the verifiers' argument
+    errors and NUL in filters were fixed: domain/auth/_signatures.py, api/limits.py)."""
+    return False
 
 
 _SECONDS_PER_EXAMPLE = 0.6

@@ -267,7 +267,8 @@ async def test_r22_any_token_gets_a_typed_answer_never_an_error(tenant: Tenant, 
             @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
             @given(
                 st.one_of(
-                    st.text(max_size=300),
+                    # NUL is refused for every request string (api/limits.py), before verification
+                    st.text(max_size=300).filter(lambda s: "\x00" not in s),
                     st.builds(
                         lambda i, c: valid[:i] + c + valid[i + 1 :],
                         st.integers(0, len(valid) - 1),

@@ -135,3 +135,10 @@ def test_field_masks_are_bounded() -> None:
 def test_violations_are_bounded() -> None:
     events = [ingest_service_pb2.RoomEvent(user_id="u" * 200, event_id="e" * 200) for _ in range(500)]
     assert len(violations_of(ingest_service_pb2.ReportEventsRequest(events=events))) == MAX_VIOLATIONS
+
+
+def test_nul_in_a_string_is_refused() -> None:
+    # PostgreSQL text cannot hold U+0000: refused for every string field, before any query
+    (violation,) = violations_of(app_service_pb2.ListTagsRequest(key="a\x00b"))
+    assert (violation.field, violation.description) == ("key", "must not contain NUL (U+0000)")
+    assert violations_of(app_service_pb2.CreateMaterialRequest(content=b"\x00")) == []  # bytes may

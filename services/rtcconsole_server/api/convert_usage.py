@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
+from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.usage import UsageInput
 
 __all__ = ["CATEGORY", "CATEGORY_NAMES", "usage_input"]
@@ -23,7 +24,6 @@ CATEGORY_NAMES = {number: name for name, number in CATEGORY.items()}
 """Proto categories → the names of ``rtcconsole.usage.CATEGORIES``."""
 
 _FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)  # unset or unrepresentable: fails the time window
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def usage_input(message: pb.UsageRecord) -> UsageInput:
@@ -34,7 +34,7 @@ def usage_input(message: pb.UsageRecord) -> UsageInput:
     if message.HasField("start_time"):
         stamp = message.start_time
         try:  # what Timestamp.ToDatetime(tzinfo=UTC) gives, without its checks (hot path)
-            start = _EPOCH + timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
+            start = EPOCH + timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
         except OverflowError:
             start = _FAR_PAST
     return UsageInput(

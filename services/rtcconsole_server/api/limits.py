@@ -10,6 +10,7 @@ store or the clock cannot hold are refused for every field of their type:
 - ``google.protobuf.Timestamp`` outside 0001-01-01 .. 9999-12-31 or with nanos outside
   [0, 1e9); ``google.protobuf.Duration`` beyond ±10,000 years or with nanos of the wrong
   sign or size (the protobuf definitions of both types);
+- a string holding NUL (U+0000), which PostgreSQL text cannot store;
 - ``google.protobuf.FieldMask`` with more than :data:`FIELD_MASK_MAX_PATHS` paths or a
   path longer than :data:`FIELD_MASK_MAX_PATH_LEN` characters.
 
@@ -147,6 +148,8 @@ def _check_scalar(plan: _Plan, value: object, path: str, out: _Collector) -> Non
         if plan.max_len and size > plan.max_len:
             unit = "characters" if plan.kind == _STRING else "bytes"
             out.add(path, f"must be at most {plan.max_len} {unit} (got {size})")
+        elif plan.kind == _STRING and "\x00" in value:  # type: ignore[operator]
+            out.add(path, "must not contain NUL (U+0000)")
     elif plan.kind == _UINT64 and value > UINT64_MAX_ACCEPTED:  # type: ignore[operator]
         out.add(path, f"must be at most {UINT64_MAX_ACCEPTED}")
 

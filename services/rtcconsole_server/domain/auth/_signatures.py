@@ -8,6 +8,8 @@ whose key it is, the injected clock, and the state of the app in force now.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -81,6 +83,16 @@ def _lifetime(value: timedelta | None) -> int:
     return seconds
 
 
+@contextmanager
+def _checked_inputs() -> Iterator[None]:
+    """The helpers' own argument checks (user id of more than 1024 UTF-8 bytes, …) as field-level
+    ``InvalidArgument``, for verification as for generation."""
+    try:
+        yield
+    except UserSigInputError as error:
+        raise _input_error(error) from error
+
+
 def _input_error(error: UserSigInputError) -> InvalidArgument:
     message = str(error)
     field = next(
@@ -151,7 +163,10 @@ class Signatures:
         self, caller: Caller | None, sdk_app_id: int, user_id: str, token: str
     ) -> UserSigVerification:
         key = self._owned_key(caller, sdk_app_id)
-        return verify_usersig(token, sdk_app_id=sdk_app_id, secret_key=key, user_id=user_id, now=self._now())
+        with _checked_inputs():
+            return verify_usersig(
+                token, sdk_app_id=sdk_app_id, secret_key=key, user_id=user_id, now=self._now()
+            )
 
     def generate_private_map_key(
         self,
@@ -190,6 +205,12 @@ class Signatures:
         if not 0 <= required <= int(Privilege.ALL):
             raise InvalidArgument(FieldViolation("required_privileges", "must be an OR of Privilege values"))
         key = self._owned_key(caller, sdk_app_id)
+        with _checked_inputs():
+            return self._verify_ticket(token, sdk_app_id, key, user_id, room, required)
+
+    def _verify_ticket(
+        self, token: str, sdk_app_id: int, key: str, user_id: str, room: Room, required: int
+    ) -> PrivateMapKeyVerification:
         return verify_private_map_key(
             token,
             sdk_app_id=sdk_app_id,
@@ -229,7 +250,8 @@ class Signatures:
                 EntryDenial.APP_NOT_IN_SERVICE, stop_reasons=reasons, message="the app is stopped"
             )
         now = self._now()
-        sig = verify_usersig(user_sig, sdk_app_id=sdk_app_id, secret_key=key, user_id=user_id, now=now)
+        with _checked_inputs():
+            sig = verify_usersig(user_sig, sdk_app_id=sdk_app_id, secret_key=key, user_id=user_id, now=now)
         if not sig.ok:
             return EntryDecision(EntryDenial.USER_SIG_INVALID, sig.reason, message="the UserSig is not valid")
         if not permission_control:
@@ -239,16 +261,17 @@ class Signatures:
                 EntryDenial.PRIVATE_MAP_KEY_REQUIRED,
                 message="advanced permission control is on: a privateMapKey is required (R14)",
             )
-        ticket = verify_private_map_key(
-            private_map_key,
-            sdk_app_id=sdk_app_id,
-            secret_key=key,
-            user_id=user_id,
-            room_id=room.room_id,
-            str_room_id=room.str_room_id,
-            required=Privilege.ENTER_ROOM,
-            now=now,
-        )
+        with _checked_inputs():
+            ticket = verify_private_map_key(
+                private_map_key,
+                sdk_app_id=sdk_app_id,
+                secret_key=key,
+                user_id=user_id,
+                room_id=room.room_id,
+                str_room_id=room.str_room_id,
+                required=Privilege.ENTER_ROOM,
+                now=now,
+            )
         if not ticket.ok:
             return EntryDecision(
                 EntryDenial.PRIVATE_MAP_KEY_INVALID, ticket.reason, message="privateMapKey refused"

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rtcconsole.callbacks import ROLE_ANCHOR, ROLE_AUDIENCE, sign
+from rtcconsole_server.clock import EPOCH
 
 __all__ = [
     "USER_AGENT",
@@ -34,7 +35,7 @@ def rfc3339_ms(instant: datetime) -> str:
 
 
 def _exact_ms(instant: datetime) -> int:
-    delta = instant.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = instant.astimezone(UTC) - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 

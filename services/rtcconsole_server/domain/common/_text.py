@@ -12,7 +12,7 @@ from rtcconsole_server.errors import FieldViolation
 
 __all__ = ["NUL_RULE", "has_nul", "text_violations"]
 
-NUL_RULE = "must not contain U+0000 (NUL)"
+NUL_RULE = "must not contain NUL (U+0000)"
 """The description of a violation of the rule."""
 
 

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.common import NUL_RULE, has_nul, text_violations
 from rtcconsole_server.domain.events._vocabulary import (
     MAX_ROOM_ID,
@@ -44,7 +45,6 @@ MAX_ID = 128
 MAX_SESSION_VALUE = 64
 _NO_USER_TYPES = frozenset({101, 102})  # room created / dismissed may have no user
 _ROLE_TYPES = frozenset({103, 105})  # user entered / role switched need a role
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DIGESTED = ("room", "user_id", "type", "event_time", "role", "reason")
 
 
@@ -87,7 +87,7 @@ def check_event(event: EventInput, now: datetime) -> list[FieldViolation]:
 
 
 def _micros(instant: datetime) -> int:
-    delta = instant.astimezone(UTC) - _EPOCH
+    delta = instant.astimezone(UTC) - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Table, select, tuple_
 from sqlalchemy.orm import Session
 
 from rtcconsole.usage import CATEGORIES
-from rtcconsole_server.clock import Clock
+from rtcconsole_server.clock import Clock, floor_instant
 from rtcconsole_server.domain.common import BatchOutcome, Rejection, key_violations, text_violations
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
@@ -68,12 +68,11 @@ _KNOWN_OF_APP = (
 )
 """PostgreSQL: the stored digests of some record ids of one app: one scan of the unique index (a row-value
 IN list plans badly there, and a join with arrays may hash the whole table)."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def window_start(instant: datetime) -> datetime:
     """The start of the UTC 5-minute window containing ``instant``."""
-    return instant - ((instant - _EPOCH) % WINDOW)
+    return floor_instant(instant, WINDOW)
 
 
 @dataclass(frozen=True)
