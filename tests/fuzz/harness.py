@@ -28,7 +28,7 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
 from tests.fuzz.schema import (
@@ -213,9 +213,7 @@ class Judge:
         )
         del found[ACCEPTED_KEPT:]
 
-    async def vary_accepted(
-        self, method: MethodDescriptor, excluded: Callable[[Call], bool] = lambda _call: False
-    ) -> int:
+    async def vary_accepted(self, method: MethodDescriptor) -> int:
         """Send every one-field variant (:func:`~tests.fuzz.schema.variants`) of the accepted
         requests of ``method``: the code behind validation, one bad value at a time. Returns how
         many calls that made."""
@@ -225,10 +223,8 @@ class Judge:
             for index, request in enumerate(call.requests):
                 for _path, variant in variants(request):
                     requests = (*call.requests[:index], variant, *call.requests[index + 1 :])
-                    varied = Call(call.method, call.credential, requests)
-                    if not excluded(varied):
-                        await self(varied)
-                        sent += 1
+                    await self(Call(call.method, call.credential, requests))
+                    sent += 1
         return sent
 
     def summary(self) -> str:
@@ -253,10 +249,8 @@ def run_property(
     credentials: Sequence[str | None],
     check: Callable[[Call], Coroutine[Any, Any, None]],
     examples: int,
-    excluded: Callable[[Call], bool] = lambda _call: False,
 ) -> None:
-    """Hypothesis over calls of ``method``, each run on ``loop`` (call this from another thread);
-    calls ``excluded`` says yes to (known bugs, each with its own xfail test) are not sent."""
+    """Hypothesis over calls of ``method``, each run on ``loop`` (call this from another thread)."""
 
     @hypothesis_seed(zlib.crc32(method_path(method).encode()) ^ SEED)
     @settings(
@@ -270,7 +264,6 @@ def run_property(
     )
     @given(schema.call(method, credentials))
     def property_(call: Call) -> None:
-        assume(not excluded(call))
         asyncio.run_coroutine_threadsafe(check(call), loop).result(timeout=CALL_TIMEOUT * 3)
 
     property_()
@@ -282,10 +275,9 @@ async def fuzz_method(
     credentials: Sequence[str | None],
     check: Callable[[Call], Coroutine[Any, Any, None]],
     examples: int | None = None,
-    excluded: Callable[[Call], bool] = lambda _call: False,
 ) -> None:
     """Run :func:`run_property` for ``method`` off the loop, the calls on it; ``examples`` defaults
     to :func:`examples_for` the method."""
     examples = examples_for(method) if examples is None else examples
     loop = asyncio.get_running_loop()
-    await asyncio.to_thread(run_property, loop, schema, method, credentials, check, examples, excluded)
+    await asyncio.to_thread(run_property, loop, schema, method, credentials, check, examples)
