@@ -12,6 +12,10 @@ from rtcconsole.client import DEFAULT_TIMEOUT, RtcConsole
 
 __all__ = [
     "DEFAULT_TARGET",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_REJECTED",
+    "EXIT_USAGE",
     "Commands",
     "Handler",
     "Invocation",
@@ -26,6 +30,16 @@ __all__ = [
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 
+EXIT_OK = 0
+"""The command did what was asked."""
+EXIT_REFUSED = 1
+"""The server refused the call, could not be reached, or a local file could not be written."""
+EXIT_USAGE = 2
+"""A mistake in the command line."""
+EXIT_REJECTED = 3
+"""The command ran, but what it checked or sent was not all good: a token that does not
+verify, records the server rejected. The output says which."""
+
 
 class UsageError(Exception):
     """A mistake in the command line that argparse cannot see; exit status 2."""
@@ -39,6 +53,8 @@ class Output:
     """The response message, or the resource it wraps for single-resource commands."""
     text: str
     """The human-readable form (a table for lists)."""
+    status: int = EXIT_OK
+    """The exit status: :data:`EXIT_REJECTED` when something checked or sent was not good."""
 
 
 @dataclass

@@ -11,7 +11,16 @@ from collections.abc import Callable, Mapping
 
 from rtcconsole.cli import _render as render
 from rtcconsole.cli import apps, auth, config, ingest, materials, ops, tags, usage, usersig
-from rtcconsole.cli._framework import Commands, Handler, Invocation, UsageError, add_global_options
+from rtcconsole.cli._framework import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    Commands,
+    Handler,
+    Invocation,
+    UsageError,
+    add_global_options,
+)
 from rtcconsole.errors import RtcConsoleError
 
 __all__ = ["COMMAND_GROUPS", "amain", "build_parser", "describe_error", "main"]
@@ -29,10 +38,6 @@ COMMAND_GROUPS: tuple[Callable[[Commands], None], ...] = (
 )
 """Every command group, in help order. A new group is a module ``cli/<group>.py`` with a
 ``register(commands)`` function, added here."""
-
-EXIT_OK = 0
-EXIT_RPC_ERROR = 1
-EXIT_USAGE = 2
 
 
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -93,18 +98,18 @@ async def amain(argv: list[str] | None = None) -> int:
             print(json.dumps({"error": error.to_dict()}, indent=2), file=sys.stderr)
         else:
             print(describe_error(error), file=sys.stderr)
-        return EXIT_RPC_ERROR
+        return EXIT_REFUSED
     except UsageError as error:
         parser.print_usage(sys.stderr)
         print(f"rtcctl: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:  # writing --output, for instance
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_RPC_ERROR
+        return EXIT_REFUSED
     finally:
         await run.close()
     print(render.to_json(output.message) if args.json else output.text)
-    return EXIT_OK
+    return output.status
 
 
 def main(argv: list[str] | None = None) -> int:
