@@ -1,10 +1,10 @@
 """``rtc-console``: run the server, migrate the store, and operator tasks on the store.
 
-    rtc-console [--log-level LEVEL] serve [--listen HOST:PORT] [--database-url URL] ...
+    rtc-console [--log-level LEVEL] [--version] serve [--listen HOST:PORT] [--database-url URL] ...
     rtc-console migrate [--database-url URL]
     rtc-console dispatcher [--database-url URL] [--callback-timeout-seconds S] ...
     rtc-console aggregator [--once] [--aggregation-interval-seconds S] ...   (cli_usage.py)
-    rtc-console admin account create NAME [--json]
+    rtc-console admin account create NAME [--json | --quiet]
     rtc-console admin account billing ACCOUNT [--postpaid on|off] [--arrears on|off]
                                               [--package ok|used-up|expired] [--json]
     rtc-console admin account services ACCOUNT [--css on|off] [--vod on|off] [--json]
@@ -16,31 +16,65 @@ others are built from the ``Settings`` fields (``settings.py``: name, variable,
 default and help in one place). Every one has an environment variable,
 ``RTC_`` and the flag's name (``--listen``: ``RTC_LISTEN``); the flag wins over
 the variable, the variable over the default.
+
+Every command that changes the store names it (``store: URL`` on stderr, a
+``"store"`` field with ``--json``; no password, a SQLite file by its absolute
+path), and ``admin`` warns when it had to create the store, the trap of an
+operator whose ``serve`` runs on another one. An operator's mistake (an unknown
+account, a bad or unreachable database, an unwritable data directory, a busy
+port) is one line on stderr, ``rtc-console: error: …`` with what to do, and
+exit status 1 (2 for a usage error); alembic logs below WARNING only with
+``--log-level DEBUG``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import importlib.metadata
 import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from rtcconsole_server import cli_usage
 from rtcconsole_server.clock import SystemClock
 from rtcconsole_server.domain.auth import Accounts
-from rtcconsole_server.errors import RtcError
+from rtcconsole_server.errors import NotFound, RtcError
 from rtcconsole_server.settings import Option, SettingError, Settings, options
-from rtcconsole_server.store import open_store, upgrade
+from rtcconsole_server.store import Store, open_store, upgrade
+from rtcconsole_server.store.migrate import shown_url
 
-__all__ = ["main", "parse"]
+__all__ = ["DISTRIBUTION", "main", "parse"]
 
 log = logging.getLogger("rtcconsole_server.cli")
 
+DISTRIBUTION = "rtc-console"
+"""The distribution ``--version`` reports (``[project] name`` of the root pyproject.toml)."""
 _RUNNERS = ("serve", "aggregator", "dispatcher")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
+_WHICH_STORE = "--database-url, RTC_DATABASE_URL or --data-dir, RTC_DATA_DIR"
+
+
+class _Failure(Exception):
+    """An operator's mistake, said in one line after ``rtc-console: ``; ``status`` is the exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _on_off(value: str) -> bool:
@@ -111,6 +145,7 @@ def _add_store_flags(parser: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rtc-console", description="rtc-console server and operator tools")
+    parser.add_argument("--version", action="version", version=f"rtc-console {_version()}")
     _add_settings_flags(parser, "global")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -132,8 +167,15 @@ def _parser() -> argparse.ArgumentParser:
     account_commands = account.add_subparsers(dest="account_command", required=True)
 
     create = account_commands.add_parser("create", help="create an account and print its first API key once")
-    create.add_argument("name")
-    create.add_argument("--json", action="store_true")
+    create.add_argument(
+        "name", help="1-64 letters, digits, '_', '-' or '.', not only digits (docs/operations.md)"
+    )
+    shown = create.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true")
+    shown.add_argument(
+        "--quiet", "-q", action="store_true",
+        help="print only the API key: export RTC_API_KEY=$(rtc-console admin account create NAME -q)",
+    )  # fmt: skip
     _add_store_flags(create)
 
     billing = account_commands.add_parser("billing", help="set the account's billing state (R6)")
@@ -169,9 +211,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings) -> int:
-    from rtcconsole_server.server import serve
+    from rtcconsole_server.server import ListenError, serve
 
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except ListenError as error:
+        raise _Failure(str(error)) from None
     return 0
 
 
@@ -182,42 +227,77 @@ def _dispatcher(settings: Settings) -> int:
     return 0
 
 
+def _sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for another backend or an in-memory database)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).expanduser().absolute()
+
+
+def _migrate(settings: Settings) -> int:
+    store = open_store(settings.database_url)
+    try:
+        revision = upgrade(store)
+    finally:
+        store.dispose()
+    print(f"migrated to {revision}")
+    print(f"store: {shown_url(settings.database_url)}", file=sys.stderr)
+    return 0
+
+
 def _account(args: argparse.Namespace, settings: Settings) -> int:
+    file = _sqlite_file(settings.database_url)
+    created = file is not None and not file.exists()
     store = open_store(settings.database_url)
     try:  # dispose the pool so that no connection outlives the command (in-process callers, tests)
         upgrade(store)
-        if args.account_command in ("package", "billing"):  # billing state recomputed (R6)
-            account_id = Accounts(store, SystemClock()).find(args.account)
-            if args.account_command == "package":
-                return cli_usage.account_package(store, account_id, args)
-            return cli_usage.account_billing(store, account_id, args)
-        return _account_command(Accounts(store, SystemClock()), args)
+        status = _account_on(store, args, shown_url(settings.database_url))
+        if created:  # after the result: a failed command says only its one error line
+            print(f"rtc-console: note: there was no store at {file}, this command created it; "
+                  f"serve must use the same store ({_WHICH_STORE})", file=sys.stderr)  # fmt: skip
+        return status
     finally:
         store.dispose()
 
 
-def _account_command(accounts: Accounts, args: argparse.Namespace) -> int:
-    if args.account_command == "create":
-        issued = accounts.create(args.name)
-        if args.json:
-            print(json.dumps({"account_id": issued.account_id, "api_key": issued.api_key}))
-        else:
-            print(f"account {issued.account_id} created")
-            print(f"api key (shown once, keep it safe): {issued.api_key}")
-        return 0
-    account_id = accounts.find(args.account)
+def _account_on(store: Store, args: argparse.Namespace, where: str) -> int:
+    """Run ``admin account …`` on ``store`` (named ``where`` in the output)."""
+    accounts = Accounts(store, SystemClock())
+    try:
+        if args.account_command == "create":
+            return _create(accounts, args, where)
+        account_id = accounts.find(args.account)
+    except NotFound as error:
+        raise _Failure(f"error: {error.message} in store {where}; is this the store serve uses? "
+                       f"({_WHICH_STORE})") from None  # fmt: skip
+    if args.account_command == "package":  # billing state recomputed (R6)
+        return cli_usage.account_package(store, account_id, args, where=where)
+    if args.account_command == "billing":
+        return cli_usage.account_billing(store, account_id, args, where=where)
     if args.account_command == "services":
         services = accounts.set_services(account_id, css=args.css, vod=args.vod)
         shown = {"account_id": account_id, "css": services.css_active, "vod": services.vod_active}
-        print(json.dumps(shown) if args.json else " ".join(f"{k}={v}" for k, v in shown.items()))
+        cli_usage.print_document(shown, args.json, " ".join(f"{k}={v}" for k, v in shown.items()), where)
         return 0
     if args.account_command == "totp-reset":
         state = accounts.reset_totp(account_id, remove_authenticator=args.remove_authenticator)
         reset = {"account_id": account_id, "active": state.active, "pending": state.pending,
                  "failures": state.failures, "lockouts": state.lockouts}  # fmt: skip
-        print(json.dumps(reset) if args.json else " ".join(f"{k}={v}" for k, v in reset.items()))
+        cli_usage.print_document(reset, args.json, " ".join(f"{k}={v}" for k, v in reset.items()), where)
         return 0
     raise AssertionError(f"unhandled command {args.account_command!r}")
+
+
+def _create(accounts: Accounts, args: argparse.Namespace, where: str) -> int:
+    issued = accounts.create(args.name)
+    if args.quiet:
+        print(issued.api_key)
+        return 0
+    text = f"account {issued.account_id} created\napi key (shown once, keep it safe): {issued.api_key}"
+    issued_doc = {"account_id": issued.account_id, "api_key": issued.api_key}
+    cli_usage.print_document(issued_doc, args.json, text, where)
+    return 0
 
 
 def parse(
@@ -237,27 +317,78 @@ def parse(
     return args, settings
 
 
+def _logging(level: str) -> None:
+    """Log to stderr at ``level``; alembic's INFO lines only at DEBUG (``serve`` logs the revision)."""
+    if level.upper() not in _LOG_LEVELS:
+        raise _Failure(f"error: --log-level must be one of {', '.join(_LOG_LEVELS)}, got {level!r}", 2)
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
+
+
+def _check_driver(settings: Settings) -> None:
+    """Refuse in one line a database URL whose driver is not installed (``mysql://``)."""
+    dialect = make_url(settings.database_url).get_dialect()
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        raise _Failure(f"error: the driver of database URL {shown_url(settings.database_url)!r} is not "
+                       f"installed ({error}); use {_URL_FORMS}") from None  # fmt: skip
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    _check_driver(settings)
+    if args.command == "serve":
+        return _serve(settings)
+    if args.command == "dispatcher":
+        return _dispatcher(settings)
+    if args.command == "aggregator":
+        return cli_usage.run_aggregator(settings, once=args.once)
+    if args.command == "migrate":
+        return _migrate(settings)
+    return _account(args, settings)
+
+
+def _explain(error: ArgumentError | DBAPIError | OSError, settings: Settings) -> str:
+    """The one line that says what went wrong with the store and what to do."""
+    where = shown_url(settings.database_url)
+    if isinstance(error, ArgumentError):  # the URL does not parse, or names no known backend
+        reason = str(error).splitlines()[0].replace(settings.database_url, where)
+        return (f"error: bad database URL {where!r} ({reason}); use {_URL_FORMS} "
+                "(--database-url, RTC_DATABASE_URL)")  # fmt: skip
+    if isinstance(error, DBAPIError):  # could not connect, or the database refused
+        cause = error.orig if error.orig is not None else error
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        password = make_url(settings.database_url).password
+        if password:  # a driver's message should not echo it; never let one through
+            reason = reason.replace(str(password), "***")
+        return (f"error: cannot use the store {where}: {reason}; is the database running, and the URL "
+                f"right? (--database-url, RTC_DATABASE_URL)")  # fmt: skip
+    what = f"{(error.strerror or str(error)).lower()}: {error.filename}" if error.filename else str(error)
+    try:
+        file = _sqlite_file(settings.database_url)
+    except ArgumentError:
+        file = None
+    if file is not None and error.filename and Path(error.filename).absolute() in (file, *file.parents):
+        return (f"error: cannot open the store {where}: {what}; pick a directory you can write "
+                f"({_WHICH_STORE})")  # fmt: skip
+    return f"error: {what}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args, settings = parse(argv)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for old, new in getattr(args, "deprecated_flags", ()):
-        log.warning("%s is deprecated; use %s", old, new)
     try:
-        if args.command == "serve":
-            return _serve(settings)
-        if args.command == "dispatcher":
-            return _dispatcher(settings)
-        if args.command == "aggregator":
-            return cli_usage.run_aggregator(settings, once=args.once)
-        if args.command == "migrate":
-            upgrade(open_store(settings.database_url))
-            print("migrated")
-            return 0
-        return _account(args, settings)
+        _logging(settings.log_level)
+        for old, new in getattr(args, "deprecated_flags", ()):
+            log.warning("%s is deprecated; use %s", old, new)
+        return _run(args, settings)
+    except _Failure as failure:
+        print(f"rtc-console: {failure}", file=sys.stderr)
+        return failure.status
     except RtcError as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        print(f"rtc-console: error: {error.message}", file=sys.stderr)
+        return 1
+    except (ArgumentError, DBAPIError, OSError) as error:
+        print(f"rtc-console: {_explain(error, settings)}", file=sys.stderr)
         return 1
 
 

@@ -6,9 +6,11 @@
     rtc-console admin account package list ACCOUNT [--json]
     rtc-console admin account billing ACCOUNT [--postpaid on|off] [--arrears on|off] [--json]
 
-Times (``--from``, ``--to``) are ISO 8601: ``2026-01-01`` (midnight UTC),
-``2026-01-01T08:00:00Z`` or with an offset; a time without a zone is UTC.
-Every change re-evaluates the account's billing state at once. The aggregator's
+Times (``--from``, ``--to``) are those of ``rtcconsole.times`` (as in ``rtcctl``):
+ISO 8601 (``2026-01-01`` is midnight UTC, ``2026-01-01T08:00:00Z`` or with an
+offset; a time without a zone is UTC) or relative to now (``today``, ``+30d``,
+``today+30d``, ``now-1h``), so that a script's package is valid whenever it runs.
+Every change re-evaluates the account's billing state at once (R6). The aggregator's
 flags are the ``aggregation_*`` settings (``settings.py``), the same as ``serve``'s.
 """
 
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from rtcconsole import times
 from rtcconsole_server.clock import SystemClock
 from rtcconsole_server.domain.usage import Billing, BillingView, PackageView
 from rtcconsole_server.settings import Settings
@@ -31,17 +35,21 @@ __all__ = [
     "add_aggregator_command",
     "add_package_commands",
     "parse_instant",
+    "print_document",
     "run_aggregator",
 ]
 
 
 def parse_instant(text: str) -> datetime:
-    """An ISO 8601 date or date-time; without a zone it is UTC."""
+    """The UTC instant ``text`` names (:func:`rtcconsole.times.parse_instant`: ISO 8601, without
+    a zone UTC, or relative to now such as ``today`` and ``+30d``); the error lists the forms."""
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return times.parse_instant(text)
+    except ValueError as error:
+        message = str(error)
+        if times.INSTANT_FORMS not in message:
+            message = f"{message}; use {times.INSTANT_FORMS}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def _positive(text: str) -> int:
@@ -84,11 +92,14 @@ def add_package_commands(
     add.add_argument("account", help="account id or name")
     add.add_argument("--minutes", type=_positive, required=True, help="equivalent minutes (audio minutes)")
     add.add_argument(
-        "--from", dest="valid_from", type=parse_instant, required=True, help="valid from (ISO 8601)"
-    )
+        "--from", dest="valid_from", type=parse_instant, required=True, metavar="TIME",
+        help="valid from: ISO 8601 (2026-01-01, 2026-01-01T08:00Z) or relative (today, now, +30d); "
+        "a negative offset as --from=-1d",
+    )  # fmt: skip
     add.add_argument(
-        "--to", dest="valid_to", type=parse_instant, required=True, help="valid until, exclusive"
-    )
+        "--to", dest="valid_to", type=parse_instant, required=True, metavar="TIME",
+        help="valid until, exclusive: ISO 8601 or relative (+30d, today+30d)",
+    )  # fmt: skip
     add.add_argument("--json", action="store_true")
     add_store_flags(add)
     listing = words.add_parser("list", help="the account's packages, their consumption and the state")
@@ -125,8 +136,15 @@ def _summary(view: BillingView) -> dict[str, Any]:
     }
 
 
-def _print(document: dict[str, Any], as_json: bool, text: str) -> None:
-    print(json.dumps(document) if as_json else text)
+def print_document(document: dict[str, Any], as_json: bool, text: str, where: str) -> None:
+    """The result of an ``admin`` command on the store named ``where`` (``shown_url``): with
+    ``as_json`` the document and its ``"store"`` on stdout, else ``text`` on stdout and
+    ``store: where`` on stderr (stdout stays what scripts read)."""
+    if as_json:
+        print(json.dumps({**document, "store": where}))
+    else:
+        print(text)
+        print(f"store: {where}", file=sys.stderr)
 
 
 def _table(view: BillingView) -> str:
@@ -143,8 +161,8 @@ def _table(view: BillingView) -> str:
     return "\n".join(lines)
 
 
-def account_package(store: Store, account_id: int, args: argparse.Namespace) -> int:
-    """``admin account package add|list``."""
+def account_package(store: Store, account_id: int, args: argparse.Namespace, *, where: str) -> int:
+    """``admin account package add|list`` on ``store``, named ``where`` in the output."""
     billing = Billing(store, SystemClock())
     if args.package_command == "add":
         view = billing.add_package(
@@ -152,14 +170,15 @@ def account_package(store: Store, account_id: int, args: argparse.Namespace) -> 
         )
         added = max(view.packages, key=lambda p: p.package_id)
         document = {**_summary(view), "added": _package(added)}
-        _print(document, args.json, f"package {added.package_id} added\n{_table(view)}")
+        print_document(document, args.json, f"package {added.package_id} added\n{_table(view)}", where)
         return 0
     view = billing.view(account_id)
-    _print({**_summary(view), "packages": [_package(p) for p in view.packages]}, args.json, _table(view))
+    listing = {**_summary(view), "packages": [_package(p) for p in view.packages]}
+    print_document(listing, args.json, _table(view), where)
     return 0
 
 
-def account_billing(store: Store, account_id: int, args: argparse.Namespace) -> int:
+def account_billing(store: Store, account_id: int, args: argparse.Namespace, *, where: str) -> int:
     """``admin account billing``: set the flags (and, unmetered only, the package state)."""
     view = Billing(store, SystemClock()).set_flags(
         account_id,
@@ -168,5 +187,5 @@ def account_billing(store: Store, account_id: int, args: argparse.Namespace) -> 
         package_state=args.package.replace("-", "_") if args.package else None,
     )
     summary = _summary(view)
-    _print(summary, args.json, " ".join(f"{k}={v}" for k, v in summary.items()))
+    print_document(summary, args.json, " ".join(f"{k}={v}" for k, v in summary.items()), where)
     return 0

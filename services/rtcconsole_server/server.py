@@ -6,12 +6,21 @@ explicitly (tests build one on port 0 with a manual clock, on which its workers
 also sleep). ``serve`` runs one until SIGTERM or SIGINT through the same
 ``run_until_signalled`` as the standalone workers, then stops it in the order
 of :meth:`Server.stop`.
+
+At start ``serve`` logs the store it uses (:func:`~rtcconsole_server.store.migrate.shown_url`:
+no password), whether a data-plane token is set (never the token), the revision it migrated
+to and the address it listens on. An address it cannot bind is a :class:`ListenError`
+saying why (in use, not allowed, not on this machine), found by trying the address before
+gRPC does, so that no gRPC error lines precede it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -42,14 +51,16 @@ from rtcconsole_server.clock import Clock, SystemClock
 from rtcconsole_server.domain.callbacks import Dispatcher
 from rtcconsole_server.domain.console import Console
 from rtcconsole_server.live import LiveState, open_live_state
-from rtcconsole_server.settings import Settings
+from rtcconsole_server.settings import Settings, split_listen
 from rtcconsole_server.store import Store, open_store, upgrade
+from rtcconsole_server.store.migrate import shown_url
 from rtcconsole_server.workers import WorkerGroup, run_until_signalled
 from rtcconsole_server.workers.appliers import applier_workers
 from rtcconsole_server.workers.dispatcher import dispatcher_worker, run_dispatcher
 
 __all__ = [
     "SERVICE_NAMES",
+    "ListenError",
     "Server",
     "build_server",
     "build_workers",
@@ -69,6 +80,45 @@ SERVICE_NAMES = (
 )
 _DB_THREADS = 16
 _MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a 2 MiB material plus room for the rest of the message
+_NO_TOKEN = "not set: ingest and room-entry RPCs are refused"  # noqa: S105 (a log line, not a secret)
+_WHY_NOT = {
+    errno.EADDRINUSE: "address in use (is another rtc-console serve running? pick another --listen)",
+    errno.EACCES: "permission denied (ports below 1024 need privileges; pick another --listen)",
+    errno.EADDRNOTAVAIL: "no such address on this machine (pick one of its addresses, or 127.0.0.1)",
+}
+
+
+class ListenError(Exception):
+    """The server cannot listen on ``address``; ``reason`` says why and what to do."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"cannot listen on {address}: {reason}")
+        self.address = address
+        self.reason = reason
+
+
+def _check_bindable(address: str) -> None:
+    """Raise :class:`ListenError` unless ``address`` (``HOST:PORT``) can be bound: every address
+    the host resolves to is tried, as gRPC does (with ``SO_REUSEADDR``, as gRPC sets it)."""
+    try:
+        host, port = split_listen(address)
+    except ValueError as error:
+        raise ListenError(address, str(error)) from None
+    try:
+        resolved = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise ListenError(address, f"unknown host {host!r} ({error.strerror})") from None
+    failures: list[int] = []
+    for family, kind, proto, _, sockaddr in resolved:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(sockaddr)
+            except OSError as error:
+                failures.append(error.errno or 0)
+    if errno.EADDRINUSE in failures or (failures and len(failures) == len(resolved)):
+        code = errno.EADDRINUSE if errno.EADDRINUSE in failures else failures[0]
+        raise ListenError(address, _WHY_NOT.get(code, os.strerror(code).lower()))
 
 
 @dataclass
@@ -143,7 +193,8 @@ async def build_server(
     threads = 1 if store.dialect == "sqlite" else _DB_THREADS
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rtc-store")
     if settings.migrate:
-        await asyncio.get_running_loop().run_in_executor(executor, upgrade, store)
+        revision = await asyncio.get_running_loop().run_in_executor(executor, upgrade, store)
+        log.info("store migrated to %s", revision)
     live = open_live_state(settings.redis_url, clock=clock)  # connects lazily, on first use
     console = Console.build(store, clock, settings, live=live)
     server = grpc.aio.server(
@@ -164,16 +215,34 @@ async def build_server(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    port = server.add_insecure_port(settings.listen)
-    if port == 0:
-        raise OSError(f"cannot listen on {settings.listen}")
+    try:
+        port = _bind(server, settings.listen)
+    except ListenError:
+        executor.shutdown(wait=True)
+        await live.close()
+        store.dispose()
+        raise
     workers = build_workers(console, settings, executor)
     dispatcher = Dispatcher.build(store, clock, settings, executor)
     workers.workers.append(dispatcher_worker(dispatcher, settings))
     return Server(server, port, console, workers, health_servicer, settings, executor, dispatcher, live=live)
 
 
+def _bind(server: grpc.aio.Server, address: str) -> int:
+    """Listen on ``address``; the port bound. :class:`ListenError` if it cannot."""
+    _check_bindable(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:  # taken between the check and now
+        port = 0
+    if port == 0:
+        raise ListenError(address, "gRPC could not bind it (pick another --listen)")
+    return port
+
+
 async def serve(settings: Settings) -> None:
     """``rtc-console serve``: run until SIGTERM or SIGINT, then stop (``settings.grace``, default 10 s)."""
+    log.info("store: %s", shown_url(settings.database_url))
+    log.info("data-plane token: %s", "set" if settings.data_plane_token else _NO_TOKEN)
     server = await build_server(settings)
     await run_until_signalled(server, grace=settings.grace, name="rtc-console serve")

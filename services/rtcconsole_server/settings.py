@@ -30,12 +30,15 @@ from typing import Any
 __all__ = [
     "COMMANDS",
     "DEFAULT_DATA_DIR",
+    "LISTEN_FORM",
     "Alias",
     "Option",
     "SettingError",
     "Settings",
     "configuration_table",
+    "listen_address",
     "options",
+    "split_listen",
 ]
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "rtc-console"
@@ -63,6 +66,33 @@ class Alias:
     scale: float = 1.0
 
 
+LISTEN_FORM = "--listen takes HOST:PORT, e.g. 127.0.0.1:50762 (or a bare PORT, then 127.0.0.1)"
+"""What ``--listen`` accepts, in words for error messages."""
+
+
+def listen_address(text: str) -> str:
+    """``--listen``'s value as the server binds it: a bare port number means loopback
+    (``50762`` → ``127.0.0.1:50762``, never every interface by surprise); any other text is
+    kept as given, and :func:`split_listen` checks it when the server binds."""
+    stripped = text.strip()
+    if stripped.isascii() and stripped.isdigit():
+        return f"127.0.0.1:{stripped}"
+    return stripped
+
+
+def split_listen(address: str) -> tuple[str, int]:
+    """The host and port of a ``HOST:PORT`` (``[::1]:PORT`` for IPv6); ``ValueError`` naming
+    :data:`LISTEN_FORM` for anything else."""
+    host, colon, port = listen_address(address).rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
+        host = host[1:-1]
+    valid_host = bool(host) and (bracketed or ":" not in host)
+    if not (colon and valid_host and port.isascii() and port.isdigit() and int(port) <= 65535):
+        raise ValueError(f"{LISTEN_FORM}; got {address!r}")
+    return host, int(port)
+
+
 def _meta(
     *,
     flag: str,
@@ -73,10 +103,12 @@ def _meta(
     metavar: str | None = None,
     group: str | None = None,
     aliases: tuple[Alias, ...] = (),
+    parser: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     """The metadata of a :class:`Settings` field: its flag and variable, ``help`` (units stated;
     the default is shown from the field, or as ``shown`` where it depends on the machine), the
-    ``commands`` it belongs to, its ``--help`` ``group`` and its deprecated ``aliases``."""
+    ``commands`` it belongs to, its ``--help`` ``group``, its deprecated ``aliases`` and, where
+    the field's type says too little, the ``parser`` of its text (``ValueError`` if bad)."""
     return {
         "flag": flag,
         "env": env,
@@ -86,6 +118,7 @@ def _meta(
         "metavar": metavar,
         "group": group,
         "aliases": aliases,
+        "parser": parser,
     }
 
 
@@ -99,7 +132,9 @@ class Settings:
     ))  # fmt: skip
     listen: str = field(default="127.0.0.1:50051", metadata=_meta(
         flag="--listen", env="RTC_LISTEN", commands=("serve",), metavar="HOST:PORT",
-        help="address the gRPC server binds; port 0 picks a free one",
+        parser=listen_address,
+        help="address the gRPC server binds, HOST:PORT ([::1]:PORT for IPv6); a bare PORT means "
+        "127.0.0.1:PORT; port 0 picks a free one",
     ))  # fmt: skip
     data_dir: Path = field(default=DEFAULT_DATA_DIR, metadata=_meta(
         flag="--data-dir", env="RTC_DATA_DIR", commands=_STORE, metavar="DIR",
@@ -288,12 +323,14 @@ class Option:
     metavar: str | None
     group: str | None
     aliases: tuple[Alias, ...]
+    parser: Callable[[str], Any] | None = None
+    """The field's own parser of text, if its type is not enough (``--listen``)."""
 
     def parse(self, text: str, *, source: str | None = None, scale: float = 1.0) -> Any:
         """``text`` (a flag's or a variable's value) as the field's type; a duration is seconds
         times ``scale``, a count at least 1. Raises :class:`SettingError` naming ``source``."""
         try:
-            return _PARSERS[self.kind](text, scale)
+            return self.parser(text) if self.parser else _PARSERS[self.kind](text, scale)
         except ValueError as error:
             raise SettingError(f"{source or self.flag}: {error}") from None
 
@@ -387,7 +424,8 @@ def options(commands: Collection[str] = COMMANDS) -> list[Option]:
         shown = meta["shown"] or _shown(default)
         found.append(
             Option(f.name, _kind(hints[f.name]), default, meta["flag"], meta["env"], meta["help"],
-                   meta["commands"], shown, meta["metavar"], meta["group"], meta["aliases"])
+                   meta["commands"], shown, meta["metavar"], meta["group"], meta["aliases"],
+                   meta.get("parser"))
         )  # fmt: skip
     return found
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import json_format
 from google.rpc import error_details_pb2
 
 from rtcconsole.cli import amain, main
@@ -39,7 +40,14 @@ APP = app_pb.App(sdk_app_id=1400000001, name="live_demo", description="demo")
 async def test_apps_get_prints_the_app_itself(fake: FakeConsole, capsys: pytest.CaptureFixture[str]) -> None:
     fake.reply("GetApp", app_pb.GetAppResponse(app=APP))
     data = await rtcctl_json(fake, capsys, "apps", "get", "1400000001")
-    assert data == {"sdk_app_id": "1400000001", "name": "live_demo", "description": "demo"}
+    assert {k: data[k] for k in ("sdk_app_id", "name", "description")} == {
+        "sdk_app_id": "1400000001",
+        "name": "live_demo",
+        "description": "demo",
+    }
+    # every field, also those holding their default; an unset message field stays out
+    assert (data["source"], data["tags"], data["stop_reasons"]) == ("", [], [])
+    assert data["status"] == "APP_STATUS_UNSPECIFIED" and "create_time" not in data
     assert fake.calls[0].metadata["authorization"] == f"Bearer {KEY}"
 
 
@@ -63,7 +71,7 @@ async def test_apps_list_human_and_all_pages(fake: FakeConsole, capsys: pytest.C
     assert "live_demo" in out and "--page-token p2" in out
     data = await rtcctl_json(fake, capsys, "apps", "list", "--all")
     assert [a["sdk_app_id"] for a in data["apps"]] == ["1400000001", "1400000000"]
-    assert "next_page_token" not in data
+    assert data["next_page_token"] == ""  # --all: no page left
     first, second, third = fake.requests("ListApps")
     assert [(t.key, t.value) for t in first.tags] == [("team", "live")]
     assert (second.page_token, third.page_token) == ("", "p2")
@@ -101,6 +109,9 @@ async def test_apps_disable_with_totp_prints_the_operation(
         "name": "operations/1",
         "kind": "OPERATION_KIND_DISABLE_APP",
         "state": "OPERATION_STATE_PENDING",
+        "sdk_app_id": "0",
+        "done": False,
+        "error_message": "",
     }
     assert fake.requests("DisableApp")[0].secondary_auth_token == "tok"
 
@@ -113,6 +124,16 @@ async def test_rpc_error_human(fake: FakeConsole, capsys: pytest.CaptureFixture[
     status, out, err = await rtcctl(fake, capsys, "apps", "create", "--name", "x" * 20)
     assert (status, out) == (1, "")
     assert err.splitlines() == ["error: INVALID_ARGUMENT: invalid app", "  name: too long"]
+
+
+QUOTA_DEFAULTS = json.loads(
+    json_format.MessageToJson(
+        error_details_pb2.QuotaFailure.Violation(),
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+    )
+)
+"""Every field of a QuotaFailure.Violation at its default: --json prints them all."""
 
 
 async def test_rpc_error_json_goes_to_stderr(fake: FakeConsole, capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,7 +150,7 @@ async def test_rpc_error_json_goes_to_stderr(fake: FakeConsole, capsys: pytest.C
             "details": [
                 {
                     "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                    "violations": [{"subject": "accounts/1", "description": "100 of 100"}],
+                    "violations": [{**QUOTA_DEFAULTS, "subject": "accounts/1", "description": "100 of 100"}],
                 }
             ],
         }
@@ -211,17 +232,17 @@ def test_main_runs_its_own_loop(capsys: pytest.CaptureFixture[str], unused_tcp_p
     assert "rtcctl" in capsys.readouterr().out
     target = f"127.0.0.1:{unused_tcp_port}"
     assert main(["--target", target, "--api-key", KEY, "--timeout", "0.5", "apps", "get", "1"]) == 1
-    assert capsys.readouterr().err.startswith("error: ")
+    assert capsys.readouterr().err.startswith(f"rtcctl: cannot reach rtc-console at {target} ")
 
 
 async def test_ingest_against_an_absent_server_is_an_rpc_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, unused_tcp_port: int
 ) -> None:
-    """``rtcctl ingest`` goes through IngestClient: the same typed errors and exit status 1."""
+    """``rtcctl ingest`` goes through IngestClient: the same one-line report and exit status 1."""
     source = tmp_path / "events.jsonl"
     source.write_text('{"eventId": "e1"}\n', encoding="utf-8")
     argv = ["--target", f"127.0.0.1:{unused_tcp_port}", "--timeout", "2", "ingest", "events", str(source)]
     assert await amain([*argv, "--token", "secret-data-plane-token"]) == 1
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith("error: UNAVAILABLE: ")
+    assert out == "" and err.startswith(f"rtcctl: cannot reach rtc-console at 127.0.0.1:{unused_tcp_port} ")
     assert "secret-data-plane-token" not in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from google.protobuf import timestamp_pb2
 
 from rtcconsole.cli import _render as render
@@ -44,7 +45,8 @@ def test_json_of_a_list_is_the_whole_response() -> None:
 def test_app_fields() -> None:
     text = render.app_fields(APP)
     assert "sdk_app_id:" in text and "1400000001" in text
-    assert "STOPPED (DISABLED_BY_OWNER)" in text
+    assert "stopped (disabled by owner)" in text
+    assert "rtcctl apps enable 1400000001 --totp CODE" in text  # R6: what restores it
     assert "team=live" in text
     assert "2025-01-01T00:00:00Z" in text
 
@@ -55,8 +57,8 @@ def test_apps_table_aligns_wide_characters() -> None:
     assert lines[0].split() == ["SDKAPPID", "NAME", "STATUS", "TAGS", "CREATED"]
     # The status column starts at the same terminal column although 直播 is two characters wide each.
     stopped, normal = lines[1], lines[2]
-    assert render._width(stopped[: stopped.index("STOPPED")]) == render._width(
-        normal[: normal.index("NORMAL")]
+    assert render._width(stopped[: stopped.index("stopped")]) == render._width(
+        normal[: normal.index("normal")]
     )
     assert lines[-1] == "more: --page-token t (or --all)"
 
@@ -71,3 +73,48 @@ def test_labels_and_times() -> None:
     assert render.label(common_pb2.OperationState, 0) == "-"
     assert render.label(common_pb2.OperationState, 99) == "99"
     assert render.when(timestamp_pb2.Timestamp()) == "-"
+
+
+def test_json_prints_fields_that_hold_their_default() -> None:
+    """``--json`` prints every field: a script reads ``valid``/``postpaid``/``index`` without guessing."""
+    from rtcconsole.v1 import auth_service_pb2 as auth_pb
+    from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
+    from rtcconsole.v1 import usage_service_pb2 as usage_pb
+
+    assert json.loads(render.to_json(auth_pb.VerifyUserSigResponse()))["valid"] is False
+    billing = json.loads(render.to_json(usage_pb.GetBillingStateResponse()))
+    assert (billing["postpaid"], billing["arrears"], billing["packages"]) == (False, False, [])
+    assert "data_through" not in billing  # a message field that is not set is absent, not a default
+    rejected = ingest_pb.StreamEventsResponse(rejections=[ingest_pb.RejectedRecord(index=0, code="X")])
+    assert json.loads(render.to_json(rejected))["rejections"][0]["index"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("reasons", "text"),
+    [
+        ([app_pb.STOP_REASON_PACKAGE_EXPIRED], "stopped (package expired)"),
+        ([app_pb.STOP_REASON_PACKAGE_USED_UP], "stopped (package used up)"),
+        ([app_pb.STOP_REASON_ARREARS], "stopped (in arrears)"),
+        (
+            [app_pb.STOP_REASON_DISABLED_BY_OWNER, app_pb.STOP_REASON_PACKAGE_EXPIRED],
+            "stopped (disabled by owner, package expired)",
+        ),
+    ],
+)
+def test_a_stopped_app_says_why_in_the_list(reasons: list[app_pb.StopReason.ValueType], text: str) -> None:
+    """R4/R6: the STATUS column carries the reasons, not a bare STOPPED."""
+    app = app_pb.App(sdk_app_id=1400000003, name="x", status=app_pb.APP_STATUS_STOPPED, stop_reasons=reasons)
+    [_, row] = render.apps_table(app_pb.ListAppsResponse(apps=[app])).splitlines()
+    assert text in row
+    assert render.app_status(app_pb.App(status=app_pb.APP_STATUS_NORMAL)) == "normal"
+
+
+def test_app_fields_say_what_restores_a_stopped_app() -> None:
+    app = app_pb.App(
+        sdk_app_id=1400000003,
+        status=app_pb.APP_STATUS_STOPPED,
+        stop_reasons=[app_pb.STOP_REASON_PACKAGE_USED_UP, app_pb.STOP_REASON_PACKAGE_EXPIRED],
+    )
+    restore = [line.split(None, 2)[2] for line in render.app_fields(app).splitlines() if "restore" in line]
+    assert restore == ["buy a package or turn postpaid billing on"]  # said once for both reasons
+    assert "restore" not in render.app_fields(app_pb.App(status=app_pb.APP_STATUS_NORMAL))

@@ -33,7 +33,7 @@ async def test_serve_answers_health_and_exits_cleanly_on_sigterm(tmp_path: Path)
     url = f"sqlite:///{tmp_path / 'data' / 'rtc.db'}"
     run_cli("migrate", "--database-url", url)
     _, key = create_account(url, "ops")
-    with serving(url, log=tmp_path / "serve.log") as (process, target):
+    with serving(url, "--data-plane-token", "dp-s3cret", log=tmp_path / "serve.log") as (process, target):
         async with grpc.aio.insecure_channel(target) as channel:
             stub: Any = health_pb2_grpc.HealthStub(channel)
             health = await stub.Check(health_pb2.HealthCheckRequest())
@@ -42,7 +42,12 @@ async def test_serve_answers_health_and_exits_cleanly_on_sigterm(tmp_path: Path)
         assert isinstance(app, pb.App)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    assert "stopped" in (tmp_path / "serve.log").read_text()
+    logged = (tmp_path / "serve.log").read_text()
+    assert "stopped" in logged
+    # what it runs on, said at start (issue 11): the store file, the token's presence, never the token
+    assert f"INFO rtcconsole_server: store: {url}\n" in logged
+    assert "INFO rtcconsole_server: data-plane token: set\n" in logged and "dp-s3cret" not in logged
+    assert f"listening on {target}" in logged
 
 
 def test_admin_account_create_prints_the_key_once_and_stores_a_hash(tmp_path: Path) -> None:

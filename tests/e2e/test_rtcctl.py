@@ -13,6 +13,8 @@ from google.protobuf import json_format
 from PIL import Image
 
 from rtcconsole.cli import amain
+from rtcconsole.cli._framework import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
+from rtcconsole.cli._secondary import NEEDS_TOTP
 from rtcconsole.usersig import verify_usersig
 from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
@@ -33,7 +35,9 @@ class Ctl:
         status = await amain([*self._base, *argv, "--json"])
         out, err = self._capsys.readouterr()
         assert status == expect, (argv, status, out, err)
-        return json.loads(out if status == 0 else err)
+        if status == EXIT_USAGE:  # argparse's form: the usage, then one error line
+            return err
+        return json.loads(out if status in (EXIT_OK, EXIT_REJECTED) else err)
 
 
 @pytest.fixture
@@ -95,8 +99,11 @@ async def test_usersig_and_privatemapkey(ctl: Ctl, server: Server, clock: Manual
     assert verify_usersig(sig, sdk_app_id=int(sdk_app_id), secret_key=key, user_id="alice", now=now).ok
     checked = await ctl("usersig", "verify", "--sdk-app-id", sdk_app_id, "--user", "alice", "--sig", sig)
     assert checked["valid"] is True
-    wrong = await ctl("usersig", "verify", "--sdk-app-id", sdk_app_id, "--user", "bob", "--sig", sig)
+    wrong = await ctl(
+        "usersig", "verify", "--sdk-app-id", sdk_app_id, "--user", "bob", "--sig", sig, expect=EXIT_REJECTED
+    )
     assert wrong["failure"] == "SIGNATURE_FAILURE_IDENTIFIER_MISMATCH"
+    assert wrong["valid"] is False  # printed although it holds the default
 
     ticket = await ctl(
         "privatemapkey",
@@ -133,15 +140,15 @@ async def test_r7_one_totp_code_serves_30_minutes_of_actions(
     totp = totp_of((await ctl("auth", "totp-enroll"))["otpauth_uri"])
     code = totp.at(clock.now())
     await ctl("apps", "disable", first, "--totp", code)
-    await ctl("apps", "disable", second, "--totp", code)  # the same code: the kept token is used
+    await ctl("apps", "disable", second)  # no --totp: the token kept for the code is used
     kept = private_cache_home / "rtcctl" / "secondary-auth.json"
     assert kept.stat().st_mode & 0o777 == 0o600
     clock.advance(minutes=31)
     await tenant.server.workers.run_once()
-    stale = await ctl("apps", "enable", first, "--totp", code, expect=1)
-    assert stale["error"]["code"] == "PERMISSION_DENIED"  # token expired and the code was spent
+    stale = await ctl("apps", "enable", first, expect=EXIT_USAGE)  # the kept token has expired
+    assert stale.splitlines()[-1].endswith(NEEDS_TOTP)
     await ctl("apps", "enable", first, "--totp", totp.at(clock.now()))  # a fresh code, a fresh token
-    await ctl("apps", "enable", second, "--totp", code)  # kept token again: no code spent
+    await ctl("apps", "enable", second)  # kept token again: no code spent
 
 
 # rtcctl ingest: the data plane's door (data-plane token, not an API key)
@@ -203,7 +210,7 @@ async def test_ingest_events_prints_the_tally_and_each_rejected_line(
     argv = ["events", str(path), "--token", DATA_PLANE_TOKEN, "--batch-size", "2"]
 
     status, out, err = await _ingest(server, capsys, *argv)
-    assert (status, err) == (0, "")
+    assert (status, err) == (EXIT_REJECTED, "")  # some lines were rejected
     head, parse_error, too_late = out.splitlines()
     assert head == "accepted 2, duplicates 1, rejected 2"
     assert parse_error.startswith("line 3: INVALID_ARGUMENT: cannot parse: ")
@@ -212,11 +219,11 @@ async def test_ingest_events_prints_the_tally_and_each_rejected_line(
     )
 
     status, out, err = await _ingest(server, capsys, *argv, "--json")
-    assert (status, err) == (0, "")
+    assert (status, err) == (EXIT_REJECTED, "")
     result = json.loads(out)
-    assert (result["duplicates"], result["rejected"], "accepted" in result) == (3, 2, False)  # 0 is left out
+    assert (result["duplicates"], result["rejected"], result["accepted"]) == (3, 2, 0)  # 0 is printed too
     assert [{k: v for k, v in r.items() if k != "reason"} for r in result["rejections"]] == [
-        {"index": "2", "code": "INVALID_ARGUMENT"},
+        {"index": "2", "id": "", "code": "INVALID_ARGUMENT", "fields": []},
         {"index": "3", "id": "e2", "code": "INVALID_ARGUMENT", "fields": ["event_time"]},
     ]
 
@@ -235,9 +242,9 @@ async def test_ingest_usage_reads_stdin_and_takes_the_token_from_the_environment
     monkeypatch.setenv("RTC_DATA_PLANE_TOKEN", DATA_PLANE_TOKEN)
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
     status, out, err = await _ingest(server, capsys, "usage", "-", "--batch-size", "1", "--json")
-    assert (status, err) == (0, "")
+    assert (status, err) == (EXIT_REJECTED, "")
     result = json.loads(out)
-    assert (result["accepted"], result["rejected"], "duplicates" in result) == (3, 1, False)
+    assert (result["accepted"], result["rejected"], result["duplicates"]) == (3, 1, 0)
     [conflict] = result["rejections"]
     assert (conflict["index"], conflict["id"], conflict["code"]) == ("3", "u0", "ALREADY_EXISTS")
 
@@ -255,10 +262,12 @@ async def test_ingest_refusals(
 
     status, out, err = await _ingest(server, capsys, "events", str(path))
     assert (status, out) == (2, "")
-    assert err.endswith("rtcctl: error: no data-plane token: pass --token or set RTC_DATA_PLANE_TOKEN\n")
+    assert err.endswith(
+        "rtcctl ingest events: error: no data-plane token: pass --token or set RTC_DATA_PLANE_TOKEN\n"
+    )
     status, out, err = await _ingest(server, capsys, "events", str(tmp_path / "absent"), "--token", "t")
     assert (status, out) == (2, "")
-    assert "rtcctl: error: cannot read " in err and "No such file or directory" in err
+    assert "rtcctl ingest events: error: cannot read " in err and "No such file or directory" in err
 
     status, out, err = await _ingest(server, capsys, "usage", str(path), "--token", "not-the-token")
     assert (status, out, err) == (1, "", "error: UNAUTHENTICATED: invalid data-plane token\n")

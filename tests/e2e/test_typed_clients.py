@@ -22,7 +22,8 @@ async def test_config_client_round_trip(tenant: Tenant, clock: ManualClock) -> N
     updated = await console.config.update_callback_config(
         app.sdk_app_id, key="Abcdefgh12345678", room_event_url="https://example.com/rtc"
     )
-    assert updated.callback.pending.key_set and updated.callback.pending.key_hint == "5678"
+    effective = updated.callback.effective  # R15: in effect at once
+    assert effective.key_set and effective.key_hint == "5678" and not updated.callback.HasField("pending")
     with pytest.raises(InvalidArgument):
         await console.config.update_callback_config(app.sdk_app_id, room_event_url="ftp://example.com/x")
     with pytest.raises(ValueError, match="nothing to update"):

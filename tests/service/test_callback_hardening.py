@@ -449,7 +449,7 @@ async def test_a_literal_forbidden_address_is_failed_precondition_at_configurati
         config = await tenant.config.GetAppConfig(
             config_pb.GetAppConfigRequest(sdk_app_id=app.sdk_app_id), metadata=tenant.metadata
         )
-        assert not config.config.callback.HasField("pending")  # nothing was staged
+        assert not config.config.callback.effective.room_event_url  # nothing was set
 
 
 async def test_names_are_not_resolved_at_configuration_and_both_urls_are_judged(
@@ -470,14 +470,14 @@ async def test_names_are_not_resolved_at_configuration_and_both_urls_are_judged(
             room_event_url="http://localhost:8080/r",
             media_event_url="https://8.8.8.8/m",
         )
-        assert config.callback.pending.room_event_url == "http://localhost:8080/r"
+        assert config.callback.effective.room_event_url == "http://localhost:8080/r"
 
 
 async def test_what_the_operator_opens_is_accepted_at_configuration(server: Server, tenant: Tenant) -> None:
     # the shared server opens loopback (callback_allow_loopback): loopback is accepted, private is not
     app = await tenant.create_app("opened")
     config = await _set_urls(tenant, app.sdk_app_id, room_event_url="http://127.0.0.1:8080/r")
-    assert config.callback.pending.room_event_url == "http://127.0.0.1:8080/r"
+    assert config.callback.effective.room_event_url == "http://127.0.0.1:8080/r"
     await fails(
         _set_urls(tenant, app.sdk_app_id, room_event_url="http://10.0.0.5/r"),
         grpc.StatusCode.FAILED_PRECONDITION,

@@ -84,16 +84,21 @@ async def test_deliveries_are_signed_and_in_the_trtc_shape(
     assert room.event.raw["EventTime"] == "2026-03-01T07:59:58.250Z"
     assert room.event.raw["SendTime"] == "2026-03-01T08:00:00.250Z"
     assert room.event.raw["CallbackTs"] == 1772352000250
+    assert isinstance(room.event.unique_id, int)  # TRTC's session fields: test_callback_trtc_body.py
     assert room.event.raw["EventInfo"] == {
         "RoomId": 8888,
         "EventTs": 1772351998,
         "EventMsTs": 1772351998250,
         "UserId": "alice",
+        "UniqueId": room.event.unique_id,
         "Role": 21,
+        "TerminalType": 100,  # no platform reported: TRTC's "other"
+        "UserType": 0,
         "Reason": 0,
     }
     assert media.event.event_group == 2 and media.event.event_type == 201
     assert media.event.room_id == "会议室" and media.event.role is None
+    assert media.event.unique_id is None and "TerminalType" not in media.event.raw["EventInfo"]
     views = await _deliveries(server, tenant, app.sdk_app_id)
     assert [(v.event_id, v.state, v.next_attempt_at, len(v.attempts)) for v in views] == [
         ("video-1", "delivered", None, 1),

@@ -295,7 +295,7 @@ async def test_rtcctl_ingest_events_sends_a_jsonl_file_and_names_rejected_lines(
         "--batch-size",
         "2",
     ]
-    assert await amain([*argv, "--token", "data-plane-test-token"]) == 0
+    assert await amain([*argv, "--token", "data-plane-test-token"]) == 3  # EXIT_REJECTED
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "accepted 3, duplicates 1, rejected 2"
     assert out[1].startswith("line 2: INVALID_ARGUMENT: event_time: is more than 5 minutes after")

@@ -151,13 +151,13 @@ async def test_rtcctl_ingest_usage(
         "data-plane-test-token",
     ]
     capsys.readouterr()
-    assert await amain([*argv, "--json"]) == 0
+    assert await amain([*argv, "--json"]) == 3  # EXIT_REJECTED: two lines were not stored
     result = json.loads(capsys.readouterr().out)
     assert (result["accepted"], result["rejected"]) == (3, 2)
     assert [(int(r["index"]), r["code"]) for r in result["rejections"]] == [
         (1, "INVALID_ARGUMENT"),
         (4, "ALREADY_EXISTS"),
     ]
-    assert await amain(argv) == 0
+    assert await amain(argv) == 3
     text = capsys.readouterr().out
     assert "accepted 0, duplicates 3, rejected 2" in text and "line 5: ALREADY_EXISTS" in text

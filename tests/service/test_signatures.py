@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from google.protobuf import duration_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rtcconsole._tokencodec import decode_token
 from rtcconsole.usersig import verify_usersig
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import auth_service_pb2 as pb
@@ -252,6 +254,17 @@ async def test_r6_billing_stop_blocks_entries(tenant: Tenant) -> None:
     assert list(stopped.stop_reasons) == [app_pb.STOP_REASON_PACKAGE_USED_UP]
 
 
+def _same_token(token: str, valid: str) -> bool:
+    """Whether ``token`` is ``valid`` or another spelling of it: deflate ignores the padding bits
+    after its last block, so a few one-character changes near the end decode to the same JSON."""
+    if token == valid:
+        return True
+    try:
+        return bool(decode_token(token) == decode_token(valid))
+    except (ValueError, zlib.error, RecursionError):
+        return False
+
+
 async def test_r22_any_token_gets_a_typed_answer_never_an_error(tenant: Tenant, clock: ManualClock) -> None:
     """Property: whatever the token, verification answers OK with a typed failure (R22)."""
     app = await tenant.create_app("fuzz")
@@ -291,7 +304,7 @@ async def test_r22_any_token_gets_a_typed_answer_never_an_error(tenant: Tenant, 
                     ),
                 ):
                     response = method(request, metadata=DATA_PLANE)
-                    assert response.valid == (token == valid and method is stub.VerifyUserSig)
+                    assert response.valid == (method is stub.VerifyUserSig and _same_token(token, valid))
 
             one()
 

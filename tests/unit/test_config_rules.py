@@ -122,6 +122,6 @@ def test_r13_max_idle_out_of_range_or_fractional(seconds: float) -> None:
 def test_choices_say_what_is_allowed() -> None:
     assert check_choice("manual", ("manual", "automatic"), "settings.mode") == []
     (missing,) = check_choice("", ("manual", "automatic"), "settings.mode")
-    assert "required" in missing.description and "automatic" in missing.description
+    assert "required" in missing.description and "AUTOMATIC" in missing.description
     (unknown,) = check_choice("unknown(9)", ("manual",), "settings.mode")
     assert "not a known value" in unknown.description

@@ -19,11 +19,12 @@ __all__ = ["ConfigClient"]
 
 
 class ConfigClient:
-    """Function settings of the caller's apps and their callback deliveries.
+    """Function settings of the caller's apps, their callback settings and deliveries.
 
     Every update returns the whole :class:`~rtcconsole.v1.config_service_pb2.AppConfig`: the
-    effective value of each section and, while a change waits (about 5 minutes, R11), the pending
-    one with the time it takes effect.
+    effective value of each section and, while a function-setting change waits (about 5 minutes,
+    R11), the pending one with the time it takes effect. Callback settings take effect at once
+    (R15): their section is never pending.
     """
 
     def __init__(
@@ -86,7 +87,9 @@ class ConfigClient:
         media_event_url: str | None = None,
         rpc_timeout: float | None = None,
     ) -> pb.AppConfig:
-        """Set the callback key and URLs (R15); ``None`` leaves a field alone, ``""`` clears it."""
+        """Set the callback key and URLs (R15), in effect at once (the returned config shows them
+        effective, and :meth:`send_test_callback` may follow right away); ``None`` leaves a field
+        alone, ``""`` clears it."""
         given = {"key": key, "room_event_url": room_event_url, "media_event_url": media_event_url}
         paths = [name for name, value in given.items() if value is not None]
         if not paths:

@@ -7,15 +7,22 @@ app, room and event group), ``EventTime`` and ``SendTime`` (RFC 3339, UTC, milli
 The ``Sign`` header is ``base64(HMAC-SHA256(callback key, raw body bytes))``; it is absent
 when the app has no callback key. See ``docs/callbacks.md``.
 
+User entered (103) and user exited (104) carry TRTC's session fields too: ``UniqueId``
+(one entry/exit session of a user: a 104 repeats its 103's), ``TerminalType``
+(:data:`TERMINAL_TYPES`) and ``UserType`` (:data:`USER_TYPES`); a 104 whose entry is not
+known carries none of the three.
+
 Example::
 
-    from rtcconsole.callbacks import parse_event, verify_signature
+    from rtcconsole.callbacks import TERMINAL_TYPES, parse_event, verify_signature
 
     body = raw_request_body  # the bytes as received: never re-serialise the JSON
     if not verify_signature(CALLBACK_KEY, body, headers.get("Sign", "")):
         return 401
     event = parse_event(body)
     print(event.event_id, event.room_seq, event.event_type, event.room_id, event.user_id)
+    if event.event_type in (103, 104):  # pair an exit with its entry
+        print(event.unique_id, TERMINAL_TYPES.get(event.terminal_type or 0), event.user_type)
 
 Pure standard library: usable in any receiver without gRPC.
 """
@@ -36,6 +43,17 @@ __all__ = [
     "EVENT_TYPES",
     "ROLE_ANCHOR",
     "ROLE_AUDIENCE",
+    "TERMINAL_TYPES",
+    "TERMINAL_TYPE_ANDROID",
+    "TERMINAL_TYPE_IOS",
+    "TERMINAL_TYPE_LINUX",
+    "TERMINAL_TYPE_OTHER",
+    "TERMINAL_TYPE_WINDOWS",
+    "USER_TYPES",
+    "USER_TYPE_MINI_PROGRAM",
+    "USER_TYPE_NATIVE_SDK",
+    "USER_TYPE_UNKNOWN",
+    "USER_TYPE_WEBRTC",
     "CallbackEvent",
     "CallbackFormatError",
     "parse_event",
@@ -67,6 +85,47 @@ ROLE_ANCHOR = 20
 """``EventInfo.Role`` of an anchor (sends and receives), as in TRTC."""
 ROLE_AUDIENCE = 21
 """``EventInfo.Role`` of an audience member (receives only), as in TRTC."""
+
+TERMINAL_TYPE_WINDOWS = 1
+"""``EventInfo.TerminalType`` of a Windows client (TRTC's ``TERMINAL_TYPE_WINDOWS``)."""
+TERMINAL_TYPE_ANDROID = 2
+"""``EventInfo.TerminalType`` of an Android client."""
+TERMINAL_TYPE_IOS = 3
+"""``EventInfo.TerminalType`` of an iOS (or iPadOS) client."""
+TERMINAL_TYPE_LINUX = 4
+"""``EventInfo.TerminalType`` of a Linux client."""
+TERMINAL_TYPE_OTHER = 100
+"""``EventInfo.TerminalType`` of every other client (TRTC's ``TERMINAL_TYPE_OTHER``): macOS,
+the web, cross-platform SDKs and mini programs whose OS the platform does not name, and
+clients that reported no platform."""
+TERMINAL_TYPES: dict[int, str] = {
+    TERMINAL_TYPE_WINDOWS: "windows",
+    TERMINAL_TYPE_ANDROID: "android",
+    TERMINAL_TYPE_IOS: "ios",
+    TERMINAL_TYPE_LINUX: "linux",
+    TERMINAL_TYPE_OTHER: "other",
+}
+"""``EventInfo.TerminalType`` → a name: TRTC's published table ("Device type"), all of it."""
+
+USER_TYPE_UNKNOWN = 0
+"""``EventInfo.UserType`` when no platform, or one rtc-console does not know, was reported
+(ours: TRTC's table has no "unknown")."""
+USER_TYPE_WEBRTC = 1
+"""``EventInfo.UserType`` of a web (WebRTC) client (TRTC's ``USER_TYPE_WEBRTC``)."""
+USER_TYPE_MINI_PROGRAM = 2
+"""``EventInfo.UserType`` of a mini program (TRTC's ``USER_TYPE_APPLET``; platform
+``miniprogram`` or ``wechat``)."""
+USER_TYPE_NATIVE_SDK = 3
+"""``EventInfo.UserType`` of a native SDK (TRTC's ``USER_TYPE_NATIVE_SDK``): iOS, Android,
+Windows, macOS, Linux, and the cross-platform SDKs built on them (Flutter, Electron, Unity,
+React Native)."""
+USER_TYPES: dict[int, str] = {
+    USER_TYPE_UNKNOWN: "unknown",
+    USER_TYPE_WEBRTC: "webrtc",
+    USER_TYPE_MINI_PROGRAM: "mini_program",
+    USER_TYPE_NATIVE_SDK: "native_sdk",
+}
+"""``EventInfo.UserType`` → a name: TRTC's published table ("User type") and our 0."""
 
 
 class CallbackFormatError(ValueError):
@@ -122,6 +181,15 @@ class CallbackEvent:
     """``EventInfo.Role`` (20 anchor, 21 audience) on user entered / role switched, else None."""
     reason: int | None
     """``EventInfo.Reason`` as the media server reported it (0 normal), None if absent."""
+    unique_id: int | None = None
+    """``EventInfo.UniqueId`` on 103 / 104: one entry/exit session of the user (a reconnect
+    is a new one); pair a 104 with the 103 that has the same (room, user, UniqueId). None on
+    other events and on a 104 whose entry is not known. An opaque number below 2^53."""
+    terminal_type: int | None = None
+    """``EventInfo.TerminalType`` on 103 (and on a 104 whose entry is known): see
+    :data:`TERMINAL_TYPES`; 0 when the platform names no operating system. None elsewhere."""
+    user_type: int | None = None
+    """``EventInfo.UserType`` where ``terminal_type`` is: see :data:`USER_TYPES`. None elsewhere."""
     test: bool = False
     """True for a test callback sent from the console (``SendTestCallback``)."""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -138,6 +206,10 @@ def _int(data: dict[str, Any], name: str, *, default: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise CallbackFormatError(f"{name} must be an integer, got {value!r}")
     return value
+
+
+def _optional_int(data: dict[str, Any], name: str) -> int | None:
+    return None if data.get(name) is None else _int(data, name)
 
 
 def _time(text: object, name: str, fallback_ms: int) -> datetime:
@@ -174,8 +246,6 @@ def parse_event(body: bytes) -> CallbackEvent:
         raise CallbackFormatError(f"EventInfo.RoomId must be a number or a string, got {room!r}")
     callback_ms = _int(data, "CallbackTs")
     event_ms = _int(info, "EventMsTs", default=_int(info, "EventTs", default=0) * 1000)
-    role = info.get("Role")
-    reason = info.get("Reason")
     user = info.get("UserId", "")
     event_id = data.get("EventId", "")
     if not isinstance(user, str) or not isinstance(event_id, str):
@@ -192,8 +262,11 @@ def parse_event(body: bytes) -> CallbackEvent:
         user_id=user,
         event_ts=_int(info, "EventTs", default=event_ms // 1000),
         event_ms=event_ms,
-        role=None if role is None else _int(info, "Role"),
-        reason=None if reason is None else _int(info, "Reason"),
+        role=_optional_int(info, "Role"),
+        reason=_optional_int(info, "Reason"),
+        unique_id=_optional_int(info, "UniqueId"),
+        terminal_type=_optional_int(info, "TerminalType"),
+        user_type=_optional_int(info, "UserType"),
         test=data.get("Test") is True,
         raw=data,
     )

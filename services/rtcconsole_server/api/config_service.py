@@ -105,7 +105,8 @@ class ConfigServicer(ServicerBase, pb_grpc.ConfigServiceServicer):
     async def UpdateCallbackConfig(
         self, request: pb.UpdateCallbackConfigRequest, context: Context
     ) -> pb.UpdateCallbackConfigResponse:
-        """An empty mask means every field set to a non-empty value; clearing needs the mask."""
+        """An empty mask means every field set to a non-empty value; clearing needs the mask.
+        The change is in effect when this answers (R15: no delay)."""
         caller = await self.caller(context)
         paths = _mask(request.update_mask.paths, _CALLBACK_PATHS)
         if not paths:

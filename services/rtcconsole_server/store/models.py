@@ -240,6 +240,16 @@ class RoomEvent(Base):
     __table_args__ = (
         UniqueConstraint("sdk_app_id", "event_id"),
         Index("ix_room_events_room", "sdk_app_id", "room_key", "event_time"),
+        Index(  # a user's entries in a room: the 103 that a 104 closes (callbacks' UniqueId)
+            "ix_room_events_entries",
+            "sdk_app_id",
+            "room_key",
+            "user_id",
+            "event_time",
+            "id",
+            postgresql_where=text("event_type = 103"),
+            sqlite_where=text("event_type = 103"),
+        ),
         {"sqlite_autoincrement": True},
     )
 

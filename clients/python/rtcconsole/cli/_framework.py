@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from google.protobuf.message import Message
 
 from rtcconsole.client import DEFAULT_TIMEOUT, RtcConsole
+from rtcconsole.times import INSTANT_FORMS, parse_instant
 
 __all__ = [
     "DEFAULT_TARGET",
     "EXIT_OK",
     "EXIT_REFUSED",
     "EXIT_REJECTED",
+    "EXIT_STATUS_HELP",
     "EXIT_USAGE",
+    "CommandFailed",
     "Commands",
     "Handler",
     "Invocation",
@@ -23,7 +28,10 @@ __all__ = [
     "UsageError",
     "add_global_options",
     "add_paging",
+    "instant",
     "key_value",
+    "seconds",
+    "totp_code",
     "uint32",
     "uint64",
 ]
@@ -40,9 +48,25 @@ EXIT_REJECTED = 3
 """The command ran, but what it checked or sent was not all good: a token that does not
 verify, records the server rejected. The output says which."""
 
+EXIT_STATUS_HELP = f"""\
+exit status:
+  {EXIT_OK}  success
+  {EXIT_REFUSED}  refused: the server refused the call, could not be reached, or a file could
+     not be written (the error is on stderr; with --json as a JSON object)
+  {EXIT_USAGE}  usage: a mistake in the command line
+  {EXIT_REJECTED}  rejected: the command ran, but what it checked or sent was not all good (a
+     UserSig or PrivateMapKey that does not verify, records the server rejected); the
+     output says which"""
+"""The exit statuses as ``rtcctl --help`` lists them."""
+
 
 class UsageError(Exception):
     """A mistake in the command line that argparse cannot see; exit status 2."""
+
+
+class CommandFailed(Exception):
+    """A command that could not finish for a reason of rtcctl's own (not the server's refusal),
+    such as ``ops wait`` giving up: one ``rtcctl: …`` line on stderr, exit status 1."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +139,7 @@ def add_global_options(parser: argparse.ArgumentParser, environ: Mapping[str, st
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=default(DEFAULT_TIMEOUT),
         metavar="SECONDS",
         help=f"deadline of each call (default {DEFAULT_TIMEOUT:g})",
@@ -129,28 +153,60 @@ def add_global_options(parser: argparse.ArgumentParser, environ: Mapping[str, st
         default=default(False),
         help="print the response as proto-JSON (errors as JSON on stderr)",
     )
+    parser.add_argument(
+        "--field",
+        default=default(None),
+        metavar="NAME",
+        help="print only this field of the response (proto name, dotted for nested: claims.identifier); "
+        "text as it is, other values as JSON",
+    )
 
 
 class Commands:
-    """One level of command words (``rtcctl apps …``); command modules register through it."""
+    """One level of command words (``rtcctl apps …``); command modules register through it.
+
+    Every parser it makes refuses abbreviated flags (``--nam`` for ``--name``): an
+    abbreviation that works today silently means another flag once one is added.
+    """
 
     def __init__(
-        self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+        self,
+        subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+        common: argparse.ArgumentParser,
+        *,
+        root: argparse.ArgumentParser,
     ) -> None:
         self._subparsers = subparsers
         self._common = common
+        self.root = root
+        """The top-level ``rtcctl`` parser (complete once every group has registered)."""
 
-    def group(self, name: str, help: str) -> Commands:
+    def _parser(self, name: str, help: str, description: str | None) -> argparse.ArgumentParser:
+        return self._subparsers.add_parser(
+            name,
+            help=help,
+            description=description or help,
+            parents=[self._common],
+            allow_abbrev=False,
+            formatter_class=argparse.RawDescriptionHelpFormatter if description else argparse.HelpFormatter,
+        )
+
+    def group(self, name: str, help: str, *, description: str | None = None) -> Commands:
         """A word that only leads to more words (``apps``, ``auth keys``)."""
-        parser = self._subparsers.add_parser(name, help=help, description=help, parents=[self._common])
+        parser = self._parser(name, help, description)
         words = parser.add_subparsers(title="commands", metavar="COMMAND", dest=f"{name}_command")
         words.required = True
-        return Commands(words, self._common)
+        return Commands(words, self._common, root=self.root)
 
-    def command(self, name: str, help: str, run: Handler) -> argparse.ArgumentParser:
-        """A command that runs ``run``; add its arguments to the parser returned."""
-        parser = self._subparsers.add_parser(name, help=help, description=help, parents=[self._common])
-        parser.set_defaults(handler=run)
+    def command(
+        self, name: str, help: str, run: Handler, *, description: str | None = None
+    ) -> argparse.ArgumentParser:
+        """A command that runs ``run``; add its arguments to the parser returned.
+
+        ``description`` (default ``help``) is printed as written, line breaks kept.
+        """
+        parser = self._parser(name, help, description)
+        parser.set_defaults(handler=run, command_parser=parser)
         return parser
 
 
@@ -167,9 +223,9 @@ def _integer(text: str, low: int, high: int) -> int:
     try:
         value = int(text, 10)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"out of range {low}..{high}: {text!r}")
+        value = None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {text!r}")
     return value
 
 
@@ -181,6 +237,38 @@ def uint64(text: str) -> int:
 def uint32(text: str) -> int:
     """A pixel position or size: 0 to 2**32 - 1."""
     return _integer(text, 0, 2**32 - 1)
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds above 0: ``30``, ``0.5``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0 such as 30 or 0.5, got {text!r}"
+        )
+    return value
+
+
+def instant(text: str) -> datetime:
+    """A time flag: what :func:`rtcconsole.times.parse_instant` reads (``today``, ``now-1h``, ISO 8601)."""
+    try:
+        return parse_instant(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r}; use {INSTANT_FORMS}") from None
+
+
+_TOTP_CODE = re.compile(r"[0-9]{6}")
+
+
+def totp_code(text: str) -> str:
+    """A TOTP code: six ASCII digits (spaces, as some authenticators show them, are dropped)."""
+    code = text.replace(" ", "")
+    if not _TOTP_CODE.fullmatch(code):
+        raise argparse.ArgumentTypeError(f"a TOTP code is 6 digits such as 123456, got {text!r}")
+    return code
 
 
 def key_value(text: str) -> tuple[str, str]:

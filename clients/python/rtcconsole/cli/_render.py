@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import UTC
 from typing import Any
 
-from google.protobuf import json_format, timestamp_pb2
+from google.protobuf import any_pb2, json_format, timestamp_pb2
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from rtcconsole.cli._framework import UsageError
+from rtcconsole.errors import RtcConsoleError
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import common_pb2
 
 __all__ = [
+    "STOP_REASONS",
     "app_fields",
+    "app_status",
     "apps_table",
+    "error_json",
+    "field_value",
     "fields",
     "label",
     "material_fields",
@@ -30,9 +38,66 @@ __all__ = [
 ]
 
 
+def _as_dict(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+
 def to_json(message: Message) -> str:
-    """The proto-JSON form printed by ``--json`` (proto field names; uint64 as strings)."""
-    return json_format.MessageToJson(message, preserving_proto_field_name=True, ensure_ascii=False)
+    """The proto-JSON form printed by ``--json``: proto field names, uint64 as strings, and every
+    field, also one that holds its default (``"valid": false``, ``"index": 0``, ``[]``); only a
+    message or ``optional`` field that is not set is left out (absent, not a default)."""
+    return json.dumps(_as_dict(message), indent=2, ensure_ascii=False)
+
+
+def error_json(error: RtcConsoleError, *, message: str | None = None) -> str:
+    """``{"error": {"code", "message", "details"}}`` as ``--json`` prints a failure on stderr:
+    the details in proto-JSON with their ``@type`` and every field, like :func:`to_json`.
+    ``message`` replaces the server's message (rtcctl's own words for an unreachable server)."""
+    details: list[dict[str, Any]] = []
+    for detail in error.details:
+        if isinstance(detail, any_pb2.Any):  # a type rtcconsole.errors does not decode
+            details.append({"@type": detail.type_url})
+        else:
+            details.append(
+                {"@type": f"type.googleapis.com/{detail.DESCRIPTOR.full_name}", **_as_dict(detail)}
+            )
+    body = {"code": error.code.name, "message": error.message if message is None else message}
+    return json.dumps({"error": {**body, "details": details}}, indent=2, ensure_ascii=False)
+
+
+def field_value(message: Message, path: str, *, as_json: bool = False) -> str:
+    """``--field PATH``: one field of ``message`` in its proto-JSON form (``claims.identifier``).
+
+    Text is printed as it is (``--json``: as a JSON string), anything else as JSON; an unset
+    message field is an empty line. A name the message does not have is a usage error that
+    lists the names it has.
+    """
+    descriptor: Any = message.DESCRIPTOR
+    value: Any = _as_dict(message)
+    names = path.split(".")
+    for depth, name in enumerate(names):
+        where = ".".join(names[:depth]) or message.DESCRIPTOR.name
+        if descriptor is None:
+            raise UsageError(
+                f"--field {path}: {where} is a list or a value, with no fields: use --field {where}"
+            )
+        known = descriptor.fields_by_name.get(name)
+        if known is None:
+            fields = ", ".join(f.name for f in descriptor.fields)
+            raise UsageError(f"--field {path}: {where} has no field {name!r}; its fields: {fields}")
+        value = value.get(name) if isinstance(value, dict) else None  # None: not set
+        nested = known.message_type if known.type == FieldDescriptor.TYPE_MESSAGE else None
+        # a list, a map or a well-known type (Timestamp: a string in JSON) is a value, not fields
+        if known.is_repeated or (nested is not None and nested.full_name.startswith("google.protobuf.")):
+            nested = None
+        descriptor = nested
+    if value is None:
+        return ""
+    if isinstance(value, str) and not as_json:
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _width(text: str) -> int:
@@ -88,11 +153,37 @@ def tag_text(tags: Iterable[app_pb.Tag]) -> str:
     return ", ".join(f"{t.key}={t.value}" for t in tags) or "-"
 
 
-def app_fields(app: app_pb.App) -> str:
-    """One app (R5) as aligned fields."""
-    status = label(app_pb.AppStatus, app.status)
+STOP_REASONS: dict[int, tuple[str, str]] = {
+    app_pb.STOP_REASON_DISABLED_BY_OWNER: ("disabled by owner", "rtcctl apps enable {id} --totp CODE"),
+    app_pb.STOP_REASON_PACKAGE_USED_UP: ("package used up", "buy a package or turn postpaid billing on"),
+    app_pb.STOP_REASON_PACKAGE_EXPIRED: ("package expired", "buy a package or turn postpaid billing on"),
+    app_pb.STOP_REASON_ARREARS: ("in arrears", "service comes back by itself when the arrears are cleared"),
+}
+"""``StopReason`` → (what it is, what restores the app) in words (R6); ``{id}`` is the SDKAppID."""
+
+
+def app_status(app: app_pb.App) -> str:
+    """``normal``, or ``stopped (package expired)`` with every reason the server gives (R6)."""
+    status = label(app_pb.AppStatus, app.status).lower()
     if app.stop_reasons:
-        status += " (" + ", ".join(label(app_pb.StopReason, r) for r in app.stop_reasons) + ")"
+        reasons = (
+            STOP_REASONS.get(r, (label(app_pb.StopReason, r).lower(), ""))[0] for r in app.stop_reasons
+        )
+        status += " (" + ", ".join(reasons) + ")"
+    return status
+
+
+def _restore(app: app_pb.App) -> list[tuple[str, str]]:
+    """How to bring a stopped app back, one line per reason that has a remedy (R6)."""
+    remedies = dict.fromkeys(
+        STOP_REASONS[r][1].format(id=app.sdk_app_id) for r in app.stop_reasons if r in STOP_REASONS
+    )
+    return [("to restore", "; ".join(remedies))] if remedies else []
+
+
+def app_fields(app: app_pb.App) -> str:
+    """One app (R5) as aligned fields; a stopped one says why and what restores it (R6)."""
+    status = app_status(app)
     pending = "-"
     if app.pending_transition:
         pending = f"{label(app_pb.AppTransition, app.pending_transition)} ({app.pending_operation})"
@@ -103,6 +194,7 @@ def app_fields(app: app_pb.App) -> str:
             ("name", app.name),
             ("description", app.description or "-"),
             ("status", status),
+            *_restore(app),
             ("pending", pending),
             ("tags", tag_text(app.tags)),
             ("relayed push", f"{'on' if relay.enabled else 'off'}, domain {relay.push_domain or '-'}"),
@@ -114,11 +206,11 @@ def app_fields(app: app_pb.App) -> str:
 
 
 def apps_table(response: app_pb.ListAppsResponse) -> str:
-    """A page of apps (R4: SDKAppID, name, tags, status, creation time)."""
+    """A page of apps (R4: SDKAppID, name, tags, status with its reasons (R6), creation time)."""
     if not response.apps:
         return "no apps"
     rows = [
-        (str(a.sdk_app_id), a.name, label(app_pb.AppStatus, a.status), tag_text(a.tags), when(a.create_time))
+        (str(a.sdk_app_id), a.name, app_status(a), tag_text(a.tags), when(a.create_time))
         for a in response.apps
     ]
     return table(("SDKAPPID", "NAME", "STATUS", "TAGS", "CREATED"), rows) + next_page(

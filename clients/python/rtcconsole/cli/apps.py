@@ -5,12 +5,34 @@ from __future__ import annotations
 import os
 
 from rtcconsole.cli import _render as render
-from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError, add_paging, key_value, uint64
+from rtcconsole.cli._framework import (
+    Commands,
+    Invocation,
+    Output,
+    UsageError,
+    add_paging,
+    key_value,
+    totp_code,
+    uint64,
+)
 from rtcconsole.cli._secondary import with_secondary_auth
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import common_pb2
 
 __all__ = ["register"]
+
+_LIFECYCLE = """\
+{summary}.
+
+It needs a secondary authentication of the account (R7), which lasts 30 minutes:
+  --totp CODE                    a code of your authenticator, always checked; the token
+                                 it is exchanged for is kept for the next 30 minutes
+  (neither)                      the kept token of an earlier --totp or `rtcctl auth secondary`
+  --secondary-auth-token TOKEN   a token from `rtcctl auth secondary`
+
+examples:
+  rtcctl apps {name} 1400000001 --totp 123456
+  rtcctl apps {name} 1400000002          # within 30 minutes: the kept token"""
 
 
 def register(commands: Commands) -> None:
@@ -50,10 +72,17 @@ def register(commands: Commands) -> None:
         ("enable", "enable a disabled app", _enable),
         ("delete", "delete a disabled app", _delete),
     ):
-        action = apps.command(name, f"{verb}; takes effect minutes later (R7)", run)
+        summary = f"{verb}; takes effect minutes later (R7)"
+        action = apps.command(name, summary, run, description=_LIFECYCLE.format(summary=summary, name=name))
         action.add_argument("sdk_app_id", type=uint64, metavar="ID")
-        proof = action.add_mutually_exclusive_group(required=True)
-        proof.add_argument("--totp", metavar="CODE", help="a TOTP code: exchanged for a token first")
+        proof = action.add_mutually_exclusive_group()
+        proof.add_argument(
+            "--totp",
+            type=totp_code,
+            metavar="CODE",
+            help="a 6-digit TOTP code, always checked: exchanged for a 30-minute token that later "
+            "actions reuse (optional while a kept token is valid)",
+        )
         proof.add_argument("--secondary-auth-token", metavar="TOKEN", help="from `rtcctl auth secondary`")
 
     secret = apps.command("secret-key", "show the app's UserSig secret key (R10)", _secret_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from rtcconsole.cli import _render as render
-from rtcconsole.cli._framework import Commands, Invocation, Output
+from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError, totp_code
 from rtcconsole.cli._secondary import cache_file, remember
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 
@@ -21,14 +21,21 @@ def register(commands: Commands) -> None:
     enroll = auth.command("totp-enroll", "enrol a TOTP authenticator (prints its URI)", _totp_enroll)
     enroll.add_argument(
         "--totp",
-        default="",
+        default=None,
         metavar="CODE",
-        help="deprecated, ignored: an active authenticator is replaced "
+        help="no longer taken (refused rather than ignored): an active authenticator is replaced "
         "only by the operator (rtc-console admin account totp-reset)",
     )
 
-    secondary = auth.command("secondary", "exchange a TOTP code for a 30-minute token (R7)", _secondary)
-    secondary.add_argument("--totp", required=True, metavar="CODE")
+    secondary = auth.command(
+        "secondary",
+        "exchange a TOTP code for a 30-minute token (R7)",
+        _secondary,
+        description="exchange a TOTP code for a 30-minute secondary-auth token (R7).\n\n"
+        "The token is printed and kept: `rtcctl apps disable|enable|delete` use it without\n"
+        "--totp for its 30 minutes.",
+    )
+    secondary.add_argument("--totp", type=totp_code, required=True, metavar="CODE", help="6 digits")
 
     keys = auth.group("keys", "API keys of the account")
     create = keys.command("create", "create an API key (shown once)", _keys_create)
@@ -53,8 +60,13 @@ async def _whoami(run: Invocation) -> Output:
 
 
 async def _totp_enroll(run: Invocation) -> Output:
+    if run.args.totp is not None:  # never accept a code and ignore it
+        raise UsageError(
+            "totp-enroll takes no --totp (it would be ignored): run `rtcctl auth totp-enroll`; an "
+            "active authenticator is replaced only by the operator (rtc-console admin account totp-reset)"
+        )
     console = await run.console()
-    response = await console.auth.enroll_totp(totp_code=run.args.totp)
+    response = await console.auth.enroll_totp()
     text = (
         f"{response.otpauth_uri}\nadd this URI to an authenticator app; it is shown only once, and becomes "
         "active with its first code (rtcctl auth secondary --totp CODE)"

@@ -1,18 +1,28 @@
-"""``rtcctl config``: function settings of an app (R11-R15) and its callback deliveries.
+"""``rtcctl config``: function settings of an app (R11-R14), its callbacks (R15) and their deliveries.
 
-Every change takes effect about 5 minutes later (R11): the commands print the
-app's whole config, effective and pending. The flags given build the
-``update_mask``, so only what is named changes (``--key ""`` clears the key).
-With ``--json``, ``get`` and the update commands print the ``AppConfig``,
-``deliveries`` the whole list response and ``test-callback`` its response.
-The callback key is never printed: the server returns only whether one is set.
+A function-setting change takes effect about 5 minutes later (R11); a callback
+change at once (R15). The commands print the app's whole config, effective and
+pending. The flags given build the ``update_mask``, so only what is named
+changes (``--key ""`` clears the key). With ``--json``, ``get`` and the update
+commands print the ``AppConfig``, ``deliveries`` the whole list response and
+``test-callback`` its response. The callback key is never printed: the server
+returns only whether one is set.
+
+Choices are the proto enum values' short names in lower case, exactly the words
+the server's messages use in upper case (``--mode specified_streams`` is
+``RELAYED_PUSH_MODE_SPECIFIED_STREAMS``, which a refusal calls
+``SPECIFIED_STREAMS``); they are read case-insensitively and derived from the
+generated enums, so they cannot drift. The spellings of earlier versions
+(``--mode specified|global``, ``--mode auto``, ``--media av|audio|video``,
+``--storage object-storage``) are still accepted as hidden aliases, so existing
+scripts keep working; help and error messages show only the canonical words.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -25,29 +35,39 @@ from rtcconsole.v1 import config_service_pb2_grpc as pb_grpc
 
 __all__ = ["config_fields", "deliveries_table", "register"]
 
-_PUSH_MODES = {
-    "specified": pb.RELAYED_PUSH_MODE_SPECIFIED_STREAMS,
-    "global": pb.RELAYED_PUSH_MODE_GLOBAL_AUTO_RELAY,
-}
-_RECORDING_MODES = {"manual": pb.RECORDING_MODE_MANUAL, "auto": pb.RECORDING_MODE_AUTOMATIC}
-_MEDIA = {
-    "av": pb.RECORDING_MEDIA_AUDIO_AND_VIDEO,
-    "audio": pb.RECORDING_MEDIA_AUDIO_ONLY,
-    "video": pb.RECORDING_MEDIA_VIDEO_ONLY,
-}
-_FORMATS = {
-    "hls": pb.RECORDING_FILE_FORMAT_HLS,
-    "mp4": pb.RECORDING_FILE_FORMAT_MP4,
-    "flv": pb.RECORDING_FILE_FORMAT_FLV,
-    "aac": pb.RECORDING_FILE_FORMAT_AAC,
-}
-_STORAGES = {"vod": pb.RECORDING_STORAGE_VOD, "object-storage": pb.RECORDING_STORAGE_OBJECT_STORAGE}
-_STATES = {
-    "pending": pb.DELIVERY_STATE_PENDING,
-    "delivered": pb.DELIVERY_STATE_DELIVERED,
-    "expired": pb.DELIVERY_STATE_EXPIRED,
-}
-_GROUPS = {"room": pb.CALLBACK_EVENT_GROUP_ROOM, "media": pb.CALLBACK_EVENT_GROUP_MEDIA}
+_E = TypeVar("_E", bound=int)
+
+
+class _Enum(Protocol[_E]):
+    """A generated proto enum (``pb.RelayedPushMode``)."""
+
+    def items(self) -> list[tuple[str, _E]]: ...
+
+
+def _short_names(enum: _Enum[_E], prefix: str) -> dict[str, _E]:
+    """The enum's values but UNSPECIFIED, by short name in lower case (``specified_streams``)."""
+    return {name.removeprefix(prefix).lower(): number for name, number in enum.items() if number}
+
+
+_PUSH_MODES = _short_names(pb.RelayedPushMode, "RELAYED_PUSH_MODE_")
+_RECORDING_MODES = _short_names(pb.RecordingMode, "RECORDING_MODE_")
+_MEDIA = _short_names(pb.RecordingMedia, "RECORDING_MEDIA_")
+_FORMATS = _short_names(pb.RecordingFileFormat, "RECORDING_FILE_FORMAT_")
+_STORAGES = _short_names(pb.RecordingStorage, "RECORDING_STORAGE_")
+_STATES = _short_names(pb.DeliveryState, "DELIVERY_STATE_")
+_GROUPS = _short_names(pb.CallbackEventGroup, "CALLBACK_EVENT_GROUP_")
+
+
+def _spelling(aliases: Mapping[str, str] | None = None) -> Callable[[str], str]:
+    """An argparse ``type``: the word in lower case, an old alias replaced by its canonical
+    word; argparse's ``choices`` then refuses anything else, naming only canonical words."""
+    known = dict(aliases or {})
+
+    def canonical(text: str) -> str:
+        word = text.strip().lower()
+        return known.get(word, word)
+
+    return canonical
 
 
 def _seconds(text: str) -> int:
@@ -65,7 +85,10 @@ def _on_off(parser: argparse.ArgumentParser, *, required: bool) -> None:
 
 def register(commands: Commands) -> None:
     """Add ``config …`` to the command line."""
-    config = commands.group("config", "function settings of an app; changes take effect 5 minutes later")
+    config = commands.group(
+        "config",
+        "settings of an app: function settings take effect 5 minutes later, callbacks at once",
+    )
 
     get = config.command("get", "show every setting, effective and pending (R11)", _get)
     get.add_argument("sdk_app_id", type=uint64, metavar="ID")
@@ -73,22 +96,37 @@ def register(commands: Commands) -> None:
     push = config.command("relayed-push", "turn relayed push on or off (R12; on needs CSS)", _relayed_push)
     push.add_argument("sdk_app_id", type=uint64, metavar="ID")
     _on_off(push, required=True)
-    push.add_argument("--mode", choices=sorted(_PUSH_MODES), help="required with --on")
+    push.add_argument(
+        "--mode",
+        type=_spelling({"specified": "specified_streams", "global": "global_auto_relay"}),
+        choices=list(_PUSH_MODES),
+        help="required with --on",
+    )
 
     rec = config.command("recording", "cloud recording (R13; on needs CSS, VOD and relayed push)", _recording)
     rec.add_argument("sdk_app_id", type=uint64, metavar="ID")
     _on_off(rec, required=False)
-    rec.add_argument("--mode", choices=list(_RECORDING_MODES))
-    rec.add_argument("--media", choices=list(_MEDIA))
-    rec.add_argument("--format", choices=list(_FORMATS), help="aac needs --media audio")
+    rec.add_argument("--mode", type=_spelling({"auto": "automatic"}), choices=list(_RECORDING_MODES))
+    rec.add_argument(
+        "--media",
+        type=_spelling({"av": "audio_and_video", "audio": "audio_only", "video": "video_only"}),
+        choices=list(_MEDIA),
+    )
+    rec.add_argument(
+        "--format", type=_spelling(), choices=list(_FORMATS), help="aac needs --media audio_only"
+    )
     rec.add_argument("--max-idle", type=_seconds, metavar="SECONDS", help="5 to 86400")
-    rec.add_argument("--storage", choices=list(_STORAGES))
+    rec.add_argument(
+        "--storage", type=_spelling({"object-storage": "object_storage"}), choices=list(_STORAGES)
+    )
 
     perm = config.command("permission", "advanced permission control (R14)", _permission)
     perm.add_argument("sdk_app_id", type=uint64, metavar="ID")
     _on_off(perm, required=True)
 
-    callback = config.command("callback", 'callback key and URLs (R15); "" clears a field', _callback)
+    callback = config.command(
+        "callback", 'callback key and URLs (R15), in effect at once; "" clears a field', _callback
+    )
     callback.add_argument("sdk_app_id", type=uint64, metavar="ID")
     callback.add_argument("--key", metavar="K", help="up to 32 letters and digits; never printed")
     callback.add_argument("--room-url", metavar="URL", help="http(s) URL for room events")
@@ -97,12 +135,14 @@ def register(commands: Commands) -> None:
     deliveries = config.command("deliveries", "callback deliveries with their attempts", _deliveries)
     deliveries.add_argument("sdk_app_id", type=uint64, metavar="ID")
     deliveries.add_argument("--room", default="", help="only this room (its id as text)")
-    deliveries.add_argument("--state", choices=list(_STATES))
+    deliveries.add_argument("--state", type=_spelling(), choices=list(_STATES))
     add_paging(deliveries)
 
     test = config.command("test-callback", "POST a signed test event now; show the answer", _test)
     test.add_argument("sdk_app_id", type=uint64, metavar="ID")
-    test.add_argument("--group", choices=list(_GROUPS), default="room", help="which URL (default room)")
+    test.add_argument(
+        "--group", type=_spelling(), choices=list(_GROUPS), default="room", help="which URL (default room)"
+    )
 
 
 async def _service(run: Invocation) -> tuple[Transport, pb_grpc.ConfigServiceAsyncStub]:

@@ -5,10 +5,22 @@
 skipped; ``-`` reads stdin) and send them with :class:`~rtcconsole.client.IngestClient`
 (``IngestService.StreamEvents`` or ``StreamUsage``) in batches (500 by default),
 with the data-plane token (``--token``, env ``RTC_DATA_PLANE_TOKEN``) instead of
-an API key. They print the accepted, duplicate and rejected counts and one line
-per rejected line (1-based line numbers), lines that did not parse here included.
-With ``--json`` they print the response with every rejection's ``index`` replaced
-by the 0-based line index in the file.
+an API key. The lines are written for people (:mod:`rtcconsole.cli._jsonlines`):
+enum values may be short and in any case (``"type": "room_created"``,
+``"category": "HD"``, ``"role": "ANCHOR"``), times may be relative
+(``"event_time": "now-10m"``), counted from one ``now`` for the whole file: the
+moment the command starts, or ``--now``.
+
+They print the accepted, duplicate and rejected counts and one line per rejected
+line (1-based line numbers), lines that did not parse here included; when the file
+held relative times, a last line gives the ``--now`` that sends the same records
+again (a retry must repeat the payload to count as a duplicate). With ``--json``
+they print the response with every rejection's ``index`` replaced by the 0-based
+line index in the file.
+
+Exit status: 0 when every line was accepted or a duplicate, 3 (``EXIT_REJECTED``)
+when any line was rejected, by the server or because it did not parse here; 1 when
+the server refused the call itself, 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -18,12 +30,20 @@ import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from google.protobuf import json_format
-
-from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError
+from rtcconsole.cli._framework import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    Commands,
+    Invocation,
+    Output,
+    UsageError,
+)
+from rtcconsole.cli._jsonlines import LineError, LineReader, timestamp_text
 from rtcconsole.client import IngestClient
+from rtcconsole.times import INSTANT_FORMS, parse_instant
 from rtcconsole.v1 import ingest_service_pb2 as pb
 
 __all__ = ["DEFAULT_BATCH", "MAX_BATCH", "register"]
@@ -32,6 +52,14 @@ DEFAULT_BATCH = 500
 """Events per StreamEvents message."""
 MAX_BATCH = 5000
 """The server's limit per message."""
+
+_EPILOG = (
+    "Each line is one proto-JSON {record}. Enum values may be short and in any case "
+    "({enums}); the full names and the numbers work too. Times ({times}) take RFC 3339 or "
+    "{forms}; relative ones count from one now for the whole file (--now). "
+    "Exit status: 0 every line accepted or a duplicate, 3 any line rejected (by the server, "
+    "or because it did not parse here), 1 the server refused the call, 2 usage error."
+)
 
 
 def _batch_size(text: str) -> int:
@@ -44,6 +72,13 @@ def _batch_size(text: str) -> int:
     return value
 
 
+def _instant(text: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 @dataclass(frozen=True)
 class _Kind:
     """What one ``ingest`` command sends: the record message and the streaming call."""
@@ -52,10 +87,26 @@ class _Kind:
     send: Callable[[IngestClient, AsyncIterator[list[Any]]], Awaitable[Any]]
     """The client-streaming method of :class:`IngestClient` (StreamEvents or StreamUsage)."""
     response: type[Any]
+    enums: str
+    """Examples of short enum values, for the help."""
+    times: str
+    """The time fields, for the help."""
 
 
-_EVENTS = _Kind(pb.RoomEvent, IngestClient.stream_events, pb.StreamEventsResponse)
-_USAGE = _Kind(pb.UsageRecord, IngestClient.stream_usage, pb.StreamUsageResponse)
+_EVENTS = _Kind(
+    pb.RoomEvent,
+    IngestClient.stream_events,
+    pb.StreamEventsResponse,
+    '"type": "ROOM_CREATED", "role": "anchor"',
+    '"event_time": "now-10m"',
+)
+_USAGE = _Kind(
+    pb.UsageRecord,
+    IngestClient.stream_usage,
+    pb.StreamUsageResponse,
+    '"kind": "INTERACTIVE_AV", "category": "hd"',
+    '"start_time": "now-10m"',
+)
 
 
 def register(commands: Commands) -> None:
@@ -64,10 +115,17 @@ def register(commands: Commands) -> None:
         "ingest", "data plane: report events and usage (needs the data-plane token, not an API key)"
     )
     for name, kind, help in (
-        ("events", _EVENTS, "send a JSON-lines file of RoomEvent messages"),
-        ("usage", _USAGE, "send a JSON-lines file of UsageRecord messages (R16)"),
+        ("events", _EVENTS, "send a JSON-lines file of RoomEvent messages; exits 3 if any line is rejected"),
+        (
+            "usage",
+            _USAGE,
+            "send a JSON-lines file of UsageRecord messages (R16); exits 3 if any line is rejected",
+        ),
     ):
         command = ingest.command(name, help, _sender(kind))
+        command.epilog = _EPILOG.format(
+            record=kind.record.__name__, enums=kind.enums, times=kind.times, forms=INSTANT_FORMS
+        )
         command.add_argument(
             "file", metavar="FILE", help=f"one proto-JSON {kind.record.__name__} per line; - for stdin"
         )
@@ -83,37 +141,45 @@ def register(commands: Commands) -> None:
             metavar="N",
             help="records per message (1-5000)",
         )
+        command.add_argument(
+            "--now",
+            type=_instant,
+            default=None,
+            metavar="INSTANT",
+            help="what now means in the file's relative times (default: when the command starts, "
+            "to the second); the summary prints the one used, to send the same records again",
+        )
 
 
 @dataclass
 class _Reading:
     """Lines read so far: where each sent event came from, and what did not parse."""
 
+    reader: LineReader[Any]
     sent_lines: list[int] = field(default_factory=list)
     local: list[pb.RejectedRecord] = field(default_factory=list)
 
 
-def _parse_lines(source: TextIO, reading: _Reading, kind: _Kind) -> Iterator[Any]:
+def _parse_lines(source: TextIO, reading: _Reading) -> Iterator[Any]:
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
-        event = kind.record()
         try:
-            json_format.Parse(line, event)
-        except json_format.ParseError as error:
+            record = reading.reader.parse(line)
+        except LineError as error:
             reading.local.append(
                 pb.RejectedRecord(
-                    index=number - 1, code="INVALID_ARGUMENT", reason=f"cannot parse: {error}".strip()
+                    index=number - 1, code="INVALID_ARGUMENT", reason=error.reason, fields=error.fields
                 )
             )
             continue
         reading.sent_lines.append(number)
-        yield event
+        yield record
 
 
-async def _batches(source: TextIO, reading: _Reading, size: int, kind: _Kind) -> AsyncIterator[list[Any]]:
+async def _batches(source: TextIO, reading: _Reading, size: int) -> AsyncIterator[list[Any]]:
     batch: list[Any] = []
-    for record in _parse_lines(source, reading, kind):
+    for record in _parse_lines(source, reading):
         batch.append(record)
         if len(batch) == size:
             yield batch
@@ -131,7 +197,7 @@ def _open(path: str) -> TextIO:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
 
 
-def _summary(response: Any, listed_by_server: int, server_rejected: int) -> str:
+def _summary(response: Any, listed_by_server: int, server_rejected: int, now: str | None) -> str:
     lines = [f"accepted {response.accepted}, duplicates {response.duplicates}, rejected {response.rejected}"]
     for rejection in response.rejections:
         where = f"line {rejection.index + 1}"
@@ -139,6 +205,10 @@ def _summary(response: Any, listed_by_server: int, server_rejected: int) -> str:
         lines.append(f"{where}: {rejection.code}: {rejection.reason}{named}")
     if server_rejected > listed_by_server:
         lines.append(f"... and {server_rejected - listed_by_server} more the server did not list")
+    if now is not None:
+        lines.append(
+            f"relative times counted from now = {now}; to send the same records again, add --now {now}"
+        )
     return "\n".join(lines)
 
 
@@ -151,17 +221,18 @@ def _sender(kind: _Kind) -> Callable[[Invocation], Awaitable[Output]]:
 
 async def _send(run: Invocation, kind: _Kind) -> Output:
     a = run.args
+    now: datetime = a.now or datetime.now(UTC).replace(microsecond=0)  # one now for the whole file
     token = (a.token or "").strip()
     if not token:
         raise UsageError("no data-plane token: pass --token or set RTC_DATA_PLANE_TOKEN")
-    reading = _Reading()
+    reading = _Reading(LineReader(kind.record, now))
     source = _open(a.file)
     try:
         client = await IngestClient.connect(
             a.target, data_plane_token=token, secure=a.secure, timeout=a.timeout
         )
         async with client:
-            server = await kind.send(client, _batches(source, reading, a.batch_size, kind))
+            server = await kind.send(client, _batches(source, reading, a.batch_size))
     finally:
         if source is not sys.stdin:
             source.close()
@@ -177,4 +248,6 @@ async def _send(run: Invocation, kind: _Kind) -> Output:
         moved.index = reading.sent_lines[rejection.index] - 1
         rejections.append(moved)
     response.rejections.extend(sorted(rejections, key=lambda r: r.index))
-    return Output(response, _summary(response, len(server.rejections), server.rejected))
+    anchor = timestamp_text(now) if reading.reader.relative else None
+    text = _summary(response, len(server.rejections), server.rejected, anchor)
+    return Output(response, text, status=EXIT_REJECTED if response.rejected else EXIT_OK)

@@ -4,29 +4,31 @@
     rtcctl usage billing [--json]
 
 ``trtc`` is interactive audio/video, ``recording`` cloud recording. Times are
-ISO 8601 (``2026-01-01``, ``2026-01-01T08:00:00Z``, ``…+08:00``; no zone means
-UTC). Without ``--sdk-app-id`` the whole account is shown, deleted apps
+what :func:`rtcconsole.times.parse_instant` reads: ISO 8601 (``2026-01-01``,
+``2026-01-01T08:00:00Z``, ``…+08:00``; no zone means UTC) or relative to now
+(``today``, ``yesterday``, ``now-6h``, ``+30d``), so a command line works on any
+date. Without ``--sdk-app-id`` the whole account is shown, deleted apps
 included. The table shows each line's seconds and minutes (a started minute
 counts as one), what it deducts from its settlement day, and per category the
 sum of the line minutes beside the settled minutes: they differ on purpose
-(R16; the bill is the reference). Statistics lag 5-20 minutes: the last line
-says up to when they are complete. ``--json`` prints the response as proto-JSON.
+(R16; the bill is the reference). Statistics lag 5-20 minutes (R16): the last
+line says where the newest published 5-minute window ends, and that late
+records can still revise published windows (their REVISION goes up), so it is
+not a promise that nothing before it changes. ``--json`` prints the response
+as proto-JSON.
 """
 
 from __future__ import annotations
-
-import argparse
-from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from rtcconsole._transport import Transport
 from rtcconsole.cli import _render as render
-from rtcconsole.cli._framework import Commands, Invocation, Output, uint64
+from rtcconsole.cli._framework import Commands, Invocation, Output, instant, uint64
 from rtcconsole.v1 import usage_service_pb2 as pb
 from rtcconsole.v1 import usage_service_pb2_grpc as pb_grpc
 
-__all__ = ["GRANULARITIES", "KINDS", "billing_text", "parse_time", "register", "usage_text"]
+__all__ = ["GRANULARITIES", "KINDS", "billing_text", "freshness", "parse_time", "register", "usage_text"]
 
 KINDS = {"trtc": pb.USAGE_KIND_INTERACTIVE_AV, "recording": pb.USAGE_KIND_CLOUD_RECORDING}
 """Command word → ``UsageKind``."""
@@ -43,14 +45,16 @@ _CATEGORY_NAMES: dict[int, str] = {
 
 
 def parse_time(text: str) -> Timestamp:
-    """An ISO 8601 date or date-time as a Timestamp; without a zone it is UTC."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    """A ``--from``/``--to`` value as a Timestamp: ISO 8601 (no zone means UTC) or relative
+    (``today``, ``now-6h``, ``+30d``); anything else is a usage error that lists the forms."""
     stamp = Timestamp()
-    stamp.FromDatetime(value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC))
+    stamp.FromDatetime(instant(text))
     return stamp
+
+
+_TIME_HELP = (
+    "e.g. today, yesterday, now-6h, 2026-01-01, 2026-01-01T08:00Z (UTC); write --from=-1h for a bare offset"
+)
 
 
 def register(commands: Commands) -> None:
@@ -63,10 +67,15 @@ def register(commands: Commands) -> None:
             "--sdk-app-id", type=uint64, default=0, metavar="ID", help="one app (default: all)"
         )
         command.add_argument(
-            "--from", dest="start", type=parse_time, required=True, metavar="T", help="start"
+            "--from", dest="start", type=parse_time, required=True, metavar="T", help=f"start, {_TIME_HELP}"
         )
         command.add_argument(
-            "--to", dest="end", type=parse_time, required=True, metavar="T", help="end, exclusive"
+            "--to",
+            dest="end",
+            type=parse_time,
+            required=True,
+            metavar="T",
+            help="end, exclusive (same forms)",
         )
         command.add_argument(
             "--granularity",
@@ -129,12 +138,27 @@ def usage_text(response: pb.GetUsageResponse) -> str:
         body += (
             "\n\ntotals (line minutes round each line up; settled minutes round the total once)\n" + totals
         )
-    fresh = (
-        f"complete through {render.when(response.data_through)}; later usage appears 5-20 minutes after it"
-        if response.HasField("data_through")
-        else "no usage has been aggregated yet"
+    return f"{header}\n{body}\n{freshness(response)}"
+
+
+_LAG = "new usage appears 5-20 minutes after it happens (R16)"
+
+
+def freshness(response: pb.GetUsageResponse | pb.GetBillingStateResponse) -> str:
+    """What ``data_through`` means, in words: the end of the newest published 5-minute window,
+    which late records can still revise (with a higher revision); not "complete through"."""
+    if not response.HasField("data_through"):
+        return f"no usage window has been published yet (the aggregator has not run); {_LAG}"
+    through = response.data_through
+    text = (
+        f"newest published window ends {render.when(through)}; "
+        "late records can still revise published windows"
     )
-    return f"{header}\n{body}\n{fresh}"
+    if isinstance(response, pb.GetUsageResponse):
+        text += " (REVISION above 1)"
+        if response.HasField("end_time") and response.end_time.ToNanoseconds() > through.ToNanoseconds():
+            text += "; later windows may be missing or partial"
+    return f"{text}; {_LAG}"
 
 
 def billing_text(response: pb.GetBillingStateResponse) -> str:
@@ -145,7 +169,7 @@ def billing_text(response: pb.GetBillingStateResponse) -> str:
         ("arrears", "yes" if response.arrears else "no"),
         ("package state", state + ("" if response.metered else " (set by the operator: no packages)")),
         ("uncovered minutes", str(response.uncovered_minutes)),
-        ("usage through", render.when(response.data_through)),
+        ("usage counted", freshness(response)),
     ]
     text = render.fields(pairs)
     if response.packages:

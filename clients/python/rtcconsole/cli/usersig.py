@@ -9,10 +9,10 @@ import argparse
 from datetime import timedelta
 
 from rtcconsole.cli import _render as render
-from rtcconsole.cli._framework import Commands, Invocation, Output, uint32, uint64
+from rtcconsole.cli._framework import EXIT_OK, EXIT_REJECTED, Commands, Invocation, Output, uint32, uint64
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 
-__all__ = ["parse_privileges", "register"]
+__all__ = ["lifetime_seconds", "parse_privileges", "register"]
 
 _PRIVILEGE_NAMES = {
     name.removeprefix("PRIVILEGE_").lower().replace("_", "-"): number
@@ -23,10 +23,13 @@ _PRIVILEGE_NAMES = {
 
 def parse_privileges(text: str) -> int:
     """``255``, ``all``, or names joined by commas: ``enter-room,send-audio,receive-video``."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         value = int(text)
         if value > 255:
-            raise argparse.ArgumentTypeError("privileges are at most 255")
+            raise argparse.ArgumentTypeError(
+                f"privileges are a number 0-255 or names joined by commas ({', '.join(_PRIVILEGE_NAMES)}), "
+                f"got {text!r}"
+            )
         return value
     total = 0
     for word in filter(None, (part.strip().lower() for part in text.split(","))):
@@ -36,6 +39,19 @@ def parse_privileges(text: str) -> int:
             )
         total |= _PRIVILEGE_NAMES[word]
     return total
+
+
+def lifetime_seconds(text: str) -> int:
+    """``--expire``: a whole number of seconds above 0."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of seconds above 0 such as 3600, got {text!r}"
+        )
+    return value
 
 
 def _room_options(parser: argparse.ArgumentParser) -> None:
@@ -55,9 +71,11 @@ def register(commands: Commands) -> None:
     gen.add_argument("--sdk-app-id", type=uint64, required=True, metavar="ID")
     gen.add_argument("--user", required=True, metavar="USER_ID")
     gen.add_argument(
-        "--expire", type=int, default=None, metavar="SECONDS", help="lifetime (default 180 days)"
+        "--expire", type=lifetime_seconds, default=None, metavar="SECONDS", help="lifetime (default 180 days)"
     )
-    verify = usersig.command("verify", "check a UserSig and show its claims", _usersig_verify)
+    verify = usersig.command(
+        "verify", "check a UserSig and show its claims; exit status 3 when it is not valid", _usersig_verify
+    )
     verify.add_argument("--sdk-app-id", type=uint64, required=True, metavar="ID")
     verify.add_argument("--user", required=True, metavar="USER_ID")
     verify.add_argument("--sig", required=True, metavar="TOKEN")
@@ -71,9 +89,11 @@ def register(commands: Commands) -> None:
         "--privileges", type=parse_privileges, default=0, help="e.g. all, 255, enter-room,send-audio"
     )
     pgen.add_argument(
-        "--expire", type=int, default=None, metavar="SECONDS", help="lifetime (default 180 days)"
+        "--expire", type=lifetime_seconds, default=None, metavar="SECONDS", help="lifetime (default 180 days)"
     )
-    pverify = pmk.command("verify", "check a PrivateMapKey for a room", _pmk_verify)
+    pverify = pmk.command(
+        "verify", "check a PrivateMapKey for a room; exit status 3 when it is not valid", _pmk_verify
+    )
     pverify.add_argument("--sdk-app-id", type=uint64, required=True, metavar="ID")
     pverify.add_argument("--user", required=True, metavar="USER_ID")
     pverify.add_argument("--key", required=True, metavar="TOKEN")
@@ -89,6 +109,11 @@ def _lifetime(seconds: int | None) -> timedelta | None:
 
 def _failure(value: int) -> str:
     return render.label(auth_pb.SignatureFailure, value)
+
+
+def _verdict(valid: bool) -> int:
+    """An invalid token is printed, and exits :data:`EXIT_REJECTED` so that scripts can rely on it."""
+    return EXIT_OK if valid else EXIT_REJECTED
 
 
 async def _usersig_gen(run: Invocation) -> Output:
@@ -108,11 +133,11 @@ async def _usersig_verify(run: Invocation) -> Output:
     text = render.fields(
         [
             ("valid", "yes" if response.valid else f"no ({_failure(response.failure)})"),
-            ("identifier", response.claims.identifier),
+            ("identifier", response.claims.identifier or "-"),
             ("expires", render.when(response.claims.expire_time)),
         ]
     )
-    return Output(response, text)
+    return Output(response, text, status=_verdict(response.valid))
 
 
 async def _pmk_gen(run: Invocation) -> Output:
@@ -142,4 +167,4 @@ async def _pmk_verify(run: Invocation) -> Output:
             ("expires", render.when(response.private_map.expire_time)),
         ]
     )
-    return Output(response, text)
+    return Output(response, text, status=_verdict(response.valid))

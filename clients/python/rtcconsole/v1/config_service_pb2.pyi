@@ -384,6 +384,11 @@ Global___PermissionControlConfig: _TypeAlias = PermissionControlConfig  # noqa: 
 
 @_typing.final
 class CallbackConfig(_message.Message):
+    """The callback settings in effect (R15). They take effect at once, so `pending`
+    and `pending_effective_time` are always unset; they stay in the message for
+    clients built against versions that delayed callback changes.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EFFECTIVE_FIELD_NUMBER: _builtins.int
@@ -392,9 +397,13 @@ class CallbackConfig(_message.Message):
     @_builtins.property
     def effective(self) -> Global___CallbackSettings: ...
     @_builtins.property
-    def pending(self) -> Global___CallbackSettings: ...
+    def pending(self) -> Global___CallbackSettings:
+        """Always unset (callback changes take effect at once)."""
+
     @_builtins.property
-    def pending_effective_time(self) -> _timestamp_pb2.Timestamp: ...
+    def pending_effective_time(self) -> _timestamp_pb2.Timestamp:
+        """Always unset."""
+
     def __init__(
         self,
         *,
@@ -412,7 +421,7 @@ Global___CallbackConfig: _TypeAlias = CallbackConfig  # noqa: Y015
 
 @_typing.final
 class AppConfig(_message.Message):
-    """Every function setting of one app."""
+    """Every function setting and the callback settings of one app."""
 
     DESCRIPTOR: _descriptor.Descriptor
 

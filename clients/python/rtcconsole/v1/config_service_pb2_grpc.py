@@ -26,14 +26,24 @@ if _version_not_supported:
 
 
 class ConfigServiceStub:
-    """Function settings of an app (R11–R15): relayed push, cloud recording,
-    advanced permission control and event callbacks; and the callback deliveries.
+    """Settings of an app: the function settings relayed push, cloud recording and
+    advanced permission control (R11–R14), the event callbacks (R15); and the
+    callback deliveries.
 
-    Every change takes effect about 5 minutes after it is made (R11): each
-    section reports its effective settings and, while a change waits, the
-    pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one and restarts the delay; a change
-    back to the settings in effect cancels the pending one.
+    A change of a function setting takes effect about 5 minutes after it is made
+    (R11): each of those sections reports its effective settings and, while a
+    change waits, the pending settings with the time they take effect. A second
+    change before the first takes effect replaces the pending one and restarts
+    the delay; a change back to the settings in effect cancels the pending one.
+
+    The callback key and URLs take effect at once (R15: the delay is the
+    function settings' only): UpdateCallbackConfig replaces the effective
+    callback settings, CallbackConfig is never pending, and SendTestCallback and
+    every delivery attempted from then on use the new URL and key.
+
+    Error messages name enum values by their short name, the part after the
+    enum's prefix: SPECIFIED_STREAMS for RELAYED_PUSH_MODE_SPECIFIED_STREAMS,
+    AUDIO_ONLY for RECORDING_MEDIA_AUDIO_ONLY.
     """
 
     def __init__(self, channel):
@@ -80,14 +90,24 @@ class ConfigServiceStub:
 
 
 class ConfigServiceServicer:
-    """Function settings of an app (R11–R15): relayed push, cloud recording,
-    advanced permission control and event callbacks; and the callback deliveries.
+    """Settings of an app: the function settings relayed push, cloud recording and
+    advanced permission control (R11–R14), the event callbacks (R15); and the
+    callback deliveries.
 
-    Every change takes effect about 5 minutes after it is made (R11): each
-    section reports its effective settings and, while a change waits, the
-    pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one and restarts the delay; a change
-    back to the settings in effect cancels the pending one.
+    A change of a function setting takes effect about 5 minutes after it is made
+    (R11): each of those sections reports its effective settings and, while a
+    change waits, the pending settings with the time they take effect. A second
+    change before the first takes effect replaces the pending one and restarts
+    the delay; a change back to the settings in effect cancels the pending one.
+
+    The callback key and URLs take effect at once (R15: the delay is the
+    function settings' only): UpdateCallbackConfig replaces the effective
+    callback settings, CallbackConfig is never pending, and SendTestCallback and
+    every delivery attempted from then on use the new URL and key.
+
+    Error messages name enum values by their short name, the part after the
+    enum's prefix: SPECIFIED_STREAMS for RELAYED_PUSH_MODE_SPECIFIED_STREAMS,
+    AUDIO_ONLY for RECORDING_MEDIA_AUDIO_ONLY.
     """
 
     def GetAppConfig(self, request, context):
@@ -119,7 +139,7 @@ class ConfigServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateCallbackConfig(self, request, context):
-        """Sets the callback key and URLs (R15).
+        """Sets the callback key and URLs (R15), in effect at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -133,7 +153,8 @@ class ConfigServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SendTestCallback(self, request, context):
-        """POSTs a signed test event to the app's URL now and returns the receiver's answer.
+        """POSTs a signed test event to the app's URL now and returns the receiver's
+        answer; it works as soon as UpdateCallbackConfig has set the URL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -186,14 +207,24 @@ def add_ConfigServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ConfigService:
-    """Function settings of an app (R11–R15): relayed push, cloud recording,
-    advanced permission control and event callbacks; and the callback deliveries.
+    """Settings of an app: the function settings relayed push, cloud recording and
+    advanced permission control (R11–R14), the event callbacks (R15); and the
+    callback deliveries.
 
-    Every change takes effect about 5 minutes after it is made (R11): each
-    section reports its effective settings and, while a change waits, the
-    pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one and restarts the delay; a change
-    back to the settings in effect cancels the pending one.
+    A change of a function setting takes effect about 5 minutes after it is made
+    (R11): each of those sections reports its effective settings and, while a
+    change waits, the pending settings with the time they take effect. A second
+    change before the first takes effect replaces the pending one and restarts
+    the delay; a change back to the settings in effect cancels the pending one.
+
+    The callback key and URLs take effect at once (R15: the delay is the
+    function settings' only): UpdateCallbackConfig replaces the effective
+    callback settings, CallbackConfig is never pending, and SendTestCallback and
+    every delivery attempted from then on use the new URL and key.
+
+    Error messages name enum values by their short name, the part after the
+    enum's prefix: SPECIFIED_STREAMS for RELAYED_PUSH_MODE_SPECIFIED_STREAMS,
+    AUDIO_ONLY for RECORDING_MEDIA_AUDIO_ONLY.
     """
 
     @staticmethod

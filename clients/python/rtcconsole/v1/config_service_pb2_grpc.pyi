@@ -27,14 +27,24 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class ConfigServiceStub:
-    """Function settings of an app (R11–R15): relayed push, cloud recording,
-    advanced permission control and event callbacks; and the callback deliveries.
+    """Settings of an app: the function settings relayed push, cloud recording and
+    advanced permission control (R11–R14), the event callbacks (R15); and the
+    callback deliveries.
 
-    Every change takes effect about 5 minutes after it is made (R11): each
-    section reports its effective settings and, while a change waits, the
-    pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one and restarts the delay; a change
-    back to the settings in effect cancels the pending one.
+    A change of a function setting takes effect about 5 minutes after it is made
+    (R11): each of those sections reports its effective settings and, while a
+    change waits, the pending settings with the time they take effect. A second
+    change before the first takes effect replaces the pending one and restarts
+    the delay; a change back to the settings in effect cancels the pending one.
+
+    The callback key and URLs take effect at once (R15: the delay is the
+    function settings' only): UpdateCallbackConfig replaces the effective
+    callback settings, CallbackConfig is never pending, and SendTestCallback and
+    every delivery attempted from then on use the new URL and key.
+
+    Error messages name enum values by their short name, the part after the
+    enum's prefix: SPECIFIED_STREAMS for RELAYED_PUSH_MODE_SPECIFIED_STREAMS,
+    AUDIO_ONLY for RECORDING_MEDIA_AUDIO_ONLY.
     """
 
     @_typing.overload
@@ -50,22 +60,34 @@ class ConfigServiceStub:
     UpdatePermissionControl: _grpc.UnaryUnaryMultiCallable[_config_service_pb2.UpdatePermissionControlRequest, _config_service_pb2.UpdatePermissionControlResponse]
     """Turns advanced permission control on or off (R14)."""
     UpdateCallbackConfig: _grpc.UnaryUnaryMultiCallable[_config_service_pb2.UpdateCallbackConfigRequest, _config_service_pb2.UpdateCallbackConfigResponse]
-    """Sets the callback key and URLs (R15)."""
+    """Sets the callback key and URLs (R15), in effect at once."""
     ListCallbackDeliveries: _grpc.UnaryUnaryMultiCallable[_config_service_pb2.ListCallbackDeliveriesRequest, _config_service_pb2.ListCallbackDeliveriesResponse]
     """Lists callback deliveries with every attempt, newest first."""
     SendTestCallback: _grpc.UnaryUnaryMultiCallable[_config_service_pb2.SendTestCallbackRequest, _config_service_pb2.SendTestCallbackResponse]
-    """POSTs a signed test event to the app's URL now and returns the receiver's answer."""
+    """POSTs a signed test event to the app's URL now and returns the receiver's
+    answer; it works as soon as UpdateCallbackConfig has set the URL.
+    """
 
 @_typing.type_check_only
 class ConfigServiceAsyncStub(ConfigServiceStub):
-    """Function settings of an app (R11–R15): relayed push, cloud recording,
-    advanced permission control and event callbacks; and the callback deliveries.
+    """Settings of an app: the function settings relayed push, cloud recording and
+    advanced permission control (R11–R14), the event callbacks (R15); and the
+    callback deliveries.
 
-    Every change takes effect about 5 minutes after it is made (R11): each
-    section reports its effective settings and, while a change waits, the
-    pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one and restarts the delay; a change
-    back to the settings in effect cancels the pending one.
+    A change of a function setting takes effect about 5 minutes after it is made
+    (R11): each of those sections reports its effective settings and, while a
+    change waits, the pending settings with the time they take effect. A second
+    change before the first takes effect replaces the pending one and restarts
+    the delay; a change back to the settings in effect cancels the pending one.
+
+    The callback key and URLs take effect at once (R15: the delay is the
+    function settings' only): UpdateCallbackConfig replaces the effective
+    callback settings, CallbackConfig is never pending, and SendTestCallback and
+    every delivery attempted from then on use the new URL and key.
+
+    Error messages name enum values by their short name, the part after the
+    enum's prefix: SPECIFIED_STREAMS for RELAYED_PUSH_MODE_SPECIFIED_STREAMS,
+    AUDIO_ONLY for RECORDING_MEDIA_AUDIO_ONLY.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -78,21 +100,33 @@ class ConfigServiceAsyncStub(ConfigServiceStub):
     UpdatePermissionControl: _aio.UnaryUnaryMultiCallable[_config_service_pb2.UpdatePermissionControlRequest, _config_service_pb2.UpdatePermissionControlResponse]  # type: ignore[assignment]
     """Turns advanced permission control on or off (R14)."""
     UpdateCallbackConfig: _aio.UnaryUnaryMultiCallable[_config_service_pb2.UpdateCallbackConfigRequest, _config_service_pb2.UpdateCallbackConfigResponse]  # type: ignore[assignment]
-    """Sets the callback key and URLs (R15)."""
+    """Sets the callback key and URLs (R15), in effect at once."""
     ListCallbackDeliveries: _aio.UnaryUnaryMultiCallable[_config_service_pb2.ListCallbackDeliveriesRequest, _config_service_pb2.ListCallbackDeliveriesResponse]  # type: ignore[assignment]
     """Lists callback deliveries with every attempt, newest first."""
     SendTestCallback: _aio.UnaryUnaryMultiCallable[_config_service_pb2.SendTestCallbackRequest, _config_service_pb2.SendTestCallbackResponse]  # type: ignore[assignment]
-    """POSTs a signed test event to the app's URL now and returns the receiver's answer."""
+    """POSTs a signed test event to the app's URL now and returns the receiver's
+    answer; it works as soon as UpdateCallbackConfig has set the URL.
+    """
 
 class ConfigServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Function settings of an app (R11–R15): relayed push, cloud recording,
-    advanced permission control and event callbacks; and the callback deliveries.
+    """Settings of an app: the function settings relayed push, cloud recording and
+    advanced permission control (R11–R14), the event callbacks (R15); and the
+    callback deliveries.
 
-    Every change takes effect about 5 minutes after it is made (R11): each
-    section reports its effective settings and, while a change waits, the
-    pending settings with the time they take effect. A second change before the
-    first takes effect replaces the pending one and restarts the delay; a change
-    back to the settings in effect cancels the pending one.
+    A change of a function setting takes effect about 5 minutes after it is made
+    (R11): each of those sections reports its effective settings and, while a
+    change waits, the pending settings with the time they take effect. A second
+    change before the first takes effect replaces the pending one and restarts
+    the delay; a change back to the settings in effect cancels the pending one.
+
+    The callback key and URLs take effect at once (R15: the delay is the
+    function settings' only): UpdateCallbackConfig replaces the effective
+    callback settings, CallbackConfig is never pending, and SendTestCallback and
+    every delivery attempted from then on use the new URL and key.
+
+    Error messages name enum values by their short name, the part after the
+    enum's prefix: SPECIFIED_STREAMS for RELAYED_PUSH_MODE_SPECIFIED_STREAMS,
+    AUDIO_ONLY for RECORDING_MEDIA_AUDIO_ONLY.
     """
 
     @_abc_1.abstractmethod
@@ -133,7 +167,7 @@ class ConfigServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _config_service_pb2.UpdateCallbackConfigRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_config_service_pb2.UpdateCallbackConfigResponse, _abc.Awaitable[_config_service_pb2.UpdateCallbackConfigResponse]]:
-        """Sets the callback key and URLs (R15)."""
+        """Sets the callback key and URLs (R15), in effect at once."""
 
     @_abc_1.abstractmethod
     def ListCallbackDeliveries(
@@ -149,6 +183,8 @@ class ConfigServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _config_service_pb2.SendTestCallbackRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_config_service_pb2.SendTestCallbackResponse, _abc.Awaitable[_config_service_pb2.SendTestCallbackResponse]]:
-        """POSTs a signed test event to the app's URL now and returns the receiver's answer."""
+        """POSTs a signed test event to the app's URL now and returns the receiver's
+        answer; it works as soon as UpdateCallbackConfig has set the URL.
+        """
 
 def add_ConfigServiceServicer_to_server(servicer: ConfigServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -6,6 +6,10 @@ latency to every call and no protection (docs/decisions/0003-api-key-hashing.md)
 
 An account holds at most :data:`API_KEY_QUOTA` live keys (issue 10 §5); the count
 is taken under the account's row lock, so concurrent creates cannot pass it.
+
+An account name follows :data:`ACCOUNT_NAME_RULE`, so that every command that takes
+"account id or name" can take it as typed: no spaces or shell characters, no leading
+``-`` (it would read as a flag), and never only digits (it would read as an id).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import threading
 import time
@@ -37,6 +42,7 @@ from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import Account, ApiKey, SecondaryAuthToken
 
 __all__ = [
+    "ACCOUNT_NAME_RULE",
     "API_KEY_QUOTA",
     "Accounts",
     "ApiKeyView",
@@ -53,6 +59,13 @@ API_KEY_QUOTA = 20
 """Live API keys an account may hold at once (revoked keys do not count): the
 21st ``CreateApiKey`` is ``RESOURCE_EXHAUSTED`` with a ``QuotaFailure``; revoking
 a key frees its slot at once."""
+
+ACCOUNT_NAME_RULE = (
+    "must be 1-64 characters, each an English letter, a digit, '_', '-' or '.', starting with a "
+    "letter, a digit or '_', and not only digits (those are account ids)"
+)
+"""The rule of an account name, in the words of the error that refuses one."""
+_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 _KEY_PREFIX = "rtc"
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -154,6 +167,13 @@ def _new_key(account_id: int, display_name: str, now: datetime) -> tuple[ApiKey,
     return row, issued
 
 
+def _check_account_name(name: str) -> None:
+    if _ACCOUNT_NAME.fullmatch(name) is None or name.isdigit():
+        raise InvalidArgument(
+            FieldViolation("name", ACCOUNT_NAME_RULE), f"account name {name!r} {ACCOUNT_NAME_RULE}"
+        )
+
+
 def _check_display_name(display_name: str, field: str) -> None:
     if len(display_name) > 64 or not display_name.isprintable():
         raise InvalidArgument(FieldViolation(field, "must be at most 64 printable characters"))
@@ -172,9 +192,8 @@ class Accounts:
     # -- operator -----------------------------------------------------------------
 
     def create(self, name: str) -> IssuedKey:
-        """Create an account and its first API key."""
-        if not 1 <= len(name) <= 64 or not name.isprintable():
-            raise InvalidArgument(FieldViolation("name", "must be 1-64 printable characters"))
+        """Create an account and its first API key; ``name`` follows :data:`ACCOUNT_NAME_RULE`."""
+        _check_account_name(name)
         now = self._clock.now()
         with self._store.write() as session:
             if session.scalars(select(Account.id).where(Account.name == name)).first() is not None:
@@ -190,7 +209,7 @@ class Accounts:
         """The id of the account named (or numbered) ``name_or_id``."""
         with self._store.read() as session:
             query = select(Account.id).where(Account.name == name_or_id)
-            if name_or_id.isdigit():
+            if name_or_id.isascii() and name_or_id.isdigit():  # "²" is a digit to isdigit(), not to int()
                 query = select(Account.id).where(
                     (Account.id == int(name_or_id)) | (Account.name == name_or_id)
                 )

@@ -40,14 +40,34 @@ def _exact_ms(instant: datetime) -> int:
 
 
 def event_info(
-    *, room: int | str, user_id: str, event_type: int, event_time: datetime, role: int, reason: int
+    *,
+    room: int | str,
+    user_id: str,
+    event_type: int,
+    event_time: datetime,
+    role: int,
+    reason: int,
+    unique_id: int | None = None,
+    terminal_type: int | None = None,
+    user_type: int | None = None,
 ) -> dict[str, Any]:
-    """``EventInfo`` as TRTC has it: RoomId (a number for numeric rooms), EventTs (s),
-    EventMsTs (ms), UserId, Role (20 anchor / 21 audience, on 103 and 105 only), Reason."""
+    """``EventInfo`` as TRTC has it, keys in the order of TRTC's published 103 example.
+
+    RoomId (a number for numeric rooms, a string for string rooms), EventTs (s), EventMsTs
+    (ms), UserId, UniqueId, Role (20 anchor / 21 audience, on 103 and 105 only),
+    TerminalType, UserType, Reason. The three session fields are written when given (the
+    outbox gives them on 103, and on a 104 whose entry is known: decision 0018).
+    """
     ms = _exact_ms(event_time)
     info: dict[str, Any] = {"RoomId": room, "EventTs": ms // 1000, "EventMsTs": ms, "UserId": user_id}
+    if unique_id is not None:
+        info["UniqueId"] = unique_id
     if event_type in _WITH_ROLE and role in _ROLES:
         info["Role"] = _ROLES[role]
+    if terminal_type is not None:
+        info["TerminalType"] = terminal_type
+    if user_type is not None:
+        info["UserType"] = user_type
     info["Reason"] = reason
     return info
 

@@ -212,7 +212,7 @@ class Deliveries:
                     "CALLBACK_URL_UNSET",
                     f"apps/{sdk_app_id}",
                     f"no {kind}-event callback URL is in effect; set one with UpdateCallbackConfig "
-                    "(a change takes effect about 5 minutes later)",
+                    "(callback settings take effect at once)",
                 )
             )
         now = self._clock.now()

@@ -6,6 +6,12 @@ per-(app, room, group) sequence. Sequences are taken with one upsert-increment
 of ``room_sequences`` per room and batch (``last_sequence += n … RETURNING``):
 its row lock orders concurrent batches of one room, rooms are bumped in key
 order (no deadlock), and a rolled-back batch leaves no gap.
+
+``EventInfo`` is built here, once. A user entered (103) gets its own ``UniqueId``,
+``TerminalType`` and ``UserType`` (from ``session.platform``); a user exited (104)
+gets those of its entry, the latest stored 103 of the same app, room and user at
+or before the exit (one lookup for the whole batch: ``events.latest_entries``),
+and none of the three when no entry is stored (decision 0018).
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.domain.callbacks._body import event_info
+from rtcconsole_server.domain.callbacks._sessions import client_types, unique_id
 from rtcconsole_server.domain.config import CallbackSection, read_section
-from rtcconsole_server.domain.events import EventInput, event_group_of, room_of_key
+from rtcconsole_server.domain.events import Entry, EventInput, event_group_of, latest_entries, room_of_key
 from rtcconsole_server.store.models import CallbackDelivery, RoomSequence
 from rtcconsole_server.store.upsert import insert_for
 
@@ -31,6 +38,8 @@ _SEQUENCES = cast(Table, RoomSequence.__table__)
 _DELIVERIES = cast(Table, CallbackDelivery.__table__)
 RoomGroup = tuple[int, str, int]
 """(sdk_app_id, room_key, event_group)."""
+_USER_ENTERED = 103
+_USER_EXITED = 104
 
 
 def bump_sequences(session: Session, counts: Counter[RoomGroup]) -> dict[RoomGroup, int]:
@@ -47,6 +56,32 @@ def bump_sequences(session: Session, counts: Counter[RoomGroup]) -> dict[RoomGro
         for (app, room, group), n in sorted(counts.items())
     ]
     return {(app, room, group): last for app, room, group, last in session.execute(statement, rows)}
+
+
+SessionFields = tuple[int | None, int | None, int | None]
+"""``UniqueId``, ``TerminalType``, ``UserType`` of one event (None: not sent)."""
+_NO_SESSION: SessionFields = (None, None, None)
+
+
+def _session_fields(event: EventInput, entry: Entry | None) -> SessionFields:
+    """A 103's own; a 104's from its entry (none without one); nothing on other events."""
+    if event.event_type == _USER_ENTERED:
+        entry_id, platform = event.event_id, event.session.get("platform", "")
+    elif event.event_type == _USER_EXITED and entry is not None:
+        entry_id, platform = entry.event_id, entry.platform
+    else:
+        return _NO_SESSION
+    terminal_type, user_type = client_types(platform)
+    return unique_id(event.sdk_app_id, entry_id), terminal_type, user_type
+
+
+def _entries_of_exits(session: Session, events: Sequence[EventInput]) -> dict[int, Entry]:
+    """Position in ``events`` → the entry each exit closes, for the exits whose entry is stored."""
+    exits = [(i, e) for i, e in enumerate(events) if e.event_type == _USER_EXITED]
+    found = latest_entries(
+        session, [(e.sdk_app_id, e.room_key, e.user_id, cast(datetime, e.event_time)) for _, e in exits]
+    )
+    return {i: entry for (i, _), entry in zip(exits, found, strict=True) if entry is not None}
 
 
 def queue_callbacks(session: Session, events: Sequence[EventInput], now: datetime) -> int:
@@ -66,11 +101,13 @@ def queue_callbacks(session: Session, events: Sequence[EventInput], now: datetim
     counts = Counter((event.sdk_app_id, event.room_key, group) for event, group, _ in plan)
     last = bump_sequences(session, counts)
     following = {key: last[key] - n + 1 for key, n in counts.items()}
+    entries = _entries_of_exits(session, [event for event, _, _ in plan])
     rows = []
-    for event, group, url in plan:
+    for position, (event, group, url) in enumerate(plan):
         key = (event.sdk_app_id, event.room_key, group)
         sequence, following[key] = following[key], following[key] + 1
         assert event.event_time is not None
+        session_id, terminal_type, user_type = _session_fields(event, entries.get(position))
         info = event_info(
             room=room_of_key(event.room_key),
             user_id=event.user_id,
@@ -78,6 +115,9 @@ def queue_callbacks(session: Session, events: Sequence[EventInput], now: datetim
             event_time=event.event_time,
             role=event.role,
             reason=event.reason,
+            unique_id=session_id,
+            terminal_type=terminal_type,
+            user_type=user_type,
         )
         rows.append(
             {

@@ -1,4 +1,4 @@
-"""Function settings (R11-R14) and callback settings (R15): effective and pending values, their sections.
+"""Function settings (R11-R14: effective and pending values) and callback settings (R15: at once).
 
 The public face of the ``config`` context: other contexts, workers and the API
 import from here, never from its private modules.

@@ -1,16 +1,30 @@
-"""Function settings of an app (R11-R15): read, change, and the worker that applies changes.
+"""Settings of an app (R11-R15): read, change, and the worker that applies changes.
 
-Every change is *staged*: the section keeps its effective value and gets a
-pending one due ``delay`` (5 minutes) from now (R11). A second change before
-the first takes effect is applied on top of the pending value, replaces it and
-restarts the delay; a change back to exactly what is in effect cancels the
+A change of a *function setting* (relayed push, cloud recording, advanced
+permission control: R12-R14) is *staged*: the section keeps its effective value
+and gets a pending one due ``delay`` (5 minutes) from now (R11). A second change
+before the first takes effect is applied on top of the pending value, replaces it
+and restarts the delay; a change back to exactly what is in effect cancels the
 pending one. :meth:`Config.apply_due` (a worker on any replica) moves due
 pending values into effect.
+
+The *callback settings* (key and URLs, R15) take effect at once: the seed gives
+the delay to the three function settings only. :meth:`Config.update_callback`
+replaces the effective value in its own transaction and leaves nothing pending,
+so the dispatcher's next claim and ``SendTestCallback`` use the new URL and key.
+A pending callback value staged before this rule (an older version delayed
+callbacks too) needs no migration: ``read_section`` reads it as in effect, and
+the worker still folds its row when its old due time comes (see
+``_sections.IMMEDIATE``).
 
 Preconditions look at *new enablement* only: turning a feature on that is off
 both in effect and where the app is heading (its pending value if any, else its
 effective value).
 Turning the account's CSS or VOD service off later changes nothing already on.
+
+Messages name enum values by their proto short name, the part after the enum's
+prefix (``SPECIFIED_STREAMS``, ``AUDIO_ONLY``, ``AAC``): what a caller types,
+and, lower-cased, what ``rtcctl config`` takes.
 
 Locking: requests and the worker both lock the app row first (``FOR UPDATE``;
 the worker with ``SKIP LOCKED``, so replicas share the work and never wait on
@@ -40,8 +54,10 @@ from rtcconsole_server.domain.config._rules import (
     check_callback_url,
     check_choice,
     check_max_idle,
+    short_name,
 )
 from rtcconsole_server.domain.config._sections import (
+    IMMEDIATE,
     SECTIONS,
     CallbackSection,
     CloudRecordingSection,
@@ -152,7 +168,8 @@ class Config:
                         "CLOUD_RECORDING_ON",
                         subject,
                         "cloud recording depends on relayed push (R13): turn cloud recording off "
-                        "and wait until that takes effect, then turn relayed push off",
+                        "first; if it is on in effect, wait until that change takes effect "
+                        "(about 5 minutes), then turn relayed push off",
                     )
                 )
             # the mode means something only while on: turning off keeps the mode in effect
@@ -175,7 +192,7 @@ class Config:
         """Change cloud recording (R13); None leaves a field as it is where the app is heading.
 
         Turning it on needs CSS and VOD active and relayed push on (pending if a
-        change waits, else effective). ``aac`` needs ``audio_only`` media.
+        change waits, else effective). ``aac`` (AAC) needs ``audio_only`` (AUDIO_ONLY) media.
         """
         changes: dict[str, Any] = {}
         violations: list[FieldViolation] = []
@@ -203,7 +220,11 @@ class Config:
             if target.file_format == "aac" and target.media != "audio_only":
                 field = "settings.file_format" if file_format is not None else "settings.media"
                 raise InvalidArgument(
-                    FieldViolation(field, "the aac file format records audio only: it needs audio_only media")
+                    FieldViolation(
+                        field,
+                        f"the {short_name('aac')} file format records audio only: "
+                        f"it needs {short_name('audio_only')} media",
+                    )
                 )
             if _turns_on(state, target.enabled):
                 unmet = self._recording_unmet(session, account, sdk_app_id)
@@ -229,7 +250,12 @@ class Config:
         room_event_url: str | None = None,
         media_event_url: str | None = None,
     ) -> AppConfigView:
-        """Set the callback key and URLs (R15); None leaves a field, "" clears it."""
+        """Set the callback key and URLs (R15); None leaves a field, "" clears it.
+
+        In effect when this returns (no R11 delay): the new value replaces the effective
+        one in this transaction, built on what is in effect (which includes a pending
+        value left by an older version, see ``read_section``), and nothing stays pending.
+        """
         changes: dict[str, str] = {}
         violations: list[FieldViolation] = []
         if key is not None:
@@ -252,7 +278,7 @@ class Config:
         with self._store.write() as session:
             app, _ = self._lock(session, caller, sdk_app_id)
             state = read_section(session, sdk_app_id, CallbackSection)
-            self._stage(session, sdk_app_id, state, dataclasses.replace(_heading(state), **changes))
+            self._put_in_effect(session, sdk_app_id, dataclasses.replace(state.effective, **changes))
             return view_config(session, app)
 
     # -- the worker -----------------------------------------------------------------
@@ -319,6 +345,7 @@ class Config:
 
     def _stage(self, session: Session, sdk_app_id: int, state: SectionState[S], target: S) -> None:
         """Make ``target`` the pending value, due ``delay`` from now (or cancel it when in effect)."""
+        assert type(target) not in IMMEDIATE, "callback settings are never staged (R15)"
         now = self._clock.now()
         name = section_name(type(target))
         row = session.get(AppSetting, (sdk_app_id, name))
@@ -332,13 +359,27 @@ class Config:
         row.pending_effective_at = None if cancel else now + self._delay
         row.updated_at = now
 
+    def _put_in_effect(self, session: Session, sdk_app_id: int, target: object) -> None:
+        """Make ``target`` the effective value at once, dropping any pending one (R15)."""
+        now = self._clock.now()
+        name = section_name(type(target))
+        row = session.get(AppSetting, (sdk_app_id, name))
+        if row is None:
+            row = AppSetting(sdk_app_id=sdk_app_id, section=name)
+            session.add(row)
+        row.effective = encode(target)
+        row.pending, row.pending_effective_at = None, None
+        row.updated_at = now
+
     def _apply_app(self, session: Session, app: App, now: datetime) -> int:
         rows = {
             row.section: row
             for row in session.scalars(select(AppSetting).where(AppSetting.sdk_app_id == app.sdk_app_id))
         }
         applied = 0
-        for name in SECTIONS:  # relayed push before cloud recording, which depends on it
+        # relayed push before cloud recording, which depends on it; a callback row is pending
+        # only if an older version staged it (read as in effect already): folding it is tidying
+        for name in SECTIONS:
             row = rows.get(name)
             if row is None or row.pending is None or row.pending_effective_at is None:
                 continue

@@ -1,9 +1,16 @@
-"""The field rules of function settings (R12, R13, R15), as pure functions.
+"""The field rules of function settings (R12, R13) and callbacks (R15), as pure functions.
 
 Each ``check_*`` returns the :class:`~rtcconsole_server.errors.FieldViolation`
 list of one field (empty when the value is fine), so a request reports every
-bad field at once. Nothing here reads the store; ``domain/config.py`` adds the
+bad field at once. Nothing here reads the store; ``_config.py`` adds the
 rules that depend on state (preconditions, the AAC/media combination).
+
+The choices below are the domain's spelling of the proto enums: each is the
+enum value's short name (the part after the enum's prefix) in lower case, so
+``specified_streams`` is ``RELAYED_PUSH_MODE_SPECIFIED_STREAMS``. Messages name a
+value by its short name (:func:`short_name`: ``SPECIFIED_STREAMS``), which is what
+a gRPC or JSON caller types after the prefix and, lower-cased, what ``rtcctl``
+takes.
 
 Messages never echo a callback key or any part of it: they end up in DEBUG logs.
 """
@@ -39,6 +46,7 @@ __all__ = [
     "check_choice",
     "check_max_idle",
     "key_hint",
+    "short_name",
 ]
 
 RELAYED_PUSH_MODES = ("specified_streams", "global_auto_relay")
@@ -46,7 +54,7 @@ RELAYED_PUSH_MODES = ("specified_streams", "global_auto_relay")
 RECORDING_MODES = ("manual", "automatic")
 RECORDING_MEDIA = ("audio_and_video", "audio_only", "video_only")
 FILE_FORMATS = ("hls", "mp4", "flv", "aac")
-"""``aac`` holds audio only, so it needs ``audio_only`` media."""
+"""``aac`` (AAC) holds audio only, so it needs ``audio_only`` (AUDIO_ONLY) media."""
 RECORDING_STORAGES = ("vod", "object_storage")
 
 MAX_IDLE_MIN_SECONDS = 5
@@ -71,12 +79,18 @@ _HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 _HOST_MAX = 253
 
 
+def short_name(value: str) -> str:
+    """How messages name a domain choice: its proto short name (``audio_only`` → ``AUDIO_ONLY``)."""
+    return value.upper()
+
+
 def check_choice(value: str, allowed: tuple[str, ...], field: str) -> list[FieldViolation]:
-    """``value`` must be one of ``allowed`` (an empty value is "not set")."""
+    """``value`` must be one of ``allowed`` (an empty value is "not set"); the message
+    names the allowed values by their short names (``one of MANUAL, AUTOMATIC``)."""
     if value in allowed:
         return []
     what = "is required" if value == "" else "is not a known value"
-    return [FieldViolation(field, f"{what}; one of {', '.join(allowed)}")]
+    return [FieldViolation(field, f"{what}; one of {', '.join(short_name(a) for a in allowed)}")]
 
 
 def check_max_idle(seconds: float, field: str = "settings.max_idle_time") -> list[FieldViolation]:

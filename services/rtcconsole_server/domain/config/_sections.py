@@ -1,8 +1,10 @@
-"""The sections of an app's function settings (R11-R15) and how they are stored.
+"""The sections of an app's settings (R11-R15) and how they are stored.
 
 Each section is a frozen dataclass kept as JSON in ``app_settings``: the
-``effective`` value, and a ``pending`` one with the instant it takes effect (R11).
-A section that was never changed has no row and reads as its defaults.
+``effective`` value, and for a function setting (R12-R14) a ``pending`` one with
+the instant it takes effect (R11). The callback section (R15) takes effect at
+once and has no pending value (:data:`IMMEDIATE`). A section that was never
+changed has no row and reads as its defaults.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from rtcconsole_server.store.models import AppSetting
 
 __all__ = [
+    "IMMEDIATE",
     "SECTIONS",
     "CallbackSection",
     "CloudRecordingSection",
@@ -81,6 +84,10 @@ SECTIONS: dict[str, type[Any]] = {
 }
 """Section name in the store → its dataclass."""
 
+IMMEDIATE: frozenset[type[Any]] = frozenset({CallbackSection})
+"""Sections whose changes take effect at once (R15: the seed gives the ~5-minute delay only to
+the function settings R12-R14). A change replaces their effective value; they are never pending."""
+
 S = TypeVar("S")
 
 
@@ -109,9 +116,20 @@ def section_name(cls: type[Any]) -> str:
 
 
 def read_section(session: Session, sdk_app_id: int, cls: type[S]) -> SectionState[S]:
-    """The state of one section of one app (defaults when never changed)."""
+    """The state of one section of one app (defaults when never changed).
+
+    A section of :data:`IMMEDIATE` is never pending. A pending value in its row can only
+    have been staged by a version that still delayed callback changes (R11 applied to
+    R15); it is the owner's latest change, so it reads as in effect now: every reader
+    (``GetAppConfig``, the dispatcher's claims, ``SendTestCallback``, the next update) sees
+    it at once, and no migration is needed. The row itself is folded by the next
+    ``UpdateCallbackConfig``, or by the config worker when its old due time comes
+    (``Config.apply_due`` still applies any due row), which changes nothing anyone reads.
+    """
     row = session.get(AppSetting, (sdk_app_id, section_name(cls)))
     if row is None:
         return SectionState(cls(), None, None)
     pending = decode(cls, row.pending) if row.pending is not None else None
+    if cls in IMMEDIATE:
+        return SectionState(pending if pending is not None else decode(cls, row.effective), None, None)
     return SectionState(decode(cls, row.effective), pending, row.pending_effective_at)

@@ -36,7 +36,7 @@ class CallbackView:
 
 @dataclass(frozen=True)
 class AppConfigView:
-    """Every section of one app, effective and pending (R11)."""
+    """Every section of one app, effective and pending (R11); ``callback`` is never pending (R15)."""
 
     sdk_app_id: int
     push_domain: str

@@ -7,6 +7,7 @@ import from here, never from its private modules.
 from __future__ import annotations
 
 from rtcconsole_server.domain.events._ingest import MAX_BATCH, EventIngest, EventsStored
+from rtcconsole_server.domain.events._queries import Entry, Presence, latest_entries
 from rtcconsole_server.domain.events._vocabulary import (
     MAX_ROOM_ID,
     MAX_STR_ROOM_ID,
@@ -26,11 +27,14 @@ __all__ = [
     "MAX_STR_ROOM_ID",
     "MEDIA_EVENT_TYPES",
     "ROOM_EVENT_TYPES",
+    "Entry",
     "EventIngest",
     "EventInput",
     "EventsStored",
+    "Presence",
     "event_group_of",
     "key_violations",
+    "latest_entries",
     "room_key",
     "room_of_key",
     "room_violations",

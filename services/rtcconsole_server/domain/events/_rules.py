@@ -58,6 +58,14 @@ def _check_time(event_time: datetime | None, now: datetime) -> list[FieldViolati
     return []
 
 
+_TYPE_RULE = (
+    "must be an EventType: EVENT_TYPE_ROOM_CREATED, _ROOM_DISMISSED, _USER_ENTERED, _USER_EXITED, "
+    "_ROLE_SWITCHED (101-105), EVENT_TYPE_VIDEO_STARTED, _VIDEO_STOPPED, _AUDIO_STARTED, "
+    "_AUDIO_STOPPED, _SUBSTREAM_STARTED, _SUBSTREAM_STOPPED (201-206)"
+)
+"""Named as callers type them: the wire's enum names, and their numbers."""
+
+
 def check_event(event: EventInput, now: datetime) -> list[FieldViolation]:
     """Every rule ``event`` breaks; empty when it is valid at ``now`` (the server's clock)."""
     problems = text_violations(event.event_id, "event_id", min_len=1, max_len=MAX_ID)
@@ -66,18 +74,24 @@ def check_event(event: EventInput, now: datetime) -> list[FieldViolation]:
     problems.extend(room_violations(event.room_id, event.str_room_id))
     known_type = event.event_type in ROOM_EVENT_TYPES or event.event_type in MEDIA_EVENT_TYPES
     if not known_type:
-        problems.append(FieldViolation("type", "must be an EventType: 101-105 or 201-206"))
+        problems.append(FieldViolation("type", _TYPE_RULE))
     if len(event.user_id) > MAX_ID:
         problems.append(FieldViolation("user_id", f"must be at most {MAX_ID} characters"))
     elif has_nul(event.user_id):
         problems.append(FieldViolation("user_id", NUL_RULE))
     elif not event.user_id and known_type and event.event_type not in _NO_USER_TYPES:
-        problems.append(FieldViolation("user_id", "is required except for room created and room dismissed"))
+        problems.append(
+            FieldViolation(
+                "user_id", "is required except with EVENT_TYPE_ROOM_CREATED and EVENT_TYPE_ROOM_DISMISSED"
+            )
+        )
     problems.extend(_check_time(event.event_time, now))
     if event.role not in (0, 1, 2):
         problems.append(FieldViolation("role", "must be ROLE_ANCHOR or ROLE_AUDIENCE"))
     elif event.role == 0 and event.event_type in _ROLE_TYPES:
-        problems.append(FieldViolation("role", "is required with USER_ENTERED and ROLE_SWITCHED"))
+        problems.append(
+            FieldViolation("role", "is required with EVENT_TYPE_USER_ENTERED and EVENT_TYPE_ROLE_SWITCHED")
+        )
     for name, value in sorted(event.session.items()):
         if len(value) > MAX_SESSION_VALUE:
             problems.append(

@@ -99,6 +99,13 @@ class UsageInput:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_CATEGORY_RULE = (
+    "must be a UsageCategory: USAGE_CATEGORY_AUDIO, USAGE_CATEGORY_SD, USAGE_CATEGORY_HD, "
+    "USAGE_CATEGORY_FULL_HD, USAGE_CATEGORY_2K or USAGE_CATEGORY_4K"
+)
+"""Named as callers type them (the wire's enum names), not as the domain spells categories."""
+
+
 def validate(record: UsageInput, now: datetime) -> list[FieldViolation]:
     """Field violations of one record, with field names relative to the record. Ids and rooms
     follow the same rules as events (``domain.events``: one definition of a room)."""
@@ -108,9 +115,11 @@ def validate(record: UsageInput, now: datetime) -> list[FieldViolation]:
     problems += key_violations(record.room_key)
     problems += text_violations(record.user_id, "user_id", min_len=1, max_len=MAX_ID)
     if record.kind not in KINDS:
-        problems.append(FieldViolation("kind", "must be INTERACTIVE_AV or CLOUD_RECORDING"))
+        problems.append(
+            FieldViolation("kind", "must be USAGE_KIND_INTERACTIVE_AV or USAGE_KIND_CLOUD_RECORDING")
+        )
     if record.category not in CATEGORIES:
-        problems.append(FieldViolation("category", f"must be one of {', '.join(CATEGORIES)}"))
+        problems.append(FieldViolation("category", _CATEGORY_RULE))
     if record.start_time < now - MAX_AGE:
         problems.append(FieldViolation("start_time", "is more than 35 days before the server's clock"))
     if record.start_time > now + MAX_AHEAD:

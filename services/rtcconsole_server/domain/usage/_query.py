@@ -120,7 +120,9 @@ def _validate(
 ) -> tuple[datetime, datetime, Granularity]:
     problems = []
     if kind not in KINDS:
-        problems.append(FieldViolation("kind", "must be INTERACTIVE_AV or CLOUD_RECORDING"))
+        problems.append(
+            FieldViolation("kind", "must be USAGE_KIND_INTERACTIVE_AV or USAGE_KIND_CLOUD_RECORDING")
+        )
     if start is None:
         problems.append(FieldViolation("start_time", "is required"))
     if end is None:

@@ -1,0 +1,106 @@
+"""The README's walkthrough, top to bottom, through the real binaries against a real server.
+
+The blocks run as written (see ``walkthrough.py``) in a scratch directory that looks like
+a fresh clone after ``make install``, with a fresh ``HOME`` (so the default data directory
+and rtcctl's token cache start empty, as on a new laptop). Two things differ from a reader's
+terminal, both in the environment and neither in the commands: the server listens on a free
+port (``RTC_LISTEN``; the walk hands ``RTC_TARGET`` on), and the minutes of R7 and R11
+are seconds (``RTC_OPERATION_DELAY_SECONDS``, ``RTC_CONFIG_DELAY_SECONDS``), so that
+``ops wait`` returns in a second rather than three minutes. The examples carry relative
+times, so the walk works on whatever day it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.walkthrough import Walk, blocks
+
+REPO = Path(__file__).resolve().parents[2]
+README = REPO / "README.md"
+RECEIVER_PORT = 8080
+"""The port of examples/receiver.py in the README."""
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def walk(tmp_path: Path) -> Iterator[Walk]:
+    if not _port_free(RECEIVER_PORT):
+        if os.environ.get("RTC_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"port {RECEIVER_PORT} (the README's receiver) is in use")
+        pytest.skip(f"port {RECEIVER_PORT} (the README's receiver) is in use")
+    root = tmp_path / "clone"
+    root.mkdir()
+    (root / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    for name in ("examples", "docs", "Makefile", "README.md"):
+        (root / name).symlink_to(REPO / name)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "RTC_LISTEN": "127.0.0.1:0",
+        "RTC_OPERATION_DELAY_SECONDS": "1",
+        "RTC_CONFIG_DELAY_SECONDS": "1",
+        "RTC_WORKER_INTERVAL_SECONDS": "1",
+    }
+    session = Walk(root, env)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def test_the_makefile_serves_as_the_walk_does() -> None:
+    """The walk starts ``.venv/bin/rtc-console serve`` where a reader runs ``make serve``."""
+    recipe = re.search(r"^serve: install\n\t(.+)$", (REPO / "Makefile").read_text(), re.MULTILINE)
+    assert recipe is not None and recipe.group(1) == "$(VENV)/bin/rtc-console serve"
+    first = next(b for b in blocks(README.read_text()) if b.mode == "background")
+    assert ".venv/bin/rtc-console serve" in first.code
+
+
+def test_every_block_of_the_readme_runs(walk: Walk) -> None:
+    walk.walk(README.read_text())
+
+    printed = {block.line: output for block, output in walk.outputs}
+    assert len(printed) == sum(1 for b in blocks(README.read_text()) if b.mode == "run")
+    serve_log = walk.log_of("rtc-console serve")
+    home = walk.env["HOME"]
+    assert f"{home}/.local/share/rtc-console/rtc-console.db" in serve_log  # the store it uses
+    logged = [line for line in serve_log.splitlines() if not line.startswith("+")]  # not bash's trace
+    assert not [line for line in logged if "dev-token-not-for-production" in line]  # never logged
+    everything = "\n".join(printed.values())
+    assert "Traceback" not in everything and "Traceback" not in walk.logs()
+    # the receiver got the test event and the call of examples/events.jsonl, signed with the key
+    lines = (REPO / "examples" / "events.jsonl").read_text().splitlines()
+    expected = 1 + sum(1 for line in lines if line.strip())  # the test event, then the call
+    deadline = time.monotonic() + 60
+    while len(received := _events_received(walk)) < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(received) == expected, walk.logs()
+    # usage of examples/usage.jsonl shows up once published
+    usage = next(out for block, out in walk.outputs if "usage trtc" in block.code)
+    assert "no usage" not in usage.lower()
+
+
+def _events_received(walk: Walk) -> list[str]:
+    """The receiver's event lines (``EVENT_ID ROOM_SEQ TYPE ROOM USER``)."""
+    log = walk.log_of("examples/receiver.py")
+    return [line for line in log.splitlines() if line and not line.startswith(("+", "listening on"))]
