@@ -260,7 +260,7 @@ def set_callback_in_store(
     media_event_url: str = "",
     now: datetime,
 ) -> None:
-    """Put callback settings in effect at once (what ConfigService does after its R11 delay)."""
+    """Put callback settings in effect straight on the store (what ConfigService.SetCallback does, R15)."""
     section = CallbackSection(key=key, room_event_url=room_event_url, media_event_url=media_event_url)
     with store.write() as session:
         session.merge(

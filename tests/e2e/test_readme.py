@@ -104,3 +104,16 @@ def _events_received(walk: Walk) -> list[str]:
     """The receiver's event lines (``EVENT_ID ROOM_SEQ TYPE ROOM USER``)."""
     log = walk.log_of("examples/receiver.py")
     return [line for line in log.splitlines() if line and not line.startswith(("+", "listening on"))]
+
+
+def test_the_receiver_of_the_docs_is_the_one_in_examples() -> None:
+    """docs/callbacks.md shows the receiver that the walk runs (examples/receiver.py)."""
+    docs = (REPO / "docs" / "callbacks.md").read_text()
+    shown = docs.split("```python\n", 1)[1].split("```", 1)[0]
+    example = (REPO / "examples" / "receiver.py").read_text()
+    body = shown.split("class Receiver", 1)[1].split("HTTPServer(", 1)[0]
+    for line in body.splitlines():
+        if line.strip():
+            assert line.replace("event.user_id)", "event.user_id, flush=True)") in example, line
+    assert 'KEY = "YourCallbackKey"' in shown and 'KEY = "YourCallbackKey"' in example
+    assert '("127.0.0.1", 8080)' in shown and '("127.0.0.1", port)' in example

@@ -219,8 +219,9 @@ class Material(Base):
 
 
 class AppSetting(Base):
-    """One section of an app's function settings (R11-R15), as JSON: what is in effect
-    and what waits to take effect at ``pending_effective_at``."""
+    """One section of an app's settings (R11-R15), as JSON: what is in effect and, for the
+    function settings (R12-R14), what waits to take effect at ``pending_effective_at``; the
+    callback section (R15) takes effect at once and has no pending value (decision 0017)."""
 
     __tablename__ = "app_settings"
     __table_args__ = (Index("ix_app_settings_due", "pending_effective_at"),)

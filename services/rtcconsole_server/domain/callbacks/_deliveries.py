@@ -43,6 +43,11 @@ __all__ = ["STATES", "TEST_ROOM", "AttemptView", "Deliveries", "DeliveryView", "
 
 STATES = ("pending", "delivered", "expired")
 """Delivery states: waiting (for its turn or its next attempt), HTTP 200 in time, retries ran out."""
+_STATE_RULE = (
+    "must be DELIVERY_STATE_PENDING, DELIVERY_STATE_DELIVERED or DELIVERY_STATE_EXPIRED "
+    "(unset: every state)"
+)
+"""Named as callers type them: the wire's enum names."""
 TEST_ROOM = "rtc-console-test"
 """``RoomId`` (and ``UserId`` of media tests) of a test callback; its ``RoomSeq`` is 0 and ``Test`` true."""
 
@@ -134,7 +139,7 @@ class Deliveries:
         """The app's deliveries, newest first, optionally of one room (its id as text) and state."""
         size = page_size(page_size_requested)
         if state is not None and state not in STATES:
-            raise InvalidArgument(FieldViolation("state", f"must be one of {', '.join(STATES)}"))
+            raise InvalidArgument(FieldViolation("state", _STATE_RULE))
         filters = {"app": sdk_app_id, "room": room, "state": state}
         after = self._tokens.decode(page_token, "callback_deliveries", filters, int_position)
         conditions: list[ColumnElement[bool]] = [CallbackDelivery.sdk_app_id == sdk_app_id]
