@@ -40,30 +40,30 @@ def create_account(database_url: str, name: str) -> tuple[int, str]:
 @contextmanager
 def serving(database_url: str, *extra: str, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``rtc-console serve`` on a free port; yields the process and its target; SIGTERMs it at exit."""
+    argv = ["serve", "--listen", "127.0.0.1:0", "--database-url", database_url, *extra]
+    with running(argv, log=log) as started:
+        yield started
+
+
+@contextmanager
+def running(
+    argv: list[str], *, log: Path, env: dict[str, str] | None = None, ready: re.Pattern[str] = _LISTENING
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``rtc-console ARGV``, output into ``log``, with ``env`` as its whole environment (default:
+    this one); yields the process and what ``ready`` matched first (its group 1 if it has one:
+    by default the address of ``listening on ADDRESS``) once its log shows it; SIGTERMs it at
+    exit (SIGKILL after 30 s)."""
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [
-                str(BIN / "rtc-console"),
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                database_url,
-                *extra,
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
+            [str(BIN / "rtc-console"), *argv], stdout=sink, stderr=subprocess.STDOUT, env=env
         )
     try:
         deadline = time.monotonic() + 60
-        while True:
-            found = _LISTENING.search(log.read_text(errors="replace"))
-            if found:
-                break
+        while not (found := ready.search(log.read_text(errors="replace"))):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"rtc-console serve did not start:\n{log.read_text(errors='replace')}")
+                raise RuntimeError(f"rtc-console {argv[0]} did not start:\n{log.read_text(errors='replace')}")
             time.sleep(0.05)
-        yield process, found.group(1)
+        yield process, found.group(1 if ready.groups else 0)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import signal
 import subprocess
 import time
@@ -30,7 +31,7 @@ from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.domain.events import EventIngest, EventInput
 from rtcconsole_server.store import open_store
 from tests.callback_support import Receiver, report, room_event, set_callback_in_store
-from tests.e2e.processes import BIN, create_account, run_cli, serving
+from tests.e2e.processes import create_account, run_cli, running, serving
 from tests.infra import PostgresDatabases
 
 KEY = "e2eKey9"
@@ -62,27 +63,9 @@ def _prepare(url: str, receiver: Receiver, *, rooms: int, per_room: int) -> int:
 @contextmanager
 def _dispatcher(url: str, log: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
     """``rtc-console dispatcher``, started and ready; SIGTERMed at exit if still running."""
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [str(BIN / "rtc-console"), "dispatcher", "--database-url", url, *LOOPBACK, *extra],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while "dispatcher running" not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"dispatcher did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.05)
+    argv = ["dispatcher", "--database-url", url, *LOOPBACK, *extra]
+    with running(argv, log=log, ready=re.compile("dispatcher running")) as (process, _):
         yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 async def _until(condition: Callable[[], bool], limit_s: float = 60.0) -> None:

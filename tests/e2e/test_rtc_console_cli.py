@@ -16,10 +16,8 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
-import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +33,7 @@ from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole_server.cli_usage import parse_instant
 from rtcconsole_server.settings import LISTEN_FORM, listen_address, split_listen
 from rtcconsole_server.store.migrate import shown_url
-from tests.e2e.processes import BIN
+from tests.e2e.processes import BIN, running
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ROOT / "docs" / "operations.md"
@@ -87,28 +85,8 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
 @contextmanager
 def _serve_the_readme_way(home: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``rtc-console serve`` with nothing but ``--listen`` (the default data dir under ``home``)."""
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [str(BIN / "rtc-console"), "serve", "--listen", "127.0.0.1:0"],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=_environ(home),
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not (found := _LISTENING.search(log.read_text(errors="replace"))):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"rtc-console serve did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.05)
-        yield process, found.group(1)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running(["serve", "--listen", "127.0.0.1:0"], log=log, env=_environ(home)) as started:
+        yield started
 
 
 # ------------------------------------------------------------ the README's way, end to end

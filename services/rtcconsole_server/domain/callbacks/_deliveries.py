@@ -44,8 +44,7 @@ __all__ = ["STATES", "TEST_ROOM", "AttemptView", "Deliveries", "DeliveryView", "
 STATES = ("pending", "delivered", "expired")
 """Delivery states: waiting (for its turn or its next attempt), HTTP 200 in time, retries ran out."""
 _STATE_RULE = (
-    "must be DELIVERY_STATE_PENDING, DELIVERY_STATE_DELIVERED or DELIVERY_STATE_EXPIRED "
-    "(unset: every state)"
+    "must be DELIVERY_STATE_PENDING, DELIVERY_STATE_DELIVERED or DELIVERY_STATE_EXPIRED (unset: every state)"
 )
 """Named as callers type them: the wire's enum names."""
 TEST_ROOM = "rtc-console-test"
