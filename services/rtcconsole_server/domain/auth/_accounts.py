@@ -206,10 +206,14 @@ class Accounts:
             return issued
 
     def find(self, name_or_id: str) -> int:
-        """The id of the account named (or numbered) ``name_or_id``."""
+        """The id of the account named (or numbered) ``name_or_id``. Names from before
+        :data:`ACCOUNT_NAME_RULE` are still found; a NUL (which no store holds) or an id
+        beyond the id column's range is simply not found."""
+        if "\x00" in name_or_id:
+            raise NotFound("account", name_or_id)
         with self._store.read() as session:
             query = select(Account.id).where(Account.name == name_or_id)
-            if name_or_id.isascii() and name_or_id.isdigit():  # "²" is a digit to isdigit(), not to int()
+            if name_or_id.isascii() and name_or_id.isdigit() and int(name_or_id) < 2**63:  # "²": isdigit()
                 query = select(Account.id).where(
                     (Account.id == int(name_or_id)) | (Account.name == name_or_id)
                 )
