@@ -75,13 +75,12 @@ class Numbers:
     async def hang(self, request: int, context: Context) -> AsyncIterator[int]:
         """``request`` numbers, then nothing until the call ends (cancelled or past its deadline)."""
         self._seen(context)
-        for number in range(request):
-            yield number
-        try:
+        try:  # a cancel may land while a number is being sent, not only while it waits
+            for number in range(request):
+                yield number
             await asyncio.Event().wait()
-        except asyncio.CancelledError:
+        finally:  # it waits forever: only the end of the call (cancelled, deadline) gets here
             self.cancelled.set()
-            raise
         yield -1  # pragma: no cover - never reached
 
     async def total(self, requests: AsyncIterator[int], context: Context) -> int:
