@@ -31,9 +31,12 @@ pytest_plugins = ["tests.infra"]
 
 @pytest.fixture(autouse=True)
 def private_cache_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep what ``rtcctl`` caches (secondary-auth tokens) out of the real home directory."""
+    """Keep what ``rtcctl`` caches (secondary-auth tokens) and the default store of
+    ``rtc-console`` (``RTC_DATA_DIR``) out of the real home directory: a command that a test
+    runs without ``--database-url`` must not touch, or depend on, the developer's own store."""
     home = tmp_path_factory.mktemp("cache-home")
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    monkeypatch.setenv("RTC_DATA_DIR", str(home / "rtc-console"))
     return home
 
 

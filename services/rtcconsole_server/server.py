@@ -37,6 +37,8 @@ from rtcconsole.v1 import (
     config_service_pb2_grpc,
     ingest_service_pb2,
     ingest_service_pb2_grpc,
+    monitor_service_pb2,
+    monitor_service_pb2_grpc,
     usage_service_pb2,
     usage_service_pb2_grpc,
 )
@@ -46,6 +48,7 @@ from rtcconsole_server.api.auth_service import AuthServicer
 from rtcconsole_server.api.config_service import ConfigServicer
 from rtcconsole_server.api.ingest_service import IngestServicer
 from rtcconsole_server.api.interceptor import ErrorInterceptor
+from rtcconsole_server.api.monitor_service import MonitorServicer
 from rtcconsole_server.api.usage_service import UsageServicer
 from rtcconsole_server.clock import Clock, SystemClock
 from rtcconsole_server.domain.callbacks import Dispatcher
@@ -76,6 +79,7 @@ SERVICE_NAMES = (
     auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
     config_service_pb2.DESCRIPTOR.services_by_name["ConfigService"].full_name,
     ingest_service_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name,
+    monitor_service_pb2.DESCRIPTOR.services_by_name["MonitorService"].full_name,
     usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
 )
 _DB_THREADS = 16
@@ -209,6 +213,7 @@ async def build_server(
     config_service_pb2_grpc.add_ConfigServiceServicer_to_server(ConfigServicer(console, executor), server)
     ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(console, executor), server)
     usage_service_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(console, executor), server)
+    monitor_service_pb2_grpc.add_MonitorServiceServicer_to_server(MonitorServicer(console, executor), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -104,6 +105,7 @@ def test_every_public_module_is_covered() -> None:
         "rtcconsole.callbacks",
         "rtcconsole.cli",
         "rtcconsole.cli.ingest",
+        "rtcconsole.cli.monitor",
         "rtcconsole.cli.usage",
         "rtcconsole.client",
         "rtcconsole.errors",
@@ -165,7 +167,8 @@ def test_the_face_check_sees_a_public_definition(tmp_path: Path) -> None:
 
 def test_the_package_reexports_the_client_errors_and_usersig() -> None:
     package = set(rtcconsole.__all__)
-    assert {"RtcConsole", "AppClient", "AuthClient", "IngestClient", "from_grpc_error"} <= package
+    clients = {"RtcConsole", "AppClient", "AuthClient", "IngestClient", "MonitorClient"}
+    assert {*clients, "from_grpc_error"} <= package
     assert set(rtcconsole.errors.EXCEPTION_CLASS_BY_CODE.values()) | {rtcconsole.errors.RtcConsoleError} <= {
         getattr(rtcconsole, name) for name in package
     }
@@ -179,3 +182,14 @@ def test_lazy_names_are_the_objects_of_their_modules() -> None:
         assert getattr(rtcconsole, name) is getattr(rtcconsole.client, name), name
     with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
         _ = rtcconsole.NoSuchName  # type: ignore[attr-defined]
+
+
+def test_the_ingest_client_has_a_method_per_ingest_rpc() -> None:
+    """Every IngestService RPC is a typed method of IngestClient (``ReportQuality`` → ``report_quality``)."""
+    from rtcconsole.v1 import ingest_service_pb2
+
+    service = ingest_service_pb2.DESCRIPTOR.services_by_name["IngestService"]
+    wanted = {re.sub(r"(?<!^)(?=[A-Z])", "_", method.name).lower() for method in service.methods}
+    assert {"report_quality", "stream_quality", "report_client_events", "stream_client_events"} <= wanted
+    public = {name for name in dir(rtcconsole.IngestClient) if not name.startswith("_")}
+    assert wanted <= public, f"IngestService RPCs without a method: {sorted(wanted - public)}"

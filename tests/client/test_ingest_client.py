@@ -1,4 +1,5 @@
-"""IngestClient against the real server (SQLite and PostgreSQL): events and usage, batch and stream."""
+"""IngestClient against the real server (SQLite and PostgreSQL): events, usage, quality samples and
+client events, batch and stream."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rtcconsole import (
     Unavailable,
 )
 from rtcconsole.v1 import ingest_service_pb2 as pb
+from rtcconsole.v1 import quality_pb2 as quality_pb
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.server import Server
@@ -130,13 +132,90 @@ async def test_usage_batch_and_stream(ingest: IngestClient, tenant: Tenant, cloc
     assert [(r.index, r.code) for r in streamed.rejections] == [(3, "ALREADY_EXISTS")]
 
 
+def _sample(sdk_app_id: int, at: datetime, **fields: Any) -> quality_pb.QualitySample:
+    values: dict[str, Any] = {
+        "sdk_app_id": sdk_app_id,
+        "room_id": 42,
+        "user_id": "bob",
+        "peer_id": "alice",
+        "media": quality_pb.MEDIA_KIND_AUDIO,
+        "stall_ms": 0,
+    } | fields
+    sample = quality_pb.QualitySample(**values)
+    sample.sample_time.FromDatetime(at)
+    return sample
+
+
+async def test_quality_batch_and_stream(ingest: IngestClient, tenant: Tenant, clock: ManualClock) -> None:
+    app = await tenant.create_app("measured")
+    now = clock.now()
+    samples = [_sample(app.sdk_app_id, now - timedelta(seconds=2 * i)) for i in range(3)]
+    reported = await ingest.report_quality(samples)
+    assert (reported.accepted, reported.duplicates) == (3, 0)
+    with pytest.raises(InvalidArgument) as invalid:
+        await ingest.report_quality(
+            [_sample(app.sdk_app_id, now, capture_fps=15)]
+        )  # a receiver captures nothing
+    assert [v.field for v in invalid.value.field_violations] == ["samples[0].capture_fps"]
+    with pytest.raises(AlreadyExists):
+        await ingest.report_quality([_sample(app.sdk_app_id, now, stall_ms=300)])
+
+    async def batches() -> AsyncIterator[Iterable[quality_pb.QualitySample]]:
+        yield samples[:2]
+        yield [_sample(app.sdk_app_id, now + timedelta(seconds=2), sample_id="new")]
+        yield [_sample(app.sdk_app_id, now, sample_id="changed", stall_ms=300)]
+
+    streamed = await ingest.stream_quality(batches())
+    assert (streamed.accepted, streamed.duplicates, streamed.rejected) == (1, 2, 1)
+    assert [(r.index, r.id, r.code) for r in streamed.rejections] == [(3, "changed", "ALREADY_EXISTS")]
+
+
+async def test_client_events_batch_and_stream(
+    ingest: IngestClient, tenant: Tenant, clock: ManualClock
+) -> None:
+    app = await tenant.create_app("eventful")
+    now = clock.now()
+
+    def event(event_id: str, **fields: Any) -> quality_pb.ClientEvent:
+        values: dict[str, Any] = {
+            "event_id": event_id,
+            "sdk_app_id": app.sdk_app_id,
+            "room_id": 42,
+            "user_id": "bob",
+            "type": quality_pb.CLIENT_EVENT_TYPE_RECEIVER_RENDER_FPS_ABNORMAL,
+            "peer_id": "alice",
+        } | fields
+        message = quality_pb.ClientEvent(**values)
+        message.event_time.FromDatetime(now)
+        return message
+
+    reported = await ingest.report_client_events([event("a"), event("b")])
+    assert (reported.accepted, reported.duplicates) == (2, 0)
+    with pytest.raises(InvalidArgument) as invalid:
+        await ingest.report_client_events([event("c", peer_id="")])
+    assert [v.field for v in invalid.value.field_violations] == ["events[0].peer_id"]
+    streamed = await ingest.stream_client_events([[event("a")], [event("b", peer_id="carol"), event("d")]])
+    assert (streamed.accepted, streamed.duplicates, streamed.rejected) == (1, 1, 1)
+    assert [(r.index, r.id, r.code, list(r.fields)) for r in streamed.rejections] == [
+        (1, "b", "ALREADY_EXISTS", ["peer_id"])
+    ]
+
+
 async def test_only_the_data_plane_token_is_admitted(server: Server, tenant: Tenant) -> None:
     async with await IngestClient.connect(server.target, data_plane_token=tenant.api_key) as with_a_key:
         with pytest.raises(PermissionDenied):
             await with_a_key.report_events([])
+        with pytest.raises(PermissionDenied):
+            await with_a_key.report_quality([])
+        with pytest.raises(PermissionDenied):
+            await with_a_key.stream_client_events([[]])
     async with await IngestClient.connect(server.target, data_plane_token="not-the-token") as wrong:
         with pytest.raises(Unauthenticated):
             await wrong.stream_usage([[]])
+        with pytest.raises(Unauthenticated):
+            await wrong.stream_quality([[]])
+        with pytest.raises(Unauthenticated):
+            await wrong.report_client_events([])
     with pytest.raises(ValueError, match="data_plane_token"):
         await IngestClient.connect(server.target, data_plane_token=" ")
 

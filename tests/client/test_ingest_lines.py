@@ -392,7 +392,13 @@ async def test_json_rejection_indexes_are_line_indexes(
 
 
 def test_help_says_what_the_exit_status_means(capsys: pytest.CaptureFixture[str]) -> None:
-    for command, example in (("events", '"type": "ROOM_CREATED"'), ("usage", '"category": "hd"')):
+    examples = (
+        ("events", '"type": "ROOM_CREATED"'),
+        ("usage", '"category": "hd"'),
+        ("quality", '"media": "VIDEO"'),
+        ("client-events", '"type": "CAMERA_ON"'),
+    )
+    for command, example in examples:
         assert main(["ingest", command, "--help"]) == 0
         text = " ".join(capsys.readouterr().out.split())
         assert "exits 3 if any line is rejected" in text

@@ -26,8 +26,12 @@ TOKEN = "examples-data-plane-token"
 FILES = {
     "events": ("events.jsonl", "event_time", "event_id"),
     "usage": ("usage.jsonl", "start_time", "record_id"),
+    "quality": ("quality.jsonl", "sample_time", "sample_id"),
+    "client-events": ("client-events.jsonl", "event_time", "event_id"),
 }
 """``rtcctl ingest`` command → (file, its time field, its id field)."""
+SIZES = {"quality": (20, 30)}
+"""Lines a file may hold when not 10-15: the quality samples of both sides, two media kinds, three moments."""
 
 
 def rtcctl(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -53,7 +57,8 @@ def test_the_examples_are_written_as_a_person_would(command: str) -> None:
     """Short enum names, relative times well inside the server's window, app 1400000001."""
     name, time_field, id_field = FILES[command]
     lines = records(name)
-    assert 10 <= len(lines) <= 15
+    low, high = SIZES.get(command, (10, 15))
+    assert low <= len(lines) <= high
     assert FIRST_SDK_APP_ID == 1_400_000_001  # R3: what a fresh server issues first
     now = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
     for line in lines:
@@ -63,8 +68,9 @@ def test_the_examples_are_written_as_a_person_would(command: str) -> None:
         assert (
             now - timedelta(hours=1) <= parse_instant(line[time_field], now=now) <= now - timedelta(minutes=1)
         )
-        for field in ("type", "role", "kind", "category"):
-            assert not str(line.get(field, "")).startswith(("EVENT_TYPE_", "ROLE_", "USAGE_"))
+        for field in ("type", "role", "kind", "category", "media"):
+            full = ("EVENT_TYPE_", "ROLE_", "USAGE_", "MEDIA_KIND_", "CLIENT_EVENT_TYPE_")
+            assert not str(line.get(field, "")).startswith(full)
     assert len({line[id_field] for line in lines}) == len(lines)
     if command == "events":  # R15: one call, in order, from room created to room dismissed
         times = [parse_instant(line["event_time"], now=now) for line in lines]
@@ -72,6 +78,32 @@ def test_the_examples_are_written_as_a_person_would(command: str) -> None:
         assert (lines[0]["type"], lines[-1]["type"]) == ("ROOM_CREATED", "ROOM_DISMISSED")
         entered = [line for line in lines if line["type"] == "USER_ENTERED"]
         assert len(entered) == 2 and all(line["role"] and line["session"] for line in entered)  # R18
+    if command in ("quality", "client-events"):  # inside the call of events.jsonl, by the same users
+        calls = {line["user_id"]: line for line in records("events.jsonl") if "user_id" in line}
+        assert {line["user_id"] for line in lines} == set(calls) == {"alice", "bob"}
+        start, end = parse_instant("now-20m", now=now), parse_instant("now-3m", now=now)
+        assert all(start <= parse_instant(line[time_field], now=now) <= end for line in lines)
+    if command == "quality":  # R20: both sides of both users, video and audio, one congestion moment
+        sides = {(line["user_id"], line.get("peer_id", ""), line["media"]) for line in lines}
+        assert sides == {
+            (user, peer, media)
+            for user, other in (("alice", "bob"), ("bob", "alice"))
+            for peer in ("", other)
+            for media in ("VIDEO", "AUDIO")
+        }
+        assert any(line.get("packet_loss_percent", 0) > 10 for line in lines)  # the loss burst
+        assert any(line.get("stall_ms", 0) >= 600 for line in lines)  # a video stall (R21: >= 600 ms)
+    if command == "client-events":  # R20's client events and one of R21's abnormal events
+        types = [line["type"] for line in lines]
+        assert {
+            "ENTER_ROOM",
+            "EXIT_ROOM",
+            "CAMERA_ON",
+            "CAMERA_OFF",
+            "MICROPHONE_ON",
+            "MICROPHONE_OFF",
+        } <= set(types)
+        assert sum(kind.startswith(("SENDER_", "RECEIVER_")) for kind in types) == 1
 
 
 def test_the_examples_ingest_cleanly_and_a_retry_counts_every_line_once(tmp_path: Path) -> None:

@@ -607,6 +607,8 @@ class Schema:
         return self._fields[key]
 
     def _build_field(self, field: FieldDescriptor, parent: Descriptor, depth: int) -> Strategy[Any]:
+        if _is_map(field):
+            return self._map(field, parent, depth)
         single = self._single(field, parent, depth)
         if not field.is_repeated:
             return single
@@ -622,6 +624,26 @@ class Schema:
             return [distinct[i % len(distinct)] for i in range(count)]
 
         return repeated()
+
+    def _map(self, field: FieldDescriptor, parent: Descriptor, depth: int) -> Strategy[dict[Any, Any]]:
+        """Entries of a map field: around its ``max_items``, keys and values around their own caps
+        (``map_key_max_len`` / ``map_value_max_len``, read as the key's and value's ``max_len``)."""
+        entry = field.message_type
+        assert entry is not None
+        key_field, value_field = entry.fields_by_name["key"], entry.fields_by_name["value"]
+        keys = self._capped_text(key_field, _cap(field, options_pb2.map_key_max_len, 64))
+        values: Strategy[Any]
+        if value_field.type == FieldDescriptor.TYPE_STRING:
+            values = self._capped_text(value_field, _cap(field, options_pb2.map_value_max_len, 64))
+        else:
+            values = self._single(value_field, parent, depth)
+        if key_field.type != FieldDescriptor.TYPE_STRING:
+            keys = self._single(key_field, parent, depth)
+        cap = _cap(field, options_pb2.max_items, 8)
+        sizes = sorted({0, 1, 2, cap, cap + 1})
+        return st.sampled_from(sizes).flatmap(
+            lambda n: st.dictionaries(keys, values, min_size=min(n, 1), max_size=n)
+        )
 
     def _single(self, field: FieldDescriptor, parent: Descriptor, depth: int) -> Strategy[Any]:
         kind = field.type
@@ -659,7 +681,9 @@ class Schema:
         raise AssertionError(f"no strategy for {field.full_name} (type {kind})")
 
     def _string(self, field: FieldDescriptor) -> Strategy[str]:
-        cap = _cap(field, options_pb2.max_len, 64)
+        return self._capped_text(field, _cap(field, options_pb2.max_len, 64))
+
+    def _capped_text(self, field: FieldDescriptor, cap: int) -> Strategy[str]:
         lengths = sorted({1, 2, max(cap - 1, 1), cap, cap + 1})
         around_cap = st.builds(
             lambda char, n: (char * n)[:n], st.sampled_from(EDGE_CHARS), st.sampled_from(lengths)
@@ -726,8 +750,15 @@ def _synthetic(field: FieldDescriptor) -> bool:
     return oneof is not None and len(oneof.fields) == 1 and oneof.name == f"_{field.name}"
 
 
+def _is_map(field: FieldDescriptor) -> bool:
+    entry = field.message_type
+    return entry is not None and entry.GetOptions().map_entry
+
+
 def _assign(message: Message, field: FieldDescriptor, value: Any) -> None:
-    if field.is_repeated:
+    if _is_map(field):
+        getattr(message, field.name).update(value)
+    elif field.is_repeated:
         getattr(message, field.name).extend(value)
     elif field.type == FieldDescriptor.TYPE_MESSAGE:
         getattr(message, field.name).CopyFrom(value)
@@ -874,6 +905,8 @@ def trimmed(message: Message, items: int = 3) -> Message:
 
 def _trim(message: Message, items: int) -> None:
     for field, value in message.ListFields():
+        if _is_map(field):
+            continue  # a map is capped by its entries, kept whole
         if field.is_repeated and len(value) > items:
             del value[items:]
         if field.type == FieldDescriptor.TYPE_MESSAGE:

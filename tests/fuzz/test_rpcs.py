@@ -35,6 +35,7 @@ from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import config_service_pb2 as config_pb
 from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
+from rtcconsole.v1 import quality_pb2 as quality_pb
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.server import SERVICE_NAMES
@@ -131,6 +132,38 @@ async def prepare(tenant: Tenant, other: Tenant, clock: ManualClock) -> tuple[Ta
         seconds=60,
     )
     record.start_time.FromDatetime(now - timedelta(minutes=10))
+    sample = quality_pb.QualitySample(  # a receiver's video, every downstream metric measured
+        sample_id="q-1",
+        sdk_app_id=app_id,
+        room_id=42,
+        user_id="bob",
+        peer_id="alice",
+        media=quality_pb.MEDIA_KIND_VIDEO,
+        interval=Duration(seconds=2),
+        packet_loss_percent=1.5,
+        bitrate_kbps=1200,
+        decode_fps=15,
+        render_fps=15,
+        width=1280,
+        height=720,
+        rtt_ms=60,
+        stall_ms=0,
+        app_cpu_percent=20.0,
+        system_cpu_percent=40.0,
+        sdk_task_time_ms=10,
+    )
+    sample.sample_time.FromDatetime(now - timedelta(minutes=1))
+    client_event = quality_pb.ClientEvent(
+        event_id="c-1",
+        sdk_app_id=app_id,
+        room_id=42,
+        user_id="bob",
+        peer_id="alice",
+        type=quality_pb.CLIENT_EVENT_TYPE_PLAY_START,
+        media=quality_pb.MEDIA_KIND_VIDEO,
+        parameters={"device": "speaker"},
+    )
+    client_event.event_time.FromDatetime(now - timedelta(minutes=1))
     started, ended = Timestamp(), Timestamp()
     started.FromDatetime(now - timedelta(days=1))
     ended.FromDatetime(now)
@@ -231,6 +264,22 @@ async def prepare(tenant: Tenant, other: Tenant, clock: ManualClock) -> tuple[Ta
         ),
         baseline(
             ingest + "StreamUsage", ingest_pb.StreamUsageRequest(records=[record]), credential=data_plane
+        ),
+        baseline(
+            ingest + "ReportQuality", ingest_pb.ReportQualityRequest(samples=[sample]), credential=data_plane
+        ),
+        baseline(
+            ingest + "StreamQuality", ingest_pb.StreamQualityRequest(samples=[sample]), credential=data_plane
+        ),
+        baseline(
+            ingest + "ReportClientEvents",
+            ingest_pb.ReportClientEventsRequest(events=[client_event]),
+            credential=data_plane,
+        ),
+        baseline(
+            ingest + "StreamClientEvents",
+            ingest_pb.StreamClientEventsRequest(events=[client_event]),
+            credential=data_plane,
         ),
         baseline(
             "/rtcconsole.v1.UsageService/GetUsage",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import Descriptor
 
 from rtcconsole.v1 import (
@@ -11,6 +12,8 @@ from rtcconsole.v1 import (
     common_pb2,
     config_service_pb2,
     ingest_service_pb2,
+    monitor_service_pb2,
+    quality_pb2,
     usage_service_pb2,
 )
 from rtcconsole_server.api.limits import (
@@ -23,7 +26,15 @@ from rtcconsole_server.api.limits import (
 )
 from rtcconsole_server.errors import InvalidArgument
 
-MODULES = (app_service_pb2, auth_service_pb2, config_service_pb2, ingest_service_pb2, usage_service_pb2)
+MODULES = (
+    app_service_pb2,
+    auth_service_pb2,
+    config_service_pb2,
+    ingest_service_pb2,
+    monitor_service_pb2,
+    quality_pb2,
+    usage_service_pb2,
+)
 
 
 def _request_types() -> list[Descriptor]:
@@ -142,3 +153,60 @@ def test_nul_in_a_string_is_refused() -> None:
     (violation,) = violations_of(app_service_pb2.ListTagsRequest(key="a\x00b"))
     assert (violation.field, violation.description) == ("key", "must not contain NUL (U+0000)")
     assert violations_of(app_service_pb2.CreateMaterialRequest(content=b"\x00")) == []  # bytes may
+
+
+def _event_with(parameters: dict[str, str]) -> ingest_service_pb2.ReportClientEventsRequest:
+    return ingest_service_pb2.ReportClientEventsRequest(
+        events=[quality_pb2.ClientEvent(parameters=parameters)]
+    )
+
+
+def test_a_maps_keys_and_values_have_their_own_caps() -> None:
+    # ClientEvent.parameters: at most 16 entries, keys at most 64 characters, values at most 256
+    assert violations_of(_event_with({"k" * 64: "v" * 256})) == []
+    (long_key,) = violations_of(_event_with({"k" * 65: "v"}))
+    assert (long_key.field, long_key.description) == (
+        "events[0].parameters",
+        "keys must be at most 64 characters (got 65)",
+    )
+    (long_value,) = violations_of(_event_with({"device": "v" * 257}))
+    assert long_value.field == 'events[0].parameters["device"]'
+    assert long_value.description == "must be at most 256 characters (got 257)"
+    nul = violations_of(_event_with({"a\x00": "x", "b": "y\x00"}))
+    assert [(v.field, v.description) for v in nul] == [
+        ("events[0].parameters", "keys must not contain NUL (U+0000)"),
+        ('events[0].parameters["b"]', "must not contain NUL (U+0000)"),
+    ]
+    (too_many,) = violations_of(_event_with({f"k{i}": "v" for i in range(17)}))
+    assert (too_many.field, too_many.description) == (
+        "events[0].parameters",
+        "must hold at most 16 items (got 17)",
+    )
+
+
+def test_the_completeness_check_sees_an_uncapped_map() -> None:
+    """A map field needs max_items and, for string keys and values, their own caps."""
+    file = descriptor_pb2.FileDescriptorProto(name="uncapped_map.proto", package="probe", syntax="proto3")
+    holder = file.message_type.add(name="Holder")
+    entry = holder.nested_type.add(name="LabelsEntry")
+    entry.options.map_entry = True
+    string, optional = (
+        descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
+        descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+    )
+    entry.field.add(name="key", number=1, type=string, label=optional)
+    entry.field.add(name="value", number=2, type=string, label=optional)
+    holder.field.add(
+        name="labels",
+        number=1,
+        type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE,
+        label=descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED,
+        type_name=".probe.Holder.LabelsEntry",
+    )
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    assert uncapped_fields(pool.FindMessageTypeByName("probe.Holder")) == [
+        "probe.Holder.labels: needs max_items",
+        "probe.Holder.labels: needs map_key_max_len",
+        "probe.Holder.labels: needs map_value_max_len",
+    ]

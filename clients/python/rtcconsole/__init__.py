@@ -2,7 +2,8 @@
 
 - :class:`RtcConsole` (``rtcconsole.client``): ``await RtcConsole.connect(target, api_key=…)``,
   then ``console.apps`` (:class:`AppClient`), ``console.auth`` (:class:`AuthClient`),
-  ``console.config`` (:class:`ConfigClient`) and ``console.usage`` (:class:`UsageClient`).
+  ``console.config`` (:class:`ConfigClient`), ``console.usage`` (:class:`UsageClient`) and
+  ``console.monitor`` (:class:`MonitorClient`).
 - :class:`IngestClient` (``rtcconsole.client``): the data plane's events and usage, with the
   server's data-plane token: ``await IngestClient.connect(target, data_plane_token=…)``.
 - One exception per gRPC status (``rtcconsole.errors``), rooted at :class:`RtcConsoleError`.
@@ -54,6 +55,7 @@ if _typing.TYPE_CHECKING:  # what type checkers see; at run time _LAZY loads the
         AuthClient,
         ConfigClient,
         IngestClient,
+        MonitorClient,
         RtcConsole,
         TagLike,
         UsageClient,
@@ -99,6 +101,7 @@ __all__ = [
     "Internal",
     "InvalidArgument",
     "MalformedUserbufError",
+    "MonitorClient",
     "NotFound",
     "PermissionDenied",
     "PrivateMapClaims",
@@ -133,6 +136,7 @@ _LAZY: dict[str, str] = {
             "AuthClient",
             "ConfigClient",
             "IngestClient",
+            "MonitorClient",
             "RtcConsole",
             "TagLike",
             "UsageClient",

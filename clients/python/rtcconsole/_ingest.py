@@ -11,6 +11,7 @@ import grpc
 from rtcconsole._transport import DEFAULT_TIMEOUT, Transport, connect
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
+from rtcconsole.v1 import quality_pb2
 
 if TYPE_CHECKING:
     from rtcconsole.v1.ingest_service_pb2_grpc import IngestServiceAsyncStub
@@ -37,7 +38,8 @@ async def _messages(
 
 
 class IngestClient:
-    """The data plane's door: media servers report room events and second-level usage.
+    """The data plane's door: media servers report room events, second-level usage, quality
+    samples and client events.
 
     Every call carries ``authorization: Bearer <data-plane token>`` (the server's
     ``--data-plane-token``, env ``RTC_DATA_PLANE_TOKEN``), has a deadline (``timeout``,
@@ -189,3 +191,49 @@ class IngestClient:
         """
         requests = _messages(batches, lambda batch: pb.StreamUsageRequest(records=batch))
         return await self._transport.stream_unary(self._stub.StreamUsage, requests, rpc_timeout)
+
+    # Quality samples (R20)
+
+    async def report_quality(
+        self, samples: Iterable[quality_pb2.QualitySample], *, rpc_timeout: float | None = None
+    ) -> pb.ReportQualityResponse:
+        """Store one batch of at most 5,000 quality samples, all or nothing, like :meth:`report_events`.
+
+        A sample is identified by (sdk_app_id, room, user_id, peer_id, media, sample_time): sent
+        again with the same metrics it counts as a duplicate; with other metrics it is
+        :class:`~rtcconsole.errors.AlreadyExists` and the first is kept. An invalid sample raises
+        :class:`~rtcconsole.errors.InvalidArgument` (one violation ``samples[i].…`` per problem).
+        Leave a metric unset when it was not measured: unset is not 0.
+        """
+        request = pb.ReportQualityRequest(samples=samples)
+        return await self._transport.unary(self._stub.ReportQuality, request, rpc_timeout)
+
+    async def stream_quality(
+        self, batches: Batches[quality_pb2.QualitySample], *, rpc_timeout: float | None = None
+    ) -> pb.StreamQualityResponse:
+        """Send ``batches`` (each at most 5,000 samples) on one stream; the tally.
+
+        As :meth:`stream_events`: each batch is committed before the next is read, problems
+        are reported per sample (``rejected``, ``rejections``, each ``id`` the sample's
+        ``sample_id``), and the deadline covers the whole stream.
+        """
+        requests = _messages(batches, lambda batch: pb.StreamQualityRequest(samples=batch))
+        return await self._transport.stream_unary(self._stub.StreamQuality, requests, rpc_timeout)
+
+    # Client events (R20) and abnormal events (R21)
+
+    async def report_client_events(
+        self, events: Iterable[quality_pb2.ClientEvent], *, rpc_timeout: float | None = None
+    ) -> pb.ReportClientEventsResponse:
+        """Store one batch of at most 5,000 client events, all or nothing, like :meth:`report_events`
+        (each counted once per ``(sdk_app_id, event_id)``)."""
+        request = pb.ReportClientEventsRequest(events=events)
+        return await self._transport.unary(self._stub.ReportClientEvents, request, rpc_timeout)
+
+    async def stream_client_events(
+        self, batches: Batches[quality_pb2.ClientEvent], *, rpc_timeout: float | None = None
+    ) -> pb.StreamClientEventsResponse:
+        """Send ``batches`` (each at most 5,000 client events) on one stream; the tally, as
+        :meth:`stream_events`."""
+        requests = _messages(batches, lambda batch: pb.StreamClientEventsRequest(events=batch))
+        return await self._transport.stream_unary(self._stub.StreamClientEvents, requests, rpc_timeout)

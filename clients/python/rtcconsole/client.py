@@ -32,6 +32,7 @@ from rtcconsole._apps import AppClient
 from rtcconsole._auth import AuthClient
 from rtcconsole._config import ConfigClient
 from rtcconsole._ingest import IngestClient
+from rtcconsole._monitor import MonitorClient
 from rtcconsole._transport import DEFAULT_TIMEOUT, TagLike, connect
 from rtcconsole._usage import UsageClient
 
@@ -41,6 +42,7 @@ __all__ = [
     "AuthClient",
     "ConfigClient",
     "IngestClient",
+    "MonitorClient",
     "RtcConsole",
     "TagLike",
     "UsageClient",
@@ -74,6 +76,8 @@ class RtcConsole:
         """Function settings and callback deliveries (``ConfigService``)."""
         self.usage = UsageClient(channel, api_key=api_key, timeout=timeout)
         """Usage lines and billing state (``UsageService``)."""
+        self.monitor = MonitorClient(channel, api_key=api_key, timeout=timeout)
+        """The monitoring dashboard's quality thresholds (``MonitorService``)."""
         self._owns_channel = owns_channel
 
     @classmethod

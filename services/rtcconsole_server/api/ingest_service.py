@@ -1,4 +1,5 @@
-"""IngestService: the data plane reports room and media events (R15, and later R17-R21).
+"""IngestService: the data plane reports room and media events (R15), usage (R16), quality
+samples and client events (R20, R21).
 
 Only the data-plane token may call it (``ServicerBase.data_plane``). Protos are
 converted and batches stored in the store's thread pool, so a 5,000-event batch
@@ -14,8 +15,10 @@ from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
 from rtcconsole_server.api import convert_usage
 from rtcconsole_server.api.base import Context, ServicerBase
 from rtcconsole_server.api.convert_events import event_input, rejected_record
+from rtcconsole_server.api.convert_quality import client_event_input, sample_input
 from rtcconsole_server.domain.common import BatchOutcome
 from rtcconsole_server.domain.events import MAX_BATCH, EventIngest
+from rtcconsole_server.domain.monitor import ClientEventIngest, QualityIngest
 from rtcconsole_server.domain.usage import UsageIngest
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
@@ -41,7 +44,33 @@ def _ingest_usage(usage: UsageIngest, request: pb.StreamUsageRequest, offset: in
     return usage.record([convert_usage.usage_input(r) for r in request.records], offset=offset)
 
 
-def _tally(response: pb.StreamEventsResponse | pb.StreamUsageResponse, outcome: BatchOutcome) -> None:
+def _report_quality(quality: QualityIngest, request: pb.ReportQualityRequest) -> BatchOutcome:
+    return quality.report([sample_input(s) for s in request.samples])
+
+
+def _ingest_quality(quality: QualityIngest, request: pb.StreamQualityRequest, offset: int) -> BatchOutcome:
+    return quality.ingest([sample_input(s) for s in request.samples], offset=offset)
+
+
+def _report_client_events(events: ClientEventIngest, request: pb.ReportClientEventsRequest) -> BatchOutcome:
+    return events.report([client_event_input(e) for e in request.events])
+
+
+def _ingest_client_events(
+    events: ClientEventIngest, request: pb.StreamClientEventsRequest, offset: int
+) -> BatchOutcome:
+    return events.ingest([client_event_input(e) for e in request.events], offset=offset)
+
+
+_Tallied = (
+    pb.StreamEventsResponse
+    | pb.StreamUsageResponse
+    | pb.StreamQualityResponse
+    | pb.StreamClientEventsResponse
+)
+
+
+def _tally(response: _Tallied, outcome: BatchOutcome) -> None:
     """Add one committed batch to a streaming response (rejections listed up to MAX_REJECTIONS)."""
     response.accepted += outcome.accepted
     response.duplicates += outcome.duplicates
@@ -95,3 +124,49 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
             offset += len(request.records)
             _tally(response, outcome)
         return response
+
+    async def ReportQuality(
+        self, request: pb.ReportQualityRequest, context: Context
+    ) -> pb.ReportQualityResponse:
+        await self.data_plane(context)
+        outcome = await self.run(_report_quality, self.console.quality_ingest, request)
+        return pb.ReportQualityResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
+
+    async def StreamQuality(
+        self, request_iterator: AsyncIterator[pb.StreamQualityRequest], context: Context
+    ) -> pb.StreamQualityResponse:
+        await self.data_plane(context)
+        quality = self.console.quality_ingest
+        response = pb.StreamQualityResponse()
+        offset = 0
+        async for request in request_iterator:
+            quality.check_batch_size(len(request.samples), where=_stream_position(offset))
+            outcome = await self.run(_ingest_quality, quality, request, offset)
+            offset += len(request.samples)
+            _tally(response, outcome)
+        return response
+
+    async def ReportClientEvents(
+        self, request: pb.ReportClientEventsRequest, context: Context
+    ) -> pb.ReportClientEventsResponse:
+        await self.data_plane(context)
+        outcome = await self.run(_report_client_events, self.console.client_event_ingest, request)
+        return pb.ReportClientEventsResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
+
+    async def StreamClientEvents(
+        self, request_iterator: AsyncIterator[pb.StreamClientEventsRequest], context: Context
+    ) -> pb.StreamClientEventsResponse:
+        await self.data_plane(context)
+        events = self.console.client_event_ingest
+        response = pb.StreamClientEventsResponse()
+        offset = 0
+        async for request in request_iterator:
+            events.check_batch_size(len(request.events), where=_stream_position(offset))
+            outcome = await self.run(_ingest_client_events, events, request, offset)
+            offset += len(request.events)
+            _tally(response, outcome)
+        return response
+
+
+def _stream_position(offset: int) -> str:
+    return f" in the batch at stream index {offset} (the batches before it were stored)"

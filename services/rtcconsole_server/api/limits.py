@@ -1,7 +1,9 @@
 """Request limits read from the contract, checked before any other work on a request.
 
-Every string and bytes field of a request carries ``(rtcconsole.v1.max_len)`` and every
-repeated field ``(rtcconsole.v1.max_items)`` (``protos/rtcconsole/v1/options.proto``);
+Every string and bytes field of a request carries ``(rtcconsole.v1.max_len)``, every
+repeated field ``(rtcconsole.v1.max_items)``, and every map field with string keys or
+values ``(rtcconsole.v1.map_key_max_len)`` / ``(rtcconsole.v1.map_value_max_len)`` besides
+(``protos/rtcconsole/v1/options.proto``);
 ``tests/unit/test_limits.py`` fails when a request field lacks its cap, so a new RPC
 inherits the protection by declaring its fields. Beyond the declared caps, values the
 store or the clock cannot hold are refused for every field of their type:
@@ -15,7 +17,8 @@ store or the clock cannot hold are refused for every field of their type:
   path longer than :data:`FIELD_MASK_MAX_PATH_LEN` characters.
 
 A violated limit is ``InvalidArgument`` with one field violation per offending field
-(AIP paths such as ``events[3].user_id``), at most :data:`MAX_VIOLATIONS` of them. The
+(AIP paths such as ``events[3].user_id``; a map value ``events[3].parameters["key"]``, a
+key too long the map itself), at most :data:`MAX_VIOLATIONS` of them. The
 check walks only the fields that are set, and stops descending into a repeated field
 that is over its cap, so its cost is bounded by the caps themselves.
 """
@@ -23,6 +26,7 @@ that is over its cap, so its cost is bounded by the caps themselves.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -70,6 +74,8 @@ class _Plan:
     max_len: int
     max_items: int
     message: Descriptor | None
+    map_key_max_len: int
+    map_value_max_len: int
 
 
 def _kind(field: FieldDescriptor) -> int:
@@ -93,6 +99,8 @@ def _plan(field: FieldDescriptor) -> _Plan:
         max_len=options.Extensions[options_pb2.max_len],
         max_items=options.Extensions[options_pb2.max_items],
         message=field.message_type,
+        map_key_max_len=options.Extensions[options_pb2.map_key_max_len],
+        map_value_max_len=options.Extensions[options_pb2.map_value_max_len],
     )
 
 
@@ -169,7 +177,8 @@ def _walk(message: Message, prefix: str, out: _Collector) -> None:
                 out.add(path, f"must hold at most {plan.max_items} items (got {len(value)})")
                 continue
             if _is_map(field):
-                continue  # a map's size is its cap; no request has one today
+                _walk_map(field, plan, value, path, out)
+                continue
             for index, item in enumerate(value):
                 if out.full:
                     return
@@ -186,6 +195,41 @@ def _walk(message: Message, prefix: str, out: _Collector) -> None:
 def _is_map(field: FieldDescriptor) -> bool:
     message = field.message_type
     return message is not None and message.GetOptions().map_entry
+
+
+def _map_parts(field: FieldDescriptor) -> tuple[FieldDescriptor, FieldDescriptor]:
+    entry = field.message_type
+    assert entry is not None
+    return entry.fields_by_name["key"], entry.fields_by_name["value"]
+
+
+def _walk_map(field: FieldDescriptor, plan: _Plan, entries: object, path: str, out: _Collector) -> None:
+    """The keys and values of a map field (already within its ``max_items``): each string key
+    within ``map_key_max_len`` (a longer one is reported on the map, without quoting it), each
+    string or bytes value within ``map_value_max_len`` (``path["key"]``), no NUL in either;
+    message values are walked like any message."""
+    key_field, value_field = _map_parts(field)
+    key_is_text = key_field.type == FieldDescriptor.TYPE_STRING
+    value_kind = _kind(value_field)
+    for key in sorted(entries):  # type: ignore[call-overload]
+        if out.full:
+            return
+        value = entries[key]  # type: ignore[index]
+        if key_is_text:
+            if plan.map_key_max_len and len(key) > plan.map_key_max_len:
+                out.add(path, f"keys must be at most {plan.map_key_max_len} characters (got {len(key)})")
+                continue
+            if "\x00" in key:
+                out.add(path, "keys must not contain NUL (U+0000)")
+                continue
+        where = f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+        if value_kind == _MESSAGE:
+            _walk(value, where + ".", out)
+        elif value_kind in (_STRING, _BYTES):
+            value_plan = _Plan(value_kind, False, plan.map_value_max_len, 0, None, 0, 0)
+            _check_scalar(value_plan, value, where, out)
+        else:
+            _check_scalar(_plan(value_field), value, where, out)
 
 
 def violations_of(message: Message) -> list[FieldViolation]:
@@ -217,6 +261,15 @@ def uncapped_fields(descriptor: Descriptor) -> list[str]:
             name = f"{message.full_name}.{field.name}"
             if plan.repeated and not plan.max_items:
                 missing.append(f"{name}: needs max_items")
+            if _is_map(field):
+                key_field, value_field = _map_parts(field)
+                if key_field.type == FieldDescriptor.TYPE_STRING and not plan.map_key_max_len:
+                    missing.append(f"{name}: needs map_key_max_len")
+                if _kind(value_field) in (_STRING, _BYTES) and not plan.map_value_max_len:
+                    missing.append(f"{name}: needs map_value_max_len")
+                if value_field.message_type is not None:
+                    visit(value_field.message_type)
+                continue
             if plan.kind in (_STRING, _BYTES) and not plan.max_len:
                 missing.append(f"{name}: needs max_len")
             if plan.message is not None and not message.full_name.startswith("google.protobuf."):

@@ -16,6 +16,7 @@ from rtcconsole_server.domain.callbacks import Deliveries, queue_callbacks
 from rtcconsole_server.domain.common import DestinationPolicy, PageTokens
 from rtcconsole_server.domain.config import Config
 from rtcconsole_server.domain.events import EventIngest
+from rtcconsole_server.domain.monitor import ClientEventIngest, QualityIngest
 from rtcconsole_server.domain.usage import Billing, UsageIngest, UsageQuery
 from rtcconsole_server.live import LiveState
 from rtcconsole_server.settings import Settings
@@ -47,6 +48,10 @@ class Console:
     usage: UsageQuery
     usage_ingest: UsageIngest
     billing: Billing
+    quality_ingest: QualityIngest
+    """Quality samples from the data plane (R20), exactly once per natural key."""
+    client_event_ingest: ClientEventIngest
+    """Client events (R20) and abnormal events (R21) from the data plane."""
 
     @classmethod
     def build(
@@ -88,4 +93,6 @@ class Console:
             usage=UsageQuery(store, clock),
             usage_ingest=UsageIngest(store, clock),
             billing=Billing(store, clock),
+            quality_ingest=QualityIngest(store, clock),
+            client_event_ingest=ClientEventIngest(store, clock),
         )

@@ -13,7 +13,19 @@ from importlib import metadata
 import grpc
 
 from rtcconsole.cli import _render as render
-from rtcconsole.cli import apps, auth, completion, config, ingest, materials, ops, tags, usage, usersig
+from rtcconsole.cli import (
+    apps,
+    auth,
+    completion,
+    config,
+    ingest,
+    materials,
+    monitor,
+    ops,
+    tags,
+    usage,
+    usersig,
+)
 from rtcconsole.cli._framework import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -51,6 +63,7 @@ COMMAND_GROUPS: tuple[Callable[[Commands], None], ...] = (
     config.register,
     ingest.register,
     usage.register,
+    monitor.register,
     usersig.register,
     completion.register,
 )

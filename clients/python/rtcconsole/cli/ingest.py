@@ -1,13 +1,15 @@
 """``rtcctl ingest``: the data plane's door, for replaying or loading records by hand.
 
-``rtcctl ingest events FILE`` and ``rtcctl ingest usage FILE`` read JSON lines
-(one proto-JSON ``RoomEvent`` or ``UsageRecord`` per line; blank lines are
-skipped; ``-`` reads stdin) and send them with :class:`~rtcconsole.client.IngestClient`
-(``IngestService.StreamEvents`` or ``StreamUsage``) in batches (500 by default),
+``rtcctl ingest events FILE``, ``rtcctl ingest usage FILE``, ``rtcctl ingest quality FILE``
+and ``rtcctl ingest client-events FILE`` read JSON lines (one proto-JSON ``RoomEvent``,
+``UsageRecord``, ``QualitySample`` or ``ClientEvent`` per line; blank lines are skipped;
+``-`` reads stdin) and send them with :class:`~rtcconsole.client.IngestClient`
+(``IngestService.StreamEvents``, ``StreamUsage``, ``StreamQuality`` or
+``StreamClientEvents``) in batches (500 by default),
 with the data-plane token (``--token``, env ``RTC_DATA_PLANE_TOKEN``) instead of
 an API key. The lines are written for people (:mod:`rtcconsole.cli._jsonlines`):
 enum values may be short and in any case (``"type": "room_created"``,
-``"category": "HD"``, ``"role": "ANCHOR"``), times may be relative
+``"category": "HD"``, ``"role": "ANCHOR"``, ``"media": "VIDEO"``), times may be relative
 (``"event_time": "now-10m"``), counted from one ``now`` for the whole file: the
 moment the command starts, or ``--now``.
 
@@ -45,6 +47,7 @@ from rtcconsole.cli._jsonlines import LineError, LineReader, timestamp_text
 from rtcconsole.client import IngestClient
 from rtcconsole.times import INSTANT_FORMS, parse_instant
 from rtcconsole.v1 import ingest_service_pb2 as pb
+from rtcconsole.v1 import quality_pb2
 
 __all__ = ["DEFAULT_BATCH", "MAX_BATCH", "register"]
 
@@ -85,7 +88,7 @@ class _Kind:
 
     record: type[Any]
     send: Callable[[IngestClient, AsyncIterator[list[Any]]], Awaitable[Any]]
-    """The client-streaming method of :class:`IngestClient` (StreamEvents or StreamUsage)."""
+    """The client-streaming method of :class:`IngestClient` (StreamEvents, StreamUsage, …)."""
     response: type[Any]
     enums: str
     """Examples of short enum values, for the help."""
@@ -107,12 +110,28 @@ _USAGE = _Kind(
     '"kind": "INTERACTIVE_AV", "category": "hd"',
     '"start_time": "now-10m"',
 )
+_QUALITY = _Kind(
+    quality_pb2.QualitySample,
+    IngestClient.stream_quality,
+    pb.StreamQualityResponse,
+    '"media": "VIDEO"',
+    '"sample_time": "now-10m"',
+)
+_CLIENT_EVENTS = _Kind(
+    quality_pb2.ClientEvent,
+    IngestClient.stream_client_events,
+    pb.StreamClientEventsResponse,
+    '"type": "CAMERA_ON", "media": "video"',
+    '"event_time": "now-10m"',
+)
 
 
 def register(commands: Commands) -> None:
     """Add ``ingest …`` to the command line."""
     ingest = commands.group(
-        "ingest", "data plane: report events and usage (needs the data-plane token, not an API key)"
+        "ingest",
+        "data plane: report events, usage, quality samples and client events "
+        "(needs the data-plane token, not an API key)",
     )
     for name, kind, help in (
         ("events", _EVENTS, "send a JSON-lines file of RoomEvent messages; exits 3 if any line is rejected"),
@@ -120,6 +139,16 @@ def register(commands: Commands) -> None:
             "usage",
             _USAGE,
             "send a JSON-lines file of UsageRecord messages (R16); exits 3 if any line is rejected",
+        ),
+        (
+            "quality",
+            _QUALITY,
+            "send a JSON-lines file of QualitySample messages (R20); exits 3 if any line is rejected",
+        ),
+        (
+            "client-events",
+            _CLIENT_EVENTS,
+            "send a JSON-lines file of ClientEvent messages (R20, R21); exits 3 if any line is rejected",
         ),
     ):
         command = ingest.command(name, help, _sender(kind))

@@ -30,7 +30,8 @@ class IngestServiceStub:
 
     Calls carry `authorization: Bearer <data-plane token>` (the server's
     --data-plane-token); an account API key is PERMISSION_DENIED here. Every
-    record carries its own id, so a retry is counted once.
+    record carries its own identity (an id; a quality sample its natural key),
+    so a retry is counted once.
     """
 
     def __init__(self, channel):
@@ -59,6 +60,26 @@ class IngestServiceStub:
                 request_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageRequest.SerializeToString,
                 response_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageResponse.FromString,
                 _registered_method=True)
+        self.ReportQuality = channel.unary_unary(
+                '/rtcconsole.v1.IngestService/ReportQuality',
+                request_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportQualityRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportQualityResponse.FromString,
+                _registered_method=True)
+        self.StreamQuality = channel.stream_unary(
+                '/rtcconsole.v1.IngestService/StreamQuality',
+                request_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamQualityRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamQualityResponse.FromString,
+                _registered_method=True)
+        self.ReportClientEvents = channel.unary_unary(
+                '/rtcconsole.v1.IngestService/ReportClientEvents',
+                request_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportClientEventsRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportClientEventsResponse.FromString,
+                _registered_method=True)
+        self.StreamClientEvents = channel.stream_unary(
+                '/rtcconsole.v1.IngestService/StreamClientEvents',
+                request_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -66,7 +87,8 @@ class IngestServiceServicer:
 
     Calls carry `authorization: Bearer <data-plane token>` (the server's
     --data-plane-token); an account API key is PERMISSION_DENIED here. Every
-    record carries its own id, so a retry is counted once.
+    record carries its own identity (an id; a quality sample its natural key),
+    so a retry is counted once.
     """
 
     def ReportEvents(self, request, context):
@@ -102,6 +124,39 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportQuality(self, request, context):
+        """A batch of quality samples (R20), all or nothing like ReportEvents: field
+        violations `samples[i].…`; a sample whose key (app, room, user, peer,
+        media, time) is stored with other metrics is ALREADY_EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamQuality(self, request_iterator, context):
+        """A stream of batches of quality samples; each batch is committed before the
+        next is read; problems are reported per sample (the stream goes on).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportClientEvents(self, request, context):
+        """A batch of client events (R20) and abnormal events (R21), all or nothing
+        like ReportEvents: field violations `events[i].…`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamClientEvents(self, request_iterator, context):
+        """A stream of batches of client events; each batch is committed before the
+        next is read; problems are reported per event (the stream goes on).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -125,6 +180,26 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     request_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageRequest.FromString,
                     response_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageResponse.SerializeToString,
             ),
+            'ReportQuality': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportQuality,
+                    request_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportQualityRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportQualityResponse.SerializeToString,
+            ),
+            'StreamQuality': grpc.stream_unary_rpc_method_handler(
+                    servicer.StreamQuality,
+                    request_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamQualityRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamQualityResponse.SerializeToString,
+            ),
+            'ReportClientEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportClientEvents,
+                    request_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportClientEventsRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.ReportClientEventsResponse.SerializeToString,
+            ),
+            'StreamClientEvents': grpc.stream_unary_rpc_method_handler(
+                    servicer.StreamClientEvents,
+                    request_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'rtcconsole.v1.IngestService', rpc_method_handlers)
@@ -138,7 +213,8 @@ class IngestService:
 
     Calls carry `authorization: Bearer <data-plane token>` (the server's
     --data-plane-token); an account API key is PERMISSION_DENIED here. Every
-    record carries its own id, so a retry is counted once.
+    record carries its own identity (an id; a quality sample its natural key),
+    so a retry is counted once.
     """
 
     @staticmethod
@@ -239,6 +315,114 @@ class IngestService:
             '/rtcconsole.v1.IngestService/StreamUsage',
             rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageRequest.SerializeToString,
             rtcconsole_dot_v1_dot_ingest__service__pb2.StreamUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportQuality(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.IngestService/ReportQuality',
+            rtcconsole_dot_v1_dot_ingest__service__pb2.ReportQualityRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_ingest__service__pb2.ReportQualityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamQuality(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/rtcconsole.v1.IngestService/StreamQuality',
+            rtcconsole_dot_v1_dot_ingest__service__pb2.StreamQualityRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_ingest__service__pb2.StreamQualityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportClientEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.IngestService/ReportClientEvents',
+            rtcconsole_dot_v1_dot_ingest__service__pb2.ReportClientEventsRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_ingest__service__pb2.ReportClientEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamClientEvents(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/rtcconsole.v1.IngestService/StreamClientEvents',
+            rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

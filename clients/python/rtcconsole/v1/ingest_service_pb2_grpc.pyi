@@ -31,7 +31,8 @@ class IngestServiceStub:
 
     Calls carry `authorization: Bearer <data-plane token>` (the server's
     --data-plane-token); an account API key is PERMISSION_DENIED here. Every
-    record carries its own id, so a retry is counted once.
+    record carries its own identity (an id; a quality sample its natural key),
+    so a retry is counted once.
     """
 
     @_typing.overload
@@ -55,6 +56,23 @@ class IngestServiceStub:
     """A stream of batches of usage records; each batch is committed before the
     next is read; problems are reported per record (the stream goes on).
     """
+    ReportQuality: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ReportQualityRequest, _ingest_service_pb2.ReportQualityResponse]
+    """A batch of quality samples (R20), all or nothing like ReportEvents: field
+    violations `samples[i].…`; a sample whose key (app, room, user, peer,
+    media, time) is stored with other metrics is ALREADY_EXISTS.
+    """
+    StreamQuality: _grpc.StreamUnaryMultiCallable[_ingest_service_pb2.StreamQualityRequest, _ingest_service_pb2.StreamQualityResponse]
+    """A stream of batches of quality samples; each batch is committed before the
+    next is read; problems are reported per sample (the stream goes on).
+    """
+    ReportClientEvents: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ReportClientEventsRequest, _ingest_service_pb2.ReportClientEventsResponse]
+    """A batch of client events (R20) and abnormal events (R21), all or nothing
+    like ReportEvents: field violations `events[i].…`.
+    """
+    StreamClientEvents: _grpc.StreamUnaryMultiCallable[_ingest_service_pb2.StreamClientEventsRequest, _ingest_service_pb2.StreamClientEventsResponse]
+    """A stream of batches of client events; each batch is committed before the
+    next is read; problems are reported per event (the stream goes on).
+    """
 
 @_typing.type_check_only
 class IngestServiceAsyncStub(IngestServiceStub):
@@ -62,7 +80,8 @@ class IngestServiceAsyncStub(IngestServiceStub):
 
     Calls carry `authorization: Bearer <data-plane token>` (the server's
     --data-plane-token); an account API key is PERMISSION_DENIED here. Every
-    record carries its own id, so a retry is counted once.
+    record carries its own identity (an id; a quality sample its natural key),
+    so a retry is counted once.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -83,13 +102,31 @@ class IngestServiceAsyncStub(IngestServiceStub):
     """A stream of batches of usage records; each batch is committed before the
     next is read; problems are reported per record (the stream goes on).
     """
+    ReportQuality: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ReportQualityRequest, _ingest_service_pb2.ReportQualityResponse]  # type: ignore[assignment]
+    """A batch of quality samples (R20), all or nothing like ReportEvents: field
+    violations `samples[i].…`; a sample whose key (app, room, user, peer,
+    media, time) is stored with other metrics is ALREADY_EXISTS.
+    """
+    StreamQuality: _aio.StreamUnaryMultiCallable[_ingest_service_pb2.StreamQualityRequest, _ingest_service_pb2.StreamQualityResponse]  # type: ignore[assignment]
+    """A stream of batches of quality samples; each batch is committed before the
+    next is read; problems are reported per sample (the stream goes on).
+    """
+    ReportClientEvents: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ReportClientEventsRequest, _ingest_service_pb2.ReportClientEventsResponse]  # type: ignore[assignment]
+    """A batch of client events (R20) and abnormal events (R21), all or nothing
+    like ReportEvents: field violations `events[i].…`.
+    """
+    StreamClientEvents: _aio.StreamUnaryMultiCallable[_ingest_service_pb2.StreamClientEventsRequest, _ingest_service_pb2.StreamClientEventsResponse]  # type: ignore[assignment]
+    """A stream of batches of client events; each batch is committed before the
+    next is read; problems are reported per event (the stream goes on).
+    """
 
 class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
     """The data plane's door: media servers report what happens in rooms.
 
     Calls carry `authorization: Bearer <data-plane token>` (the server's
     --data-plane-token); an account API key is PERMISSION_DENIED here. Every
-    record carries its own id, so a retry is counted once.
+    record carries its own identity (an id; a quality sample its natural key),
+    so a retry is counted once.
     """
 
     @_abc_1.abstractmethod
@@ -131,6 +168,47 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_ingest_service_pb2.StreamUsageResponse, _abc.Awaitable[_ingest_service_pb2.StreamUsageResponse]]:
         """A stream of batches of usage records; each batch is committed before the
         next is read; problems are reported per record (the stream goes on).
+        """
+
+    @_abc_1.abstractmethod
+    def ReportQuality(
+        self,
+        request: _ingest_service_pb2.ReportQualityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ReportQualityResponse, _abc.Awaitable[_ingest_service_pb2.ReportQualityResponse]]:
+        """A batch of quality samples (R20), all or nothing like ReportEvents: field
+        violations `samples[i].…`; a sample whose key (app, room, user, peer,
+        media, time) is stored with other metrics is ALREADY_EXISTS.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamQuality(
+        self,
+        request_iterator: _MaybeAsyncIterator[_ingest_service_pb2.StreamQualityRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.StreamQualityResponse, _abc.Awaitable[_ingest_service_pb2.StreamQualityResponse]]:
+        """A stream of batches of quality samples; each batch is committed before the
+        next is read; problems are reported per sample (the stream goes on).
+        """
+
+    @_abc_1.abstractmethod
+    def ReportClientEvents(
+        self,
+        request: _ingest_service_pb2.ReportClientEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ReportClientEventsResponse, _abc.Awaitable[_ingest_service_pb2.ReportClientEventsResponse]]:
+        """A batch of client events (R20) and abnormal events (R21), all or nothing
+        like ReportEvents: field violations `events[i].…`.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamClientEvents(
+        self,
+        request_iterator: _MaybeAsyncIterator[_ingest_service_pb2.StreamClientEventsRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.StreamClientEventsResponse, _abc.Awaitable[_ingest_service_pb2.StreamClientEventsResponse]]:
+        """A stream of batches of client events; each batch is committed before the
+        next is read; problems are reported per event (the stream goes on).
         """
 
 def add_IngestServiceServicer_to_server(servicer: IngestServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

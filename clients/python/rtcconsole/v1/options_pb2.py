@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1brtcconsole/v1/options.proto\x12\rrtcconsole.v1\x1a google/protobuf/descriptor.proto:2\n\tsensitive\x12\x1d.google.protobuf.FieldOptions\x18\xd1\x86\x03 \x01(\x08:0\n\x07max_len\x12\x1d.google.protobuf.FieldOptions\x18\xd2\x86\x03 \x01(\r:2\n\tmax_items\x12\x1d.google.protobuf.FieldOptions\x18\xd3\x86\x03 \x01(\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1brtcconsole/v1/options.proto\x12\rrtcconsole.v1\x1a google/protobuf/descriptor.proto:2\n\tsensitive\x12\x1d.google.protobuf.FieldOptions\x18\xd1\x86\x03 \x01(\x08:0\n\x07max_len\x12\x1d.google.protobuf.FieldOptions\x18\xd2\x86\x03 \x01(\r:2\n\tmax_items\x12\x1d.google.protobuf.FieldOptions\x18\xd3\x86\x03 \x01(\r:8\n\x0fmap_key_max_len\x12\x1d.google.protobuf.FieldOptions\x18\xd4\x86\x03 \x01(\r::\n\x11map_value_max_len\x12\x1d.google.protobuf.FieldOptions\x18\xd5\x86\x03 \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)

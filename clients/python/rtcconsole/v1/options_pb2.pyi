@@ -13,6 +13,8 @@ DESCRIPTOR: _descriptor.FileDescriptor
 SENSITIVE_FIELD_NUMBER: _builtins.int
 MAX_LEN_FIELD_NUMBER: _builtins.int
 MAX_ITEMS_FIELD_NUMBER: _builtins.int
+MAP_KEY_MAX_LEN_FIELD_NUMBER: _builtins.int
+MAP_VALUE_MAX_LEN_FIELD_NUMBER: _builtins.int
 sensitive: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.FieldOptions, _builtins.bool]
 """A field marked sensitive (API keys, secret keys, TOTP codes and seeds,
 secondary-authentication tokens, callback keys) is redacted whenever a
@@ -30,4 +32,13 @@ max_items: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.FieldOption
 """The most items a repeated field of a request may hold; more is
 INVALID_ARGUMENT naming the field and the cap. Every repeated field of a
 request carries one.
+"""
+map_key_max_len: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.FieldOptions, _builtins.int]
+"""For a map field: the most characters (Unicode code points) a string key
+may hold. Every map field of a request with string keys carries one.
+"""
+map_value_max_len: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.FieldOptions, _builtins.int]
+"""For a map field: the most characters a string value (bytes: the most
+bytes a bytes value) may hold. Every map field of a request with string
+or bytes values carries one. The entries' count is capped by max_items.
 """
