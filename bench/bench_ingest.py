@@ -133,7 +133,7 @@ class _Executemany:
             self.conn: sqlite3.Connection | psycopg.Connection[object] = sqlite3.connect(
                 str(parsed.database), check_same_thread=False
             )
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA synchronous=FULL")  # what the server commits with (store/engine.py)
             self.sql = _INSERT.format(", ".join("?" * 11))
         else:
             libpq = parsed.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -290,7 +290,7 @@ def _sqlite_baseline(url: str, batches: list[list[tuple[object, ...]]]) -> float
     insert = f"INSERT INTO usage_records ({', '.join(CSV_COLUMNS)}) VALUES ({marks})"
     with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA synchronous=FULL")  # what the server commits with (store/engine.py)
 
         def plain() -> None:
             for batch in batches:

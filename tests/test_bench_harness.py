@@ -6,6 +6,7 @@ No assertion here depends on how fast anything runs.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import math
 import os
 import sys
@@ -16,7 +17,7 @@ import grpc
 import pytest
 
 import bench
-from bench import registry
+from bench import quality_data, registry
 from bench.__main__ import main
 from bench.echo import DEFAULT_PAYLOAD_BYTES, echo_call, echo_server
 from bench.load import LoadResult, compare_load, merge_results, percentile, run_load
@@ -258,6 +259,31 @@ def test_table_is_aligned_with_all_columns() -> None:
     assert cells == ["apps", "GetApp c=64", "1,234", "0.457", "12.3", "echo c=64", "2,469", "0.50"]
     assert [cell.strip() for cell in lines[3].strip("|").split("|")][3] == "-"
     assert any(line.startswith("! apps / CreateApp") and "Boom()" in line for line in notes(rows))
+
+
+# --- data of the ingest benchmarks ---------------------------------------------------
+
+
+def test_quality_batches_are_new_keys_in_key_order_the_same_on_both_sides() -> None:
+    start = dt.datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
+    streams = quality_data.groups()
+    messages = quality_data.Messages(7, streams, start)
+    plain = quality_data.PlainRows(7, streams, start, sqlite=False)
+    metric_columns = quality_data.COLUMNS[7:]
+    keys: set[tuple[object, ...]] = set()
+    for _ in range(quality_data.GROUPS + 1):  # one tick and the first group of the next
+        samples, rows = messages.batch(), plain.batch()
+        assert len(samples) == len(rows) == quality_data.BATCH
+        batch_keys = [row[:6] for row in rows]
+        assert batch_keys == sorted(batch_keys)  # the order the server inserts
+        keys.update(batch_keys)
+        for sample, row in zip(samples, rows, strict=True):
+            sent = (sample.sdk_app_id, f"n:{sample.room_id}", sample.user_id, sample.peer_id, sample.media)
+            assert (*sent, sample.sample_time.ToDatetime(tzinfo=dt.UTC)) == row[:6]
+            measured = {f.name: v for f, v in sample.ListFields() if f.name in metric_columns}
+            assert measured == {n: v for n, v in zip(metric_columns, row[7:], strict=True) if v is not None}
+    assert len(keys) == (quality_data.GROUPS + 1) * quality_data.BATCH
+    assert min(row[5] for row in keys) == start  # type: ignore[type-var]
 
 
 # --- subprocesses -------------------------------------------------------------------

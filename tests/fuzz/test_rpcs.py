@@ -35,6 +35,7 @@ from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import config_service_pb2 as config_pb
 from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
+from rtcconsole.v1 import monitor_service_pb2 as monitor_pb
 from rtcconsole.v1 import quality_pb2 as quality_pb
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_server.clock import ManualClock
@@ -280,6 +281,18 @@ async def prepare(tenant: Tenant, other: Tenant, clock: ManualClock) -> tuple[Ta
             ingest + "StreamClientEvents",
             ingest_pb.StreamClientEventsRequest(events=[client_event]),
             credential=data_plane,
+        ),
+        baseline(
+            "/rtcconsole.v1.MonitorService/ListCalls",
+            monitor_pb.ListCallsRequest(
+                sdk_app_id=app_id,
+                start_time=started,
+                end_time=ended,
+                room_id=42,
+                user_id="alice",
+                page_size=5,
+            ),
+            credential=key,
         ),
         baseline(
             "/rtcconsole.v1.UsageService/GetUsage",

@@ -16,7 +16,7 @@ from rtcconsole_server.domain.callbacks import Deliveries, queue_callbacks
 from rtcconsole_server.domain.common import DestinationPolicy, PageTokens
 from rtcconsole_server.domain.config import Config
 from rtcconsole_server.domain.events import EventIngest
-from rtcconsole_server.domain.monitor import ClientEventIngest, QualityIngest
+from rtcconsole_server.domain.monitor import Calls, ClientEventIngest, QualityIngest
 from rtcconsole_server.domain.usage import Billing, UsageIngest, UsageQuery
 from rtcconsole_server.live import LiveState
 from rtcconsole_server.settings import Settings
@@ -52,6 +52,8 @@ class Console:
     """Quality samples from the data plane (R20), exactly once per natural key."""
     client_event_ingest: ClientEventIngest
     """Client events (R20) and abnormal events (R21) from the data plane."""
+    calls: Calls
+    """The call list (R17), derived from the stored room events."""
 
     @classmethod
     def build(
@@ -95,4 +97,5 @@ class Console:
             billing=Billing(store, clock),
             quality_ingest=QualityIngest(store, clock),
             client_event_ingest=ClientEventIngest(store, clock),
+            calls=Calls(store, clock, tokens=tokens),
         )

@@ -251,6 +251,17 @@ class RoomEvent(Base):
             postgresql_where=text("event_type = 103"),
             sqlite_where=text("event_type = 103"),
         ),
+        Index(  # an app's room events by time: the call list derives calls from them (R17, 0020)
+            "ix_room_events_calls",
+            "sdk_app_id",
+            "event_time",
+            "room_key",
+            "user_id",
+            "event_type",
+            "id",
+            postgresql_where=text("event_type BETWEEN 101 AND 104"),
+            sqlite_where=text("event_type BETWEEN 101 AND 104"),
+        ),
         {"sqlite_autoincrement": True},
     )
 

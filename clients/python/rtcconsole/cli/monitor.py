@@ -1,6 +1,16 @@
 """``rtcctl monitor``: the monitoring dashboard (R17-R21).
 
+    rtcctl monitor calls [--sdk-app-id ID] [--range today|yesterday|6h|14d | --from T --to T]
+                         [--room R] [--user U] [--page-size N] [--page-token T] [--all] [--json | --csv]
     rtcctl monitor thresholds [--json]
+
+``calls`` lists the calls (R17) of an app, newest start first: one life of a room each,
+from its first user in to its last user out. Without ``--sdk-app-id`` the account's most
+recently created app; without a range today (UTC). ``--from``/``--to`` take what
+:func:`rtcconsole.times.parse_instant` reads (``now-3h``, ``yesterday``, ISO 8601), at
+most 14 days back. ``--room`` a number is a numeric room (quote nothing: ``--room 42``), any
+other text a string room. An ongoing call shows ``-`` as its end and its duration so far.
+``--csv`` prints the rows as CSV (a header line, then one line per call).
 
 ``thresholds`` prints the bands the server judges quality with: one row per band of
 each R20 metric (packet loss, bitrate change, frame rate and its swings, system CPU,
@@ -15,21 +25,33 @@ says why). ``--json`` prints the response as proto-JSON.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 
 from google.protobuf.duration_pb2 import Duration
 
+from rtcconsole._monitor import CALL_RANGES
 from rtcconsole.cli import _render as render
-from rtcconsole.cli._framework import Commands, Invocation, Output
+from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError, add_paging, instant, uint64
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import quality_pb2
 
-__all__ = ["media_text", "range_text", "register", "thresholds_text"]
+__all__ = ["calls_csv", "calls_text", "media_text", "range_text", "register", "thresholds_text"]
 
 
 def register(commands: Commands) -> None:
     """Add ``monitor …`` to the command line."""
-    monitor = commands.group("monitor", "monitoring dashboard: quality thresholds")
+    monitor = commands.group("monitor", "monitoring dashboard: call list, quality thresholds")
+    calls = monitor.command("calls", "the calls of an app in a range, newest start first (R17)", _calls)
+    calls.add_argument("--sdk-app-id", type=uint64, default=0, metavar="ID", help="the app (default: newest)")
+    calls.add_argument("--range", choices=list(CALL_RANGES), help="a preset range (default: today, UTC)")
+    calls.add_argument("--from", dest="start", type=instant, metavar="T", help="custom range start")
+    calls.add_argument("--to", dest="end", type=instant, metavar="T", help="custom range end, exclusive")
+    calls.add_argument("--room", metavar="R", help="one room: a number, or a string room")
+    calls.add_argument("--user", default="", metavar="U", help="calls this user entered")
+    calls.add_argument("--csv", action="store_true", help="print the rows as CSV")
+    add_paging(calls)
     monitor.command("thresholds", "the bands that judge quality (R20) and stall rates (R21)", _thresholds)
 
 
@@ -107,3 +129,84 @@ async def _thresholds(run: Invocation) -> Output:
     console = await run.console()
     response = await console.monitor.get_quality_thresholds()
     return Output(response, thresholds_text(response))
+
+
+def _room(call: pb.Call) -> str:
+    return str(call.room_id) if call.WhichOneof("room") == "room_id" else call.str_room_id
+
+
+def _duration(call: pb.Call) -> str:
+    return str(call.duration.ToTimedelta())
+
+
+_CALL_HEADERS = ("CALL_ID", "ROOM", "START", "END", "DURATION", "USERS")
+
+
+def _call_row(call: pb.Call) -> tuple[str, ...]:
+    return (
+        call.call_id,
+        _room(call),
+        render.when(call.start_time),
+        render.when(call.end_time) if call.HasField("end_time") else "-",
+        _duration(call),
+        str(call.user_count),
+    )
+
+
+def calls_text(response: pb.ListCallsResponse) -> str:
+    """A header naming the app and range, then one row per call (an ongoing one ends in ``-``)."""
+    header = (
+        f"calls of app {response.sdk_app_id} starting {render.when(response.start_time)} to "
+        f"{render.when(response.end_time)} (UTC), as of {render.when(response.as_of)}"
+    )
+    body = (
+        render.table(_CALL_HEADERS, [_call_row(c) for c in response.calls]) if response.calls else "no calls"
+    )
+    return f"{header}\n{body}{render.next_page(response.next_page_token)}"
+
+
+def calls_csv(response: pb.ListCallsResponse) -> str:
+    """The rows as CSV: a header line, then one line per call (an ongoing one with an empty end)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(h.lower() for h in _CALL_HEADERS)
+    for call in response.calls:
+        row = list(_call_row(call))
+        row[3] = "" if row[3] == "-" else row[3]
+        row[4] = f"{call.duration.ToTimedelta().total_seconds():g}"
+        writer.writerow(row)
+    return out.getvalue().rstrip("\n")
+
+
+async def _calls(run: Invocation) -> Output:
+    a = run.args
+    if a.csv and a.json:
+        raise UsageError("--csv and --json exclude each other")
+    if a.range and (a.start or a.end):
+        raise UsageError("--range excludes --from/--to")
+    if (a.start is None) != (a.end is None):
+        raise UsageError("--from and --to go together")
+    room: int | str | None = None
+    if a.room is not None:
+        room = int(a.room) if a.room.isascii() and a.room.isdigit() else a.room
+    console = await run.console()
+    filters = {
+        "sdk_app_id": a.sdk_app_id,
+        "range": a.range or 0,
+        "start": a.start,
+        "end": a.end,
+        "room": room,
+        "user_id": a.user,
+    }
+    if a.all:
+        first = await console.monitor.list_calls(**filters, page_size=a.page_size, page_token=a.page_token)
+        rest = console.monitor.iter_calls(**filters, page_size=a.page_size, page_token=first.next_page_token)
+        calls = list(first.calls) + ([c async for c in rest] if first.next_page_token else [])
+        response = pb.ListCallsResponse()
+        response.CopyFrom(first)
+        del response.calls[:]
+        response.calls.extend(calls)
+        response.next_page_token = ""
+    else:
+        response = await console.monitor.list_calls(**filters, page_size=a.page_size, page_token=a.page_token)
+    return Output(response, calls_csv(response) if a.csv else calls_text(response))

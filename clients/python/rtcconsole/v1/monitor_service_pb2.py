@@ -23,36 +23,52 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from rtcconsole.v1 import options_pb2 as rtcconsole_dot_v1_dot_options__pb2
 from rtcconsole.v1 import quality_pb2 as rtcconsole_dot_v1_dot_quality__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rtcconsole/v1/monitor_service.proto\x12\rrtcconsole.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1brtcconsole/v1/quality.proto\"~\n\x0eThresholdRange\x12\x12\n\x05lower\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\x0flower_inclusive\x18\x02 \x01(\x08\x12\x12\n\x05upper\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\x0fupper_inclusive\x18\x04 \x01(\x08\x42\x08\n\x06_lowerB\x08\n\x06_upper\"w\n\x0bQualityBand\x12*\n\x05level\x18\x01 \x01(\x0e\x32\x1b.rtcconsole.v1.QualityLevel\x12,\n\x05range\x18\x02 \x01(\x0b\x32\x1d.rtcconsole.v1.ThresholdRange\x12\x0e\n\x06\x63hosen\x18\x03 \x01(\x08\"\xe2\x01\n\x10MetricThresholds\x12,\n\x06metric\x18\x01 \x01(\x0e\x32\x1c.rtcconsole.v1.QualityMetric\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\'\n\x05media\x18\x03 \x03(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12)\n\x05\x62\x61nds\x18\x04 \x03(\x0b\x32\x1a.rtcconsole.v1.QualityBand\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12)\n\x06window\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"r\n\tStallBand\x12(\n\x05level\x18\x01 \x01(\x0e\x32\x19.rtcconsole.v1.StallLevel\x12,\n\x05range\x18\x02 \x01(\x0b\x32\x1d.rtcconsole.v1.ThresholdRange\x12\r\n\x05\x63olor\x18\x03 \x01(\t\"\x99\x01\n\x13StallRateThresholds\x12\'\n\x05media\x18\x01 \x01(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12\x30\n\rminimum_stall\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\'\n\x05\x62\x61nds\x18\x03 \x03(\x0b\x32\x18.rtcconsole.v1.StallBand\"\x1d\n\x1bGetQualityThresholdsRequest\"\x89\x01\n\x1cGetQualityThresholdsResponse\x12\x30\n\x07metrics\x18\x01 \x03(\x0b\x32\x1f.rtcconsole.v1.MetricThresholds\x12\x37\n\x0bstall_rates\x18\x02 \x03(\x0b\x32\".rtcconsole.v1.StallRateThresholds*\xa7\x01\n\x0cQualityLevel\x12\x1d\n\x19QUALITY_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n\x12QUALITY_LEVEL_BEST\x10\x01\x12\x16\n\x12QUALITY_LEVEL_GOOD\x10\x02\x12\x16\n\x12QUALITY_LEVEL_FAIR\x10\x03\x12\x16\n\x12QUALITY_LEVEL_POOR\x10\x04\x12\x18\n\x14QUALITY_LEVEL_SEVERE\x10\x05*o\n\nStallLevel\x12\x1b\n\x17STALL_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTALL_LEVEL_LOW\x10\x01\x12\x14\n\x10STALL_LEVEL_HIGH\x10\x02\x12\x19\n\x15STALL_LEVEL_VERY_HIGH\x10\x03*\x92\x02\n\rQualityMetric\x12\x1e\n\x1aQUALITY_METRIC_UNSPECIFIED\x10\x00\x12\x1e\n\x1aQUALITY_METRIC_PACKET_LOSS\x10\x01\x12!\n\x1dQUALITY_METRIC_BITRATE_CHANGE\x10\x02\x12\x1d\n\x19QUALITY_METRIC_FRAME_RATE\x10\x03\x12#\n\x1fQUALITY_METRIC_FRAME_RATE_SWING\x10\x04\x12\x1d\n\x19QUALITY_METRIC_SYSTEM_CPU\x10\x05\x12 \n\x1cQUALITY_METRIC_SDK_TASK_TIME\x10\x06\x12\x19\n\x15QUALITY_METRIC_VOLUME\x10\x07\x32\x81\x01\n\x0eMonitorService\x12o\n\x14GetQualityThresholds\x12*.rtcconsole.v1.GetQualityThresholdsRequest\x1a+.rtcconsole.v1.GetQualityThresholdsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rtcconsole/v1/monitor_service.proto\x12\rrtcconsole.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brtcconsole/v1/options.proto\x1a\x1brtcconsole/v1/quality.proto\"\xab\x02\n\x10ListCallsRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\'\n\x05range\x18\x02 \x01(\x0e\x32\x18.rtcconsole.v1.CallRange\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\x07room_id\x18\x05 \x01(\rH\x00\x12\x1b\n\x0bstr_room_id\x18\x06 \x01(\tB\x04\x90\xb5\x18@H\x00\x12\x16\n\x07user_id\x18\x07 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x19\n\npage_token\x18\t \x01(\tB\x05\x90\xb5\x18\x80\x10\x42\x06\n\x04room\"\xe8\x01\n\x04\x43\x61ll\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x11\n\x07room_id\x18\x02 \x01(\rH\x00\x12\x15\n\x0bstr_room_id\x18\x03 \x01(\tH\x00\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x64uration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nuser_count\x18\x07 \x01(\rB\x06\n\x04room\"\xed\x01\n\x11ListCallsResponse\x12\"\n\x05\x63\x61lls\x18\x01 \x03(\x0b\x32\x13.rtcconsole.v1.Call\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\nsdk_app_id\x18\x03 \x01(\x04\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05\x61s_of\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x0eThresholdRange\x12\x12\n\x05lower\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\x0flower_inclusive\x18\x02 \x01(\x08\x12\x12\n\x05upper\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\x0fupper_inclusive\x18\x04 \x01(\x08\x42\x08\n\x06_lowerB\x08\n\x06_upper\"w\n\x0bQualityBand\x12*\n\x05level\x18\x01 \x01(\x0e\x32\x1b.rtcconsole.v1.QualityLevel\x12,\n\x05range\x18\x02 \x01(\x0b\x32\x1d.rtcconsole.v1.ThresholdRange\x12\x0e\n\x06\x63hosen\x18\x03 \x01(\x08\"\xe2\x01\n\x10MetricThresholds\x12,\n\x06metric\x18\x01 \x01(\x0e\x32\x1c.rtcconsole.v1.QualityMetric\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\'\n\x05media\x18\x03 \x03(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12)\n\x05\x62\x61nds\x18\x04 \x03(\x0b\x32\x1a.rtcconsole.v1.QualityBand\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12)\n\x06window\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"r\n\tStallBand\x12(\n\x05level\x18\x01 \x01(\x0e\x32\x19.rtcconsole.v1.StallLevel\x12,\n\x05range\x18\x02 \x01(\x0b\x32\x1d.rtcconsole.v1.ThresholdRange\x12\r\n\x05\x63olor\x18\x03 \x01(\t\"\x99\x01\n\x13StallRateThresholds\x12\'\n\x05media\x18\x01 \x01(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12\x30\n\rminimum_stall\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\'\n\x05\x62\x61nds\x18\x03 \x03(\x0b\x32\x18.rtcconsole.v1.StallBand\"\x1d\n\x1bGetQualityThresholdsRequest\"\x89\x01\n\x1cGetQualityThresholdsResponse\x12\x30\n\x07metrics\x18\x01 \x03(\x0b\x32\x1f.rtcconsole.v1.MetricThresholds\x12\x37\n\x0bstall_rates\x18\x02 \x03(\x0b\x32\".rtcconsole.v1.StallRateThresholds*\x91\x01\n\tCallRange\x12\x1a\n\x16\x43\x41LL_RANGE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41LL_RANGE_TODAY\x10\x01\x12\x18\n\x14\x43\x41LL_RANGE_YESTERDAY\x10\x02\x12\x1b\n\x17\x43\x41LL_RANGE_LAST_6_HOURS\x10\x03\x12\x1b\n\x17\x43\x41LL_RANGE_LAST_14_DAYS\x10\x04*\xa7\x01\n\x0cQualityLevel\x12\x1d\n\x19QUALITY_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n\x12QUALITY_LEVEL_BEST\x10\x01\x12\x16\n\x12QUALITY_LEVEL_GOOD\x10\x02\x12\x16\n\x12QUALITY_LEVEL_FAIR\x10\x03\x12\x16\n\x12QUALITY_LEVEL_POOR\x10\x04\x12\x18\n\x14QUALITY_LEVEL_SEVERE\x10\x05*o\n\nStallLevel\x12\x1b\n\x17STALL_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTALL_LEVEL_LOW\x10\x01\x12\x14\n\x10STALL_LEVEL_HIGH\x10\x02\x12\x19\n\x15STALL_LEVEL_VERY_HIGH\x10\x03*\x92\x02\n\rQualityMetric\x12\x1e\n\x1aQUALITY_METRIC_UNSPECIFIED\x10\x00\x12\x1e\n\x1aQUALITY_METRIC_PACKET_LOSS\x10\x01\x12!\n\x1dQUALITY_METRIC_BITRATE_CHANGE\x10\x02\x12\x1d\n\x19QUALITY_METRIC_FRAME_RATE\x10\x03\x12#\n\x1fQUALITY_METRIC_FRAME_RATE_SWING\x10\x04\x12\x1d\n\x19QUALITY_METRIC_SYSTEM_CPU\x10\x05\x12 \n\x1cQUALITY_METRIC_SDK_TASK_TIME\x10\x06\x12\x19\n\x15QUALITY_METRIC_VOLUME\x10\x07\x32\xd1\x01\n\x0eMonitorService\x12o\n\x14GetQualityThresholds\x12*.rtcconsole.v1.GetQualityThresholdsRequest\x1a+.rtcconsole.v1.GetQualityThresholdsResponse\x12N\n\tListCalls\x12\x1f.rtcconsole.v1.ListCallsRequest\x1a .rtcconsole.v1.ListCallsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rtcconsole.v1.monitor_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_QUALITYLEVEL']._serialized_start=1037
-  _globals['_QUALITYLEVEL']._serialized_end=1204
-  _globals['_STALLLEVEL']._serialized_start=1206
-  _globals['_STALLLEVEL']._serialized_end=1317
-  _globals['_QUALITYMETRIC']._serialized_start=1320
-  _globals['_QUALITYMETRIC']._serialized_end=1594
-  _globals['_THRESHOLDRANGE']._serialized_start=115
-  _globals['_THRESHOLDRANGE']._serialized_end=241
-  _globals['_QUALITYBAND']._serialized_start=243
-  _globals['_QUALITYBAND']._serialized_end=362
-  _globals['_METRICTHRESHOLDS']._serialized_start=365
-  _globals['_METRICTHRESHOLDS']._serialized_end=591
-  _globals['_STALLBAND']._serialized_start=593
-  _globals['_STALLBAND']._serialized_end=707
-  _globals['_STALLRATETHRESHOLDS']._serialized_start=710
-  _globals['_STALLRATETHRESHOLDS']._serialized_end=863
-  _globals['_GETQUALITYTHRESHOLDSREQUEST']._serialized_start=865
-  _globals['_GETQUALITYTHRESHOLDSREQUEST']._serialized_end=894
-  _globals['_GETQUALITYTHRESHOLDSRESPONSE']._serialized_start=897
-  _globals['_GETQUALITYTHRESHOLDSRESPONSE']._serialized_end=1034
-  _globals['_MONITORSERVICE']._serialized_start=1597
-  _globals['_MONITORSERVICE']._serialized_end=1726
+  _globals['_LISTCALLSREQUEST'].fields_by_name['str_room_id']._loaded_options = None
+  _globals['_LISTCALLSREQUEST'].fields_by_name['str_room_id']._serialized_options = b'\220\265\030@'
+  _globals['_LISTCALLSREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_LISTCALLSREQUEST'].fields_by_name['user_id']._serialized_options = b'\220\265\030\200\001'
+  _globals['_LISTCALLSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTCALLSREQUEST'].fields_by_name['page_token']._serialized_options = b'\220\265\030\200\020'
+  _globals['_CALLRANGE']._serialized_start=1876
+  _globals['_CALLRANGE']._serialized_end=2021
+  _globals['_QUALITYLEVEL']._serialized_start=2024
+  _globals['_QUALITYLEVEL']._serialized_end=2191
+  _globals['_STALLLEVEL']._serialized_start=2193
+  _globals['_STALLLEVEL']._serialized_end=2304
+  _globals['_QUALITYMETRIC']._serialized_start=2307
+  _globals['_QUALITYMETRIC']._serialized_end=2581
+  _globals['_LISTCALLSREQUEST']._serialized_start=178
+  _globals['_LISTCALLSREQUEST']._serialized_end=477
+  _globals['_CALL']._serialized_start=480
+  _globals['_CALL']._serialized_end=712
+  _globals['_LISTCALLSRESPONSE']._serialized_start=715
+  _globals['_LISTCALLSRESPONSE']._serialized_end=952
+  _globals['_THRESHOLDRANGE']._serialized_start=954
+  _globals['_THRESHOLDRANGE']._serialized_end=1080
+  _globals['_QUALITYBAND']._serialized_start=1082
+  _globals['_QUALITYBAND']._serialized_end=1201
+  _globals['_METRICTHRESHOLDS']._serialized_start=1204
+  _globals['_METRICTHRESHOLDS']._serialized_end=1430
+  _globals['_STALLBAND']._serialized_start=1432
+  _globals['_STALLBAND']._serialized_end=1546
+  _globals['_STALLRATETHRESHOLDS']._serialized_start=1549
+  _globals['_STALLRATETHRESHOLDS']._serialized_end=1702
+  _globals['_GETQUALITYTHRESHOLDSREQUEST']._serialized_start=1704
+  _globals['_GETQUALITYTHRESHOLDSREQUEST']._serialized_end=1733
+  _globals['_GETQUALITYTHRESHOLDSRESPONSE']._serialized_start=1736
+  _globals['_GETQUALITYTHRESHOLDSRESPONSE']._serialized_end=1873
+  _globals['_MONITORSERVICE']._serialized_start=2584
+  _globals['_MONITORSERVICE']._serialized_end=2793
 # @@protoc_insertion_point(module_scope)

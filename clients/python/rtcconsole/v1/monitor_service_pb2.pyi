@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rtcconsole.v1 import quality_pb2 as _quality_pb2
@@ -20,6 +21,38 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _CallRange:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CallRangeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallRange.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CALL_RANGE_UNSPECIFIED: _CallRange.ValueType  # 0
+    CALL_RANGE_TODAY: _CallRange.ValueType  # 1
+    """From midnight UTC of the query's day to the next midnight."""
+    CALL_RANGE_YESTERDAY: _CallRange.ValueType  # 2
+    """The UTC day before today."""
+    CALL_RANGE_LAST_6_HOURS: _CallRange.ValueType  # 3
+    """The 6 hours before the query."""
+    CALL_RANGE_LAST_14_DAYS: _CallRange.ValueType  # 4
+    """The 14 days before the query: the whole look-back."""
+
+class CallRange(_CallRange, metaclass=_CallRangeEnumTypeWrapper):
+    """The preset ranges of the call list (R17). Days are UTC days: the account
+    time-zone setting does not exist yet.
+    """
+
+CALL_RANGE_UNSPECIFIED: CallRange.ValueType  # 0
+CALL_RANGE_TODAY: CallRange.ValueType  # 1
+"""From midnight UTC of the query's day to the next midnight."""
+CALL_RANGE_YESTERDAY: CallRange.ValueType  # 2
+"""The UTC day before today."""
+CALL_RANGE_LAST_6_HOURS: CallRange.ValueType  # 3
+"""The 6 hours before the query."""
+CALL_RANGE_LAST_14_DAYS: CallRange.ValueType  # 4
+"""The 14 days before the query: the whole look-back."""
+Global___CallRange: _TypeAlias = CallRange  # noqa: Y015
 
 class _QualityLevel:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -134,6 +167,173 @@ QUALITY_METRIC_SDK_TASK_TIME: QualityMetric.ValueType  # 6
 QUALITY_METRIC_VOLUME: QualityMetric.ValueType  # 7
 """Capture volume (sender) or playback volume (receiver), in dB."""
 Global___QualityMetric: _TypeAlias = QualityMetric  # noqa: Y015
+
+@_typing.final
+class ListCallsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SDK_APP_ID_FIELD_NUMBER: _builtins.int
+    RANGE_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    STR_ROOM_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    sdk_app_id: _builtins.int
+    """The app; 0 means the caller's most recently created app."""
+    range: Global___CallRange.ValueType
+    """A preset range; with neither a preset nor start_time/end_time the range
+    is CALL_RANGE_TODAY. A preset and a custom range together are
+    INVALID_ARGUMENT.
+    """
+    room_id: _builtins.int
+    str_room_id: _builtins.str
+    user_id: _builtins.str
+    """Keep the calls this user ever entered."""
+    page_size: _builtins.int
+    """At most this many calls; 0 means 20, larger than 100 means 100."""
+    page_token: _builtins.str
+    """From a previous ListCallsResponse.next_page_token, with the same
+    request otherwise. The token keeps the range its first page resolved, so
+    the pages of a preset agree while the clock moves on.
+    NEXT_ID: 10
+    """
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """A custom range [start_time, end_time): both or neither; start_time at
+        most 14 days before the query, end_time after start_time.
+        """
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        sdk_app_id: _builtins.int = ...,
+        range: Global___CallRange.ValueType = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        room_id: _builtins.int = ...,
+        str_room_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "room", b"room", "room_id", b"room_id", "start_time", b"start_time", "str_room_id", b"str_room_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "page_size", b"page_size", "page_token", b"page_token", "range", b"range", "room", b"room", "room_id", b"room_id", "sdk_app_id", b"sdk_app_id", "start_time", b"start_time", "str_room_id", b"str_room_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_room: _TypeAlias = _typing.Literal["room_id", "str_room_id"]  # noqa: Y015
+    _WhichOneofArgType_room: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_room) -> _WhichOneofReturnType_room | None: ...
+
+Global___ListCallsRequest: _TypeAlias = ListCallsRequest  # noqa: Y015
+
+@_typing.final
+class Call(_message.Message):
+    """One call: one life of a room (R17)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    STR_ROOM_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    USER_COUNT_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    """`{sdk_app_id}_{room}_{start_unix}`: the room as reported, the start in
+    whole seconds since the Unix epoch (TRTC's shape).
+    """
+    room_id: _builtins.int
+    str_room_id: _builtins.str
+    user_count: _builtins.int
+    """Distinct users who ever entered the call.
+    NEXT_ID: 8
+    """
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The first user in (or the room created)."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """The last user out (or the room dismissed); unset while the call goes on."""
+
+    @_builtins.property
+    def duration(self) -> _duration_pb2.Duration:
+        """end_time − start_time, or as_of − start_time while the call goes on."""
+
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        room_id: _builtins.int = ...,
+        str_room_id: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        duration: _duration_pb2.Duration | None = ...,
+        user_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["duration", b"duration", "end_time", b"end_time", "room", b"room", "room_id", b"room_id", "start_time", b"start_time", "str_room_id", b"str_room_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "duration", b"duration", "end_time", b"end_time", "room", b"room", "room_id", b"room_id", "start_time", b"start_time", "str_room_id", b"str_room_id", "user_count", b"user_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_room: _TypeAlias = _typing.Literal["room_id", "str_room_id"]  # noqa: Y015
+    _WhichOneofArgType_room: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_room) -> _WhichOneofReturnType_room | None: ...
+
+Global___Call: _TypeAlias = Call  # noqa: Y015
+
+@_typing.final
+class ListCallsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALLS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    SDK_APP_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    sdk_app_id: _builtins.int
+    """The app listed (the default one when the request named none)."""
+    @_builtins.property
+    def calls(self) -> _containers.RepeatedCompositeFieldContainer[Global___Call]:
+        """Newest start first; of equal starts, by room."""
+
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The range applied: calls with start_time in [start_time, end_time)."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """The instant the answer describes: ongoing durations run to it.
+        NEXT_ID: 7
+        """
+
+    def __init__(
+        self,
+        *,
+        calls: _abc.Iterable[Global___Call] | None = ...,
+        next_page_token: _builtins.str = ...,
+        sdk_app_id: _builtins.int = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        as_of: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "calls", b"calls", "end_time", b"end_time", "next_page_token", b"next_page_token", "sdk_app_id", b"sdk_app_id", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCallsResponse: _TypeAlias = ListCallsResponse  # noqa: Y015
 
 @_typing.final
 class ThresholdRange(_message.Message):

@@ -26,9 +26,10 @@ if _version_not_supported:
 
 
 class MonitorServiceStub:
-    """The monitoring dashboard (R17–R21): today the quality thresholds that judge
-    the full-link metrics (R20) and the stall rates (R21); the call list, call
-    details, quality series, real-time figures and room control will join them.
+    """The monitoring dashboard (R17–R21): today the call list (R17) and the
+    quality thresholds that judge the full-link metrics (R20) and the stall
+    rates (R21); call details, quality series, real-time figures and room
+    control will join them.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
@@ -49,12 +50,18 @@ class MonitorServiceStub:
                 request_serializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualityThresholdsRequest.SerializeToString,
                 response_deserializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualityThresholdsResponse.FromString,
                 _registered_method=True)
+        self.ListCalls = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/ListCalls',
+                request_serializer=rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsResponse.FromString,
+                _registered_method=True)
 
 
 class MonitorServiceServicer:
-    """The monitoring dashboard (R17–R21): today the quality thresholds that judge
-    the full-link metrics (R20) and the stall rates (R21); the call list, call
-    details, quality series, real-time figures and room control will join them.
+    """The monitoring dashboard (R17–R21): today the call list (R17) and the
+    quality thresholds that judge the full-link metrics (R20) and the stall
+    rates (R21); call details, quality series, real-time figures and room
+    control will join them.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
@@ -71,6 +78,16 @@ class MonitorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCalls(self, request, context):
+        """The calls of one app that start in a time range, newest start first (R17).
+        A call is one life of a room, derived from the stored room events by
+        their event time (docs/monitoring.md, "Calls"). Another account's app is
+        NOT_FOUND; a range reaching back more than 14 days is INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MonitorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +95,11 @@ def add_MonitorServiceServicer_to_server(servicer, server):
                     servicer.GetQualityThresholds,
                     request_deserializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualityThresholdsRequest.FromString,
                     response_serializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualityThresholdsResponse.SerializeToString,
+            ),
+            'ListCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCalls,
+                    request_deserializer=rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -88,9 +110,10 @@ def add_MonitorServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MonitorService:
-    """The monitoring dashboard (R17–R21): today the quality thresholds that judge
-    the full-link metrics (R20) and the stall rates (R21); the call list, call
-    details, quality series, real-time figures and room control will join them.
+    """The monitoring dashboard (R17–R21): today the call list (R17) and the
+    quality thresholds that judge the full-link metrics (R20) and the stall
+    rates (R21); call details, quality series, real-time figures and room
+    control will join them.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
@@ -117,6 +140,33 @@ class MonitorService:
             '/rtcconsole.v1.MonitorService/GetQualityThresholds',
             rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualityThresholdsRequest.SerializeToString,
             rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualityThresholdsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/ListCalls',
+            rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsResponse.FromString,
             options,
             channel_credentials,
             insecure,

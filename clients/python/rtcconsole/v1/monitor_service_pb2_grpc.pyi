@@ -27,9 +27,10 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class MonitorServiceStub:
-    """The monitoring dashboard (R17–R21): today the quality thresholds that judge
-    the full-link metrics (R20) and the stall rates (R21); the call list, call
-    details, quality series, real-time figures and room control will join them.
+    """The monitoring dashboard (R17–R21): today the call list (R17) and the
+    quality thresholds that judge the full-link metrics (R20) and the stall
+    rates (R21); call details, quality series, real-time figures and room
+    control will join them.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
@@ -45,12 +46,19 @@ class MonitorServiceStub:
     def __new__(cls, channel: _aio.Channel) -> MonitorServiceAsyncStub: ...
     GetQualityThresholds: _grpc.UnaryUnaryMultiCallable[_monitor_service_pb2.GetQualityThresholdsRequest, _monitor_service_pb2.GetQualityThresholdsResponse]
     """Every threshold of R20 and the stall-rate levels of R21, with their units."""
+    ListCalls: _grpc.UnaryUnaryMultiCallable[_monitor_service_pb2.ListCallsRequest, _monitor_service_pb2.ListCallsResponse]
+    """The calls of one app that start in a time range, newest start first (R17).
+    A call is one life of a room, derived from the stored room events by
+    their event time (docs/monitoring.md, "Calls"). Another account's app is
+    NOT_FOUND; a range reaching back more than 14 days is INVALID_ARGUMENT.
+    """
 
 @_typing.type_check_only
 class MonitorServiceAsyncStub(MonitorServiceStub):
-    """The monitoring dashboard (R17–R21): today the quality thresholds that judge
-    the full-link metrics (R20) and the stall rates (R21); the call list, call
-    details, quality series, real-time figures and room control will join them.
+    """The monitoring dashboard (R17–R21): today the call list (R17) and the
+    quality thresholds that judge the full-link metrics (R20) and the stall
+    rates (R21); call details, quality series, real-time figures and room
+    control will join them.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
@@ -63,11 +71,18 @@ class MonitorServiceAsyncStub(MonitorServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetQualityThresholds: _aio.UnaryUnaryMultiCallable[_monitor_service_pb2.GetQualityThresholdsRequest, _monitor_service_pb2.GetQualityThresholdsResponse]  # type: ignore[assignment]
     """Every threshold of R20 and the stall-rate levels of R21, with their units."""
+    ListCalls: _aio.UnaryUnaryMultiCallable[_monitor_service_pb2.ListCallsRequest, _monitor_service_pb2.ListCallsResponse]  # type: ignore[assignment]
+    """The calls of one app that start in a time range, newest start first (R17).
+    A call is one life of a room, derived from the stored room events by
+    their event time (docs/monitoring.md, "Calls"). Another account's app is
+    NOT_FOUND; a range reaching back more than 14 days is INVALID_ARGUMENT.
+    """
 
 class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The monitoring dashboard (R17–R21): today the quality thresholds that judge
-    the full-link metrics (R20) and the stall rates (R21); the call list, call
-    details, quality series, real-time figures and room control will join them.
+    """The monitoring dashboard (R17–R21): today the call list (R17) and the
+    quality thresholds that judge the full-link metrics (R20) and the stall
+    rates (R21); call details, quality series, real-time figures and room
+    control will join them.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
@@ -84,5 +99,17 @@ class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_monitor_service_pb2.GetQualityThresholdsResponse, _abc.Awaitable[_monitor_service_pb2.GetQualityThresholdsResponse]]:
         """Every threshold of R20 and the stall-rate levels of R21, with their units."""
+
+    @_abc_1.abstractmethod
+    def ListCalls(
+        self,
+        request: _monitor_service_pb2.ListCallsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_monitor_service_pb2.ListCallsResponse, _abc.Awaitable[_monitor_service_pb2.ListCallsResponse]]:
+        """The calls of one app that start in a time range, newest start first (R17).
+        A call is one life of a room, derived from the stored room events by
+        their event time (docs/monitoring.md, "Calls"). Another account's app is
+        NOT_FOUND; a range reaching back more than 14 days is INVALID_ARGUMENT.
+        """
 
 def add_MonitorServiceServicer_to_server(servicer: MonitorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,241 @@
+"""The call list (R17): the calls of one app in a time range, newest start first.
+
+A *call* is one life of a room, from its first user in (or the room created) to its last
+user out (or the room dismissed); a room used again later is a new call. Calls are not
+stored: each page derives them from the stored room events by event time
+(``_call_query``; decision 0020 says why, and why not a table maintained at ingest).
+
+Ranges are half-open, ``[start, end)``, on the call's start. Presets: today and yesterday
+are UTC days (the account time-zone setting does not exist yet), the last 6 hours and the
+last 14 days end at the query's instant. The look-back is 14 days: a range starting earlier
+is ``InvalidArgument`` on the field that sets it, naming the limit.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.common import (
+    Caller,
+    Page,
+    PageTokens,
+    load_app,
+    page_size,
+    room_violations,
+    text_violations,
+)
+from rtcconsole_server.domain.events import room_key, room_of_key
+from rtcconsole_server.domain.monitor._call_query import query_calls
+from rtcconsole_server.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    PreconditionViolation,
+)
+from rtcconsole_server.store import Store
+from rtcconsole_server.store.models import App
+
+__all__ = ["LOOK_BACK", "CallList", "CallRange", "CallView", "Calls"]
+
+LOOK_BACK = timedelta(days=14)
+"""How far before the query a range may start (R17, TRTC's 14 days)."""
+CHAIN_MARGIN = timedelta(days=1)
+"""Events this long before the look-back are read too, so that a call that began before
+a range's start is not taken for one that starts inside it (decision 0020)."""
+_LIST = "calls"
+
+
+class CallRange(enum.Enum):
+    """The preset ranges (the proto's ``CallRange``)."""
+
+    TODAY = "today"
+    YESTERDAY = "yesterday"
+    LAST_6_HOURS = "6h"
+    LAST_14_DAYS = "14d"
+
+
+@dataclass(frozen=True)
+class CallView:
+    """One row of the call list."""
+
+    call_id: str
+    """``{sdk_app_id}_{room}_{start_unix}`` (TRTC's shape)."""
+    room: int | str
+    """As reported: a number or a string."""
+    start: datetime
+    end: datetime | None
+    """None while the call goes on."""
+    duration: timedelta
+    """First in to last out, or to the query's instant while the call goes on."""
+    users: int
+    """Distinct users who ever entered."""
+
+
+@dataclass(frozen=True)
+class CallList:
+    """A page of calls and what it describes."""
+
+    page: Page[CallView]
+    sdk_app_id: int
+    start: datetime
+    end: datetime
+    as_of: datetime
+
+
+def _midnight(instant: datetime) -> datetime:
+    return instant.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def resolve_range(
+    now: datetime, preset: CallRange | None, start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime]:
+    """The ``[start, end)`` of a preset or a custom range (default: today, UTC)."""
+    if preset is not None and (start is not None or end is not None):
+        raise InvalidArgument(FieldViolation("range", "set a preset range or start_time/end_time, not both"))
+    if start is not None or end is not None:
+        missing = [FieldViolation(f, "is required with a custom range") for f, v in
+                   (("start_time", start), ("end_time", end)) if v is None]  # fmt: skip
+        if missing:
+            raise InvalidArgument(missing)
+        assert start is not None and end is not None
+        if end <= start:
+            raise InvalidArgument(FieldViolation("end_time", "must be after start_time"))
+        if start < now - LOOK_BACK:
+            raise InvalidArgument(
+                FieldViolation(
+                    "start_time",
+                    f"must be at most 14 days before now (the look-back limit is {LOOK_BACK.days} days); "
+                    f"the earliest allowed start is {(now - LOOK_BACK).isoformat()}",
+                )
+            )
+        return start, end
+    today = _midnight(now)
+    match preset or CallRange.TODAY:
+        case CallRange.TODAY:
+            return today, today + timedelta(days=1)
+        case CallRange.YESTERDAY:
+            return today - timedelta(days=1), today
+        case CallRange.LAST_6_HOURS:
+            return now - timedelta(hours=6), now
+        case CallRange.LAST_14_DAYS:
+            return now - LOOK_BACK, now
+
+
+def _position(value: object) -> tuple[datetime, str, datetime, datetime]:
+    """(call start, room key, range start, range end): the last row of a page, and the range the
+    first page resolved (so that a preset's pages agree while the clock moves on)."""
+    if not (isinstance(value, list) and len(value) == 4 and all(isinstance(v, str) for v in value)):
+        raise ValueError("not a call-list position")
+    start, room, range_start, range_end = value
+    instants = [datetime.fromisoformat(v) for v in (start, range_start, range_end)]
+    if any(i.tzinfo is None for i in instants):
+        raise ValueError("a naive instant")
+    return instants[0], room, instants[1], instants[2]
+
+
+class Calls:
+    """Lists calls (R17) for the caller's apps."""
+
+    def __init__(self, store: Store, clock: Clock, *, tokens: PageTokens | None = None) -> None:
+        self._store = store
+        self._clock = clock
+        self._tokens = tokens or PageTokens.ephemeral()
+
+    def list(
+        self,
+        caller: Caller,
+        *,
+        sdk_app_id: int = 0,
+        preset: CallRange | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        room_id: int | None = None,
+        str_room_id: str | None = None,
+        user_id: str = "",
+        page_size_requested: int = 0,
+        page_token: str = "",
+    ) -> CallList:
+        """A page of the app's calls that start in the range, newest start first (R17)."""
+        now = self._clock.now()
+        violations = text_violations(user_id, "user_id")
+        if room_id is not None or str_room_id is not None:
+            violations += room_violations(room_id, str_room_id)
+        if violations:
+            raise InvalidArgument(violations)
+        resolved = resolve_range(now, preset, start, end)
+        size = page_size(page_size_requested)
+        key = room_key(room_id, str_room_id) if room_id is not None or str_room_id is not None else None
+        with self._store.read() as session:
+            app_id = (
+                load_app(session, caller, sdk_app_id).sdk_app_id if sdk_app_id else _latest(session, caller)
+            )
+            filters = {
+                "app": app_id,
+                "range": preset.value if preset else [str(start), str(end)],
+                "room": key,
+                "user": user_id,
+            }
+            position = self._tokens.decode(page_token, _LIST, filters, _position)
+            after = None
+            range_start, range_end = resolved
+            if position is not None:
+                after_start, after_room, range_start, range_end = position
+                after = (after_start, after_room)
+            rows = query_calls(
+                session,
+                sdk_app_id=app_id,
+                floor=min(range_start, now - LOOK_BACK) - CHAIN_MARGIN,
+                start=range_start,
+                end=range_end,
+                room_key=key,
+                user_id=user_id or None,
+                after=after,
+                limit=size + 1,
+            )
+        views = [
+            CallView(
+                call_id=f"{app_id}_{room_of_key(r.room_key)}_{int(r.start.timestamp())}",
+                room=room_of_key(r.room_key),
+                start=r.start,
+                end=r.end,
+                duration=max((r.end or now) - r.start, timedelta(0)),
+                users=r.users,
+            )
+            for r in rows[:size]
+        ]
+        token = ""
+        if len(rows) > size:
+            last = rows[size - 1]
+            position_out = [
+                last.start.isoformat(),
+                last.room_key,
+                range_start.isoformat(),
+                range_end.isoformat(),
+            ]
+            token = self._tokens.encode(_LIST, position_out, filters)
+        return CallList(Page(views, token), app_id, range_start, range_end, now)
+
+
+def _latest(session: Session, caller: Caller) -> int:
+    """The caller's most recently created live app (R17's default), or ``FailedPrecondition``."""
+    app_id = session.scalar(
+        select(App.sdk_app_id)
+        .where(App.account_id == caller.account_id, App.deleted_at.is_(None))
+        .order_by(App.created_at.desc(), App.sdk_app_id.desc())
+        .limit(1)
+    )
+    if app_id is None:
+        raise FailedPrecondition(
+            PreconditionViolation(
+                "APP_EXISTS",
+                f"accounts/{caller.account_id}",
+                "the account has no app to list calls of; create one or pass sdk_app_id",
+            )
+        )
+    return app_id
