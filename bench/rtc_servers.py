@@ -153,11 +153,28 @@ async def postgres_backend(admin_url: str) -> AsyncIterator[Backend]:
             f"fresh PostgreSQL database {name} on {admin.host}:{admin.port or 5432}, dropped afterwards",
         )
     finally:
-        await asyncio.to_thread(
-            _admin_execute,
-            admin_url,
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)),
-        )
+        await _drop_database(admin_url, name)
+
+
+async def _drop_database(admin_url: str, name: str, attempts: int = 20) -> None:
+    """``DROP DATABASE … WITH (FORCE)``; when an autovacuum worker (another role, which FORCE
+    may not terminate) is still in it, a plain DROP, which stops autovacuum itself, retried
+    every 0.5 s up to ``attempts`` times."""
+    force = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    plain = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+    try:
+        await asyncio.to_thread(_admin_execute, admin_url, force)
+        return
+    except psycopg.errors.InsufficientPrivilege:
+        pass
+    for attempt in range(attempts):
+        try:
+            await asyncio.to_thread(_admin_execute, admin_url, plain)
+            return
+        except psycopg.errors.ObjectInUse:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
 
 
 # ------------------------------------------------------------ rtc-console CLI
