@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from rtcconsole.v1 import app_service_pb2 as app_pb
@@ -21,8 +22,19 @@ from rtcconsole_server.domain.apps import (
     Transition,
 )
 from rtcconsole_server.domain.auth import ApiKeyView
+from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
-__all__ = ["STOP_REASON", "api_key", "app", "material", "operation", "tag", "tag_view", "timestamp"]
+__all__ = [
+    "STOP_REASON",
+    "api_key",
+    "app",
+    "material",
+    "operation",
+    "optional_instant",
+    "tag",
+    "tag_view",
+    "timestamp",
+]
 
 _STATUS = {AppStatus.NORMAL: app_pb.APP_STATUS_NORMAL, AppStatus.STOPPED: app_pb.APP_STATUS_STOPPED}
 STOP_REASON = {
@@ -122,3 +134,14 @@ def api_key(view: ApiKeyView) -> auth_pb.ApiKey:
         create_time=timestamp(view.created_at),
         last_used_time=timestamp(view.last_used_at),
     )
+
+
+def optional_instant(request: Message, field: str) -> datetime | None:
+    """The UTC instant of the Timestamp ``field`` of ``request``; None when unset; a value
+    outside what a datetime holds is INVALID_ARGUMENT on that field."""
+    if not request.HasField(field):
+        return None
+    try:
+        return getattr(request, field).ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
+    except (ValueError, OverflowError):
+        raise InvalidArgument(FieldViolation(field, "is not a valid timestamp")) from None

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Literal
-
 from google.protobuf.duration_pb2 import Duration
 
 from rtcconsole.v1 import monitor_service_pb2 as pb
@@ -12,7 +9,7 @@ from rtcconsole_server.api.convert import timestamp
 from rtcconsole_server.domain.monitor import CallList, CallRange, CallView
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
-__all__ = ["CALL_RANGE", "call", "call_range", "calls_response", "instant"]
+__all__ = ["CALL_RANGE", "call", "call_range", "calls_response"]
 
 CALL_RANGE = {
     pb.CALL_RANGE_TODAY: CallRange.TODAY,
@@ -32,16 +29,6 @@ def call_range(number: int) -> CallRange | None:
             FieldViolation("range", "must be TODAY, YESTERDAY, LAST_6_HOURS or LAST_14_DAYS")
         )
     return CALL_RANGE[number]  # type: ignore[index]
-
-
-def instant(request: pb.ListCallsRequest, field: Literal["start_time", "end_time"]) -> datetime | None:
-    """A request's timestamp; None when unset."""
-    if not request.HasField(field):
-        return None
-    try:
-        return getattr(request, field).ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
-    except (ValueError, OverflowError):
-        raise InvalidArgument(FieldViolation(field, "is not a valid timestamp")) from None
 
 
 def call(view: CallView) -> pb.Call:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import monitor_service_pb2_grpc as pb_grpc
 from rtcconsole_server.api.base import Context, ServicerBase
-from rtcconsole_server.api.convert_calls import call_range, calls_response, instant
+from rtcconsole_server.api.convert import optional_instant
+from rtcconsole_server.api.convert_calls import call_range, calls_response
 from rtcconsole_server.api.convert_monitor import thresholds_response
 
 __all__ = ["MonitorServicer"]
@@ -30,8 +31,8 @@ class MonitorServicer(ServicerBase, pb_grpc.MonitorServiceServicer):
             caller,
             sdk_app_id=request.sdk_app_id,
             preset=call_range(request.range),
-            start=instant(request, "start_time"),
-            end=instant(request, "end_time"),
+            start=optional_instant(request, "start_time"),
+            end=optional_instant(request, "end_time"),
             room_id=request.room_id if which == "room_id" else None,
             str_room_id=request.str_room_id if which == "str_room_id" else None,
             user_id=request.user_id,

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Literal
-
 from rtcconsole.v1 import usage_service_pb2 as pb
 from rtcconsole.v1 import usage_service_pb2_grpc as pb_grpc
 from rtcconsole_server.api.base import Context, ServicerBase
-from rtcconsole_server.api.convert import timestamp
+from rtcconsole_server.api.convert import optional_instant, timestamp
 from rtcconsole_server.api.convert_usage import CATEGORY
 from rtcconsole_server.domain.usage import BillingView, Granularity, UsageReport
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
@@ -26,15 +23,6 @@ PACKAGE_STATE = {
     "expired": pb.PACKAGE_STATE_EXPIRED,
 }
 _GRANULARITY_OF: dict[int, Granularity] = {int(n): g for g, n in GRANULARITY.items()}
-
-
-def _instant(request: pb.GetUsageRequest, field: Literal["start_time", "end_time"]) -> datetime | None:
-    if not request.HasField(field):
-        return None
-    try:
-        return getattr(request, field).ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
-    except (ValueError, OverflowError):
-        raise InvalidArgument(FieldViolation(field, "is not a valid timestamp")) from None
 
 
 def _granularity(number: int) -> Granularity | None:
@@ -108,8 +96,8 @@ class UsageServicer(ServicerBase, pb_grpc.UsageServiceServicer):
             caller,
             kind=request.kind,
             sdk_app_id=request.sdk_app_id,
-            start=_instant(request, "start_time"),
-            end=_instant(request, "end_time"),
+            start=optional_instant(request, "start_time"),
+            end=optional_instant(request, "end_time"),
             granularity=_granularity(request.granularity),
         )
         return usage_response(report)
