@@ -37,7 +37,6 @@ import sys
 from collections.abc import Awaitable
 
 import grpc
-import psycopg
 
 from bench.echo import echo_call, echo_server
 from bench.load import LoadResult, compare_load
@@ -46,14 +45,11 @@ from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import (
     CLI,
     PORT_LINE,
-    POSTGRES_URL_ENV,
-    SERVICES_ENV_FILE,
     Backend,
-    check_postgres,
     create_accounts,
     migrate,
-    postgres_admin_url,
     postgres_backend,
+    reachable_postgres,
     sqlite_backend,
 )
 from rtcconsole.v1 import app_service_pb2 as pb
@@ -201,22 +197,7 @@ async def _measure(config: BenchConfig, backend: Backend, echo_channel: grpc.aio
 @benchmark(NAME)
 async def apps(config: BenchConfig) -> list[Row]:
     """GetApp and CreateApp vs. the bare echo server (goals: >= 0.60 and >= 0.35); SQLite, PostgreSQL."""
-    postgres, explicit = postgres_admin_url()
-    if config.quick:
-        postgres = None
-    if postgres is not None:
-        try:
-            await asyncio.to_thread(check_postgres, postgres)
-        except psycopg.Error as error:
-            if explicit:
-                raise RuntimeError(f"{POSTGRES_URL_ENV}: PostgreSQL unreachable: {error}") from error
-            print(
-                f"  {NAME}: PostgreSQL of {SERVICES_ENV_FILE.name} unreachable ({error}); "
-                "PostgreSQL rows skipped",
-                file=sys.stderr,
-                flush=True,
-            )
-            postgres = None
+    postgres = None if config.quick else await reachable_postgres(NAME)
     rows: list[Row] = []
     async with echo_server() as echo_target, grpc.aio.insecure_channel(echo_target) as echo_channel:
         async with sqlite_backend() as backend:

@@ -40,9 +40,8 @@ from bench.rtc_servers import (
     CLI,
     PORT_LINE,
     Backend,
-    check_postgres,
-    postgres_admin_url,
     postgres_backend,
+    reachable_postgres,
     run_command,
     sqlite_backend,
 )
@@ -236,17 +235,7 @@ def _events_row(backend: Backend, subject: LoadResult, baseline: LoadResult) -> 
 @benchmark(NAME)
 async def ingest(config: BenchConfig) -> list[Row]:
     """Events/s through StreamEvents vs. executemany; callbacks/s vs. bare httpx; SQLite, PostgreSQL."""
-    postgres, explicit = postgres_admin_url()
-    if config.quick:
-        postgres = None
-    if postgres is not None:
-        try:
-            await asyncio.to_thread(check_postgres, postgres)
-        except psycopg.Error as error:
-            if explicit:
-                raise
-            _log(f"PostgreSQL unreachable ({error}); PostgreSQL rows skipped")
-            postgres = None
+    postgres = None if config.quick else await reachable_postgres(NAME)
     rows: list[Row] = []
     async with sqlite_backend() as backend:
         rows.append(await _ingest_row(config, backend))

@@ -52,11 +52,10 @@ from bench.rtc_servers import (
     PORT_LINE,
     Backend,
     Metadata,
-    check_postgres,
     create_accounts,
     migrate,
-    postgres_admin_url,
     postgres_backend,
+    reachable_postgres,
     sqlite_backend,
 )
 from rtcconsole.client import IngestClient
@@ -238,15 +237,7 @@ def _row(
 @benchmark(NAME)
 async def quality_ingest(config: BenchConfig) -> list[Row]:
     """Quality samples/s through StreamQuality vs executemany / COPY; bytes per stored sample."""
-    postgres, explicit = postgres_admin_url()
-    if postgres is not None:
-        try:
-            await asyncio.to_thread(check_postgres, postgres)
-        except psycopg.Error as error:
-            if explicit:
-                raise
-            _log(f"PostgreSQL unreachable ({error}); PostgreSQL rows skipped")
-            postgres = None
+    postgres = await reachable_postgres(NAME)
     rows: list[Row] = []
     async with sqlite_backend() as backend:
         rows.append(await _backend_row(config, backend))

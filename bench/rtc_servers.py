@@ -37,6 +37,7 @@ __all__ = [
     "migrate",
     "postgres_admin_url",
     "postgres_backend",
+    "reachable_postgres",
     "run_command",
     "sqlite_backend",
 ]
@@ -119,6 +120,28 @@ def _admin_execute(admin_url: str, statement: sql.SQL | sql.Composed) -> None:
 
 def check_postgres(admin_url: str) -> None:
     _admin_execute(admin_url, sql.SQL("SELECT 1"))
+
+
+async def reachable_postgres(name: str) -> str | None:
+    """The admin URL of :func:`postgres_admin_url` once it answers; None when there is none, or
+    when the one of ``.services.env`` does not answer (benchmark ``name`` logs that its
+    PostgreSQL rows are skipped). One asked for explicitly that does not answer is an error."""
+    postgres, explicit = postgres_admin_url()
+    if postgres is None:
+        return None
+    try:
+        await asyncio.to_thread(check_postgres, postgres)
+    except psycopg.Error as error:
+        if explicit:
+            raise RuntimeError(f"{POSTGRES_URL_ENV}: PostgreSQL unreachable: {error}") from error
+        print(
+            f"  {name}: PostgreSQL of {SERVICES_ENV_FILE.name} unreachable ({error}); "
+            "PostgreSQL rows skipped",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
+    return postgres
 
 
 @dataclass(frozen=True)
