@@ -57,6 +57,12 @@ def _parser(available: dict[str, Benchmark]) -> argparse.ArgumentParser:
         help=f"smoke run: {QUICK_DURATION_S} s / {QUICK_WARMUP_S} s warmup, smaller data sets",
     )
     parser.add_argument(
+        "--scale",
+        choices=("full", "small"),
+        default="full",
+        help="data set size of the benchmarks that build one (monitor: 14 days or one hour)",
+    )
+    parser.add_argument(
         "--json", type=Path, metavar="FILE", help="also write the rows and run context as JSON"
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -82,6 +88,7 @@ def _context(config: BenchConfig) -> dict[str, Any]:
         "segment_s": config.segment_s,
         "rounds": config.rounds,
         "quick": config.quick,
+        "scale": config.scale,
     }
 
 
@@ -126,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         segment_s=args.segment,
         quick=args.quick,
+        scale=args.scale,
     )
     if config.duration_s <= 0 or config.warmup_s < 0 or config.concurrency < 1 or config.segment_s <= 0:
         parser.error("need --duration > 0, --warmup >= 0, --concurrency >= 1, --segment > 0")

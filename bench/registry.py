@@ -43,6 +43,9 @@ class BenchConfig:
     """Target recorded seconds of one alternating subject/baseline segment (see ``rounds``)."""
     quick: bool = False
     """Smoke-test mode: benchmarks should shrink data sets and skip secondary rows."""
+    scale: str = "full"
+    """Size of the data sets that benchmarks build (``monitor``): ``full`` (the issue's figures)
+    or ``small`` (a quick smoke run of the same code)."""
 
     @property
     def rounds(self) -> int:

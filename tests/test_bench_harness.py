@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import math
 import os
 import sys
@@ -339,3 +340,26 @@ def test_cli_lists_and_rejects_unknown_names(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as info:
         main(["no-such-benchmark"])
     assert info.value.code == 2
+
+
+# --- the monitor benchmark, at its small scale ------------------------------------------------
+
+
+def test_monitor_bench_runs_at_small_scale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m bench monitor --scale small``: the simulated hour is loaded with nothing
+    rejected, both ListCalls rows are measured against their bare SQL, the plan is read."""
+    out = tmp_path / "monitor.json"
+    status = main(["monitor", "--scale", "small", "--duration", "0.5", "--warmup", "0", "--json", str(out)])
+    assert status == 0, capsys.readouterr().err[-3000:]
+    document = json.loads(out.read_text())
+    assert document["context"]["scale"] == "small" and document["failed"] == []
+    rows = document["rows"]
+    sqlite_rows = [row for row in rows if row["subject"].endswith("sqlite")]
+    assert [row["subject"] for row in sqlite_rows] == ["ListCalls 14d sqlite", "ListCalls 1d sqlite"]
+    for row in rows:
+        assert row["errors"] == row["baseline_errors"] == 0
+        assert row["ops_per_s"] > 0 and row["baseline_ops_per_s"] > 0
+        assert "ix_room_events_calls used: " in row["note"]  # on an hour's rows a scan may be the plan
+        assert "first ListCalls 14d before ANALYZE" in row["note"]
+    assert "ix_room_events_calls used: yes" in sqlite_rows[0]["note"]
+    assert "B per stored sample" in sqlite_rows[-1]["note"]

@@ -4,12 +4,15 @@
     rtc-console migrate [--database-url URL]
     rtc-console dispatcher [--database-url URL] [--callback-timeout-seconds S] ...
     rtc-console aggregator [--once] [--aggregation-interval-seconds S] ...   (cli_usage.py)
+    rtc-console retention [--once] [--retention-days N] [--retention-interval-seconds S] ...
     rtc-console admin account create NAME [--json | --quiet]
     rtc-console admin account billing ACCOUNT [--postpaid on|off] [--arrears on|off]
                                               [--package ok|used-up|expired] [--json]
     rtc-console admin account services ACCOUNT [--css on|off] [--vod on|off] [--json]
     rtc-console admin account totp-reset ACCOUNT [--remove-authenticator] [--json]
+    rtc-console admin account edition ACCOUNT free|basic|advanced [--json]
     rtc-console admin account package add|list ACCOUNT ...
+    rtc-console simulate [--sdk-app-id ID] [--rooms N] [--backfill DURATION] [--live] ...   (simulate/)
 
 The flags of ``serve``, ``aggregator``, ``dispatcher`` and the store flags of the
 others are built from the ``Settings`` fields (``settings.py``: name, variable,
@@ -45,8 +48,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from rtcconsole_server import cli_usage
 from rtcconsole_server.clock import SystemClock
 from rtcconsole_server.domain.auth import Accounts
+from rtcconsole_server.domain.monitor import Edition, set_edition
 from rtcconsole_server.errors import NotFound, RtcError
 from rtcconsole_server.settings import Option, SettingError, Settings, options
+from rtcconsole_server.simulate.command import add_simulate_command
 from rtcconsole_server.store import Store, open_store, upgrade
 from rtcconsole_server.store.migrate import shown_url
 
@@ -56,7 +61,7 @@ log = logging.getLogger("rtcconsole_server.cli")
 
 DISTRIBUTION = "rtc-console"
 """The distribution ``--version`` reports (``[project] name`` of the root pyproject.toml)."""
-_RUNNERS = ("serve", "aggregator", "dispatcher")
+_RUNNERS = ("serve", "aggregator", "dispatcher", "retention")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
 _WHICH_STORE = "--database-url, RTC_DATABASE_URL or --data-dir, RTC_DATA_DIR"
@@ -160,6 +165,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_settings_flags(dispatcher, "dispatcher")
     cli_usage.add_aggregator_command(commands, _add_settings_flags)
+    add_simulate_command(commands)  # a data-plane client of a running server: no store flags
+    retention = commands.add_parser(
+        "retention",
+        help="run only the retention of quality samples and client events: every interval, or --once; "
+        "SIGTERM stops it",
+    )
+    _add_settings_flags(retention, "retention")
+    retention.add_argument("--once", action="store_true", help="remove what is due now and exit")
 
     admin = commands.add_parser("admin", help="operator tasks, straight on the store")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
@@ -207,6 +220,16 @@ def _parser() -> argparse.ArgumentParser:
     totp_reset.add_argument("--remove-authenticator", action="store_true")
     totp_reset.add_argument("--json", action="store_true")
     _add_store_flags(totp_reset)
+
+    edition = account_commands.add_parser(
+        "edition",
+        help="set the account's dashboard edition (R21): free has no real-time monitoring, "
+        "basic looks back 3 hours, advanced 12 hours",
+    )
+    edition.add_argument("account", help="account id or name")
+    edition.add_argument("edition", choices=[e.value for e in Edition])
+    edition.add_argument("--json", action="store_true")
+    _add_store_flags(edition)
     return parser
 
 
@@ -225,6 +248,12 @@ def _dispatcher(settings: Settings) -> int:
 
     asyncio.run(run_dispatcher(settings))
     return 0
+
+
+def _retention(settings: Settings, *, once: bool) -> int:
+    from rtcconsole_server.workers.retention import run_retention
+
+    return asyncio.run(run_retention(settings, once=once))
 
 
 def _sqlite_file(database_url: str) -> Path | None:
@@ -279,6 +308,12 @@ def _account_on(store: Store, args: argparse.Namespace, where: str) -> int:
         services = accounts.set_services(account_id, css=args.css, vod=args.vod)
         shown = {"account_id": account_id, "css": services.css_active, "vod": services.vod_active}
         cli_usage.print_document(shown, args.json, " ".join(f"{k}={v}" for k, v in shown.items()), where)
+        return 0
+    if args.account_command == "edition":
+        chosen = set_edition(store, account_id, args.edition)
+        shown_edition = {"account_id": account_id, "edition": chosen.value}
+        text = " ".join(f"{k}={v}" for k, v in shown_edition.items())
+        cli_usage.print_document(shown_edition, args.json, text, where)
         return 0
     if args.account_command == "totp-reset":
         state = accounts.reset_totp(account_id, remove_authenticator=args.remove_authenticator)
@@ -336,6 +371,10 @@ def _check_driver(settings: Settings) -> None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "simulate":
+        from rtcconsole_server.simulate.command import run as simulate
+
+        return simulate(args)
     _check_driver(settings)
     if args.command == "serve":
         return _serve(settings)
@@ -343,6 +382,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _dispatcher(settings)
     if args.command == "aggregator":
         return cli_usage.run_aggregator(settings, once=args.once)
+    if args.command == "retention":
+        return _retention(settings, once=args.once)
     if args.command == "migrate":
         return _migrate(settings)
     return _account(args, settings)

@@ -3,7 +3,7 @@
 in one table.
 
     RtcError
-     ├── InvalidArgument      a field breaks a rule (R2, R9, …): field violations
+     ├── InvalidArgument      a field breaks a rule (R2, R9, …): field violations (+ ErrorInfo past a limit)
      ├── NotFound             no such resource for this account (also another account's)
      ├── AlreadyExists        an id is taken, or reused with a different payload
      ├── FailedPrecondition   the state forbids it (delete a NORMAL app, R7): precondition violations
@@ -17,7 +17,7 @@ in one table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -65,10 +65,24 @@ class RtcError(Exception):
 
 
 class InvalidArgument(RtcError):
-    """The request breaks a rule; ``violations`` names each field."""
+    """The request breaks a rule; ``violations`` names each field.
 
-    def __init__(self, violations: list[FieldViolation] | FieldViolation, message: str | None = None) -> None:
+    A request beyond a documented limit (R18's 5-hour details range) also sets ``reason``, a
+    stable code such as ``DETAILS_RANGE_TOO_LONG``, and ``metadata`` (the limit, the value
+    asked for): the status then carries an ``ErrorInfo`` besides its ``BadRequest``.
+    """
+
+    def __init__(
+        self,
+        violations: list[FieldViolation] | FieldViolation,
+        message: str | None = None,
+        *,
+        reason: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
         self.violations = [violations] if isinstance(violations, FieldViolation) else list(violations)
+        self.reason = reason
+        self.metadata = dict(metadata or {})
         super().__init__(message or "; ".join(f"{v.field}: {v.description}" for v in self.violations))
 
 
@@ -95,10 +109,22 @@ class AlreadyExists(RtcError):
 
 
 class FailedPrecondition(RtcError):
-    """The current state forbids the request; ``violations`` says which condition."""
+    """The current state forbids the request; ``violations`` says which condition.
 
-    def __init__(self, violations: list[PreconditionViolation] | PreconditionViolation) -> None:
+    A condition a client acts on by its code (R21's ``EDITION_REQUIRED``) also sets ``reason``
+    and ``metadata``: the status then carries an ``ErrorInfo`` besides its ``PreconditionFailure``.
+    """
+
+    def __init__(
+        self,
+        violations: list[PreconditionViolation] | PreconditionViolation,
+        *,
+        reason: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
         self.violations = [violations] if isinstance(violations, PreconditionViolation) else list(violations)
+        self.reason = reason
+        self.metadata = dict(metadata or {})
         super().__init__("; ".join(v.description for v in self.violations))
 
 

@@ -60,6 +60,7 @@ from rtcconsole_server.store.migrate import shown_url
 from rtcconsole_server.workers import WorkerGroup, run_until_signalled
 from rtcconsole_server.workers.appliers import applier_workers
 from rtcconsole_server.workers.dispatcher import dispatcher_worker, run_dispatcher
+from rtcconsole_server.workers.retention import retention_worker
 
 __all__ = [
     "SERVICE_NAMES",
@@ -178,11 +179,13 @@ class Server:
 
 
 def build_workers(console: Console, settings: Settings, executor: ThreadPoolExecutor) -> WorkerGroup:
-    """The appliers and (``settings.run_aggregator``) the aggregator, on ``console``'s clock; the
-    dispatcher is added by :func:`build_server`, which owns it."""
+    """The appliers, (``settings.run_aggregator``) the aggregator and (``settings.run_retention``)
+    retention, on ``console``'s clock; the dispatcher is added by :func:`build_server`, which owns it."""
     group = WorkerGroup(executor, applier_workers(console, settings), clock=console.clock)
     if settings.run_aggregator:  # usage roll-up and billing (R16, R6); replicas coordinate in the store
         group.workers.append(aggregator_worker(console.store, console.clock, settings))
+    if settings.run_retention:  # samples and client events older than the retention (decision 0024)
+        group.workers.append(retention_worker(console.store, console.clock, settings, executor))
     return group
 
 

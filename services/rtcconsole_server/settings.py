@@ -43,13 +43,14 @@ __all__ = [
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "rtc-console"
 
-COMMANDS = ("global", "serve", "aggregator", "dispatcher", "store")
+COMMANDS = ("global", "serve", "aggregator", "dispatcher", "retention", "store")
 """Where a setting applies: ``global`` flags come before the command; ``store`` is the
 store flags of ``migrate`` and ``admin …``."""
-_RUNNERS = ("serve", "aggregator", "dispatcher")
-_STORE = ("serve", "aggregator", "dispatcher", "store")
+_RUNNERS = ("serve", "aggregator", "dispatcher", "retention")
+_STORE = ("serve", "aggregator", "dispatcher", "retention", "store")
 _CALLBACKS = "callback dispatcher (R15)"
 _USAGE = "usage aggregator (R16)"
+_RETENTION = "retention of quality samples and client events"
 
 
 class SettingError(ValueError):
@@ -163,7 +164,7 @@ class Settings:
     ))  # fmt: skip
     run_workers: bool = field(default=True, metadata=_meta(
         flag="--workers", env="RTC_WORKERS", commands=("serve",),
-        help="run the background workers (appliers, dispatcher, aggregator) inside this server",
+        help="run the background workers (appliers, dispatcher, aggregator, retention) inside this server",
     ))  # fmt: skip
     worker_interval: timedelta = field(default=timedelta(seconds=15), metadata=_meta(
         flag="--worker-interval-seconds", env="RTC_WORKER_INTERVAL_SECONDS",
@@ -278,6 +279,28 @@ class Settings:
         env="RTC_CALLBACK_POLL_INTERVAL_SECONDS", commands=("serve", "dispatcher"), group=_CALLBACKS,
         aliases=(Alias("--callback-poll-seconds", ("serve", "dispatcher")),),
         help="how often an idle dispatcher looks for due deliveries, in seconds",
+    ))  # fmt: skip
+
+    run_retention: bool = field(default=True, metadata=_meta(
+        flag="--retention", env="RTC_RETENTION", commands=("serve",), group=_RETENTION,
+        help="run the retention worker among this server's workers (off: `rtc-console retention` runs it)",
+    ))  # fmt: skip
+    retention_days: int = field(default=14, metadata=_meta(
+        flag="--retention-days", env="RTC_RETENTION_DAYS", commands=("serve", "retention"),
+        group=_RETENTION, metavar="DAYS",
+        help="whole UTC days of quality samples and client events kept before today: older ones are "
+        "removed (PostgreSQL drops their day partitions; docs/monitoring.md, Retention)",
+    ))  # fmt: skip
+    retention_interval: timedelta = field(default=timedelta(hours=1), metadata=_meta(
+        flag="--retention-interval-seconds", env="RTC_RETENTION_INTERVAL_SECONDS",
+        commands=("serve", "retention"), group=_RETENTION,
+        help="seconds between two retention runs (each also makes the partitions of the next 2 days)",
+    ))  # fmt: skip
+    retention_batch: int = field(default=5000, metadata=_meta(
+        flag="--retention-batch-rows", env="RTC_RETENTION_BATCH_ROWS",
+        commands=("serve", "retention"), group=_RETENTION, metavar="N",
+        help="SQLite: rows one retention delete transaction looks at, at most (the store thread is "
+        "free between two)",
     ))  # fmt: skip
 
     def __post_init__(self) -> None:

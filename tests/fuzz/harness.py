@@ -69,6 +69,9 @@ SEED = int(os.environ.get("RTC_FUZZ_SEED", "0"))
 ``RTC_FUZZ_SEED`` changes."""
 CALL_TIMEOUT = 20.0
 """Seconds a call may take before the client gives up (a server that never answers fails)."""
+HELD_STREAM = 0.3
+"""Seconds a server-streaming call is read; one still open then, without an error, answered well
+(WatchRoomCommands stays open until the server stops) and is cancelled."""
 MAX_MESSAGE_WIRE_BYTES = 2048
 """The status message as sent in ``grpc-message`` (percent-encoded UTF-8) stays within this."""
 MAX_TRAILER_BYTES = 7 * 1024
@@ -113,8 +116,13 @@ async def exercise(channel: grpc.aio.Channel, call: Call) -> grpc.aio.AioRpcErro
         elif method.client_streaming:
             await channel.stream_unary(path, **codec)(_stream(payload), **options)
         elif method.server_streaming:
-            async for _ in channel.unary_stream(path, **codec)(payload[0], **options):
-                pass
+            stream = channel.unary_stream(path, **codec)(payload[0], **options)
+            try:
+                async with asyncio.timeout(HELD_STREAM):
+                    async for _ in stream:
+                        pass
+            except TimeoutError:  # a watch or subscription held open without an error: accepted
+                stream.cancel()
         else:
             await channel.unary_unary(path, **codec)(payload[0], **options)
     except grpc.aio.AioRpcError as error:

@@ -368,6 +368,7 @@ class Targets:
     user_ids: tuple[str, ...] = ()
     user_sigs: tuple[str, ...] = ()
     private_map_keys: tuple[str, ...] = ()
+    call_ids: tuple[str, ...] = ()
 
     def strings_for(self, field: FieldDescriptor) -> tuple[str, ...]:
         name = field.name
@@ -385,6 +386,8 @@ class Targets:
             return self.user_sigs
         if name == "private_map_key":
             return self.private_map_keys
+        if name == "call_id":
+            return self.call_ids
         return ()
 
     def ints_for(self, field: FieldDescriptor) -> tuple[int, ...]:

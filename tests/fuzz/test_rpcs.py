@@ -33,12 +33,17 @@ from PIL import Image
 
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
+from rtcconsole.v1 import call_details_pb2 as call_pb
 from rtcconsole.v1 import config_service_pb2 as config_pb
 from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
 from rtcconsole.v1 import monitor_service_pb2 as monitor_pb
 from rtcconsole.v1 import quality_pb2 as quality_pb
+from rtcconsole.v1 import quality_series_pb2 as series_pb
+from rtcconsole.v1 import realtime_pb2 as realtime_pb
+from rtcconsole.v1 import room_control_pb2 as control_pb
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_server.clock import ManualClock
+from rtcconsole_server.domain.monitor import set_edition
 from rtcconsole_server.server import SERVICE_NAMES
 from tests.callback_support import DATA_PLANE_TOKEN, report, room_event, set_callback
 from tests.fuzz.harness import Judge, examples_for, exercise, fuzz_method
@@ -89,6 +94,7 @@ async def prepare(tenant: Tenant, other: Tenant, clock: ManualClock) -> tuple[Ta
     """Real things of ``tenant`` for the fuzzer to aim at (and one app of another account), and
     requests the server accepts, as bases for one-field variants (Judge.vary_accepted)."""
     meta, key, data_plane = tenant.metadata, f"Bearer {tenant.api_key}", f"Bearer {DATA_PLANE_TOKEN}"
+    set_edition(tenant.server.console.store, tenant.account_id, "advanced")  # R21: past the gate
     app = await tenant.create_app("fuzzed", "演示")
     doomed = await tenant.create_app("doomed")
     foreign = await other.create_app("foreign")
@@ -122,7 +128,10 @@ async def prepare(tenant: Tenant, other: Tenant, clock: ManualClock) -> tuple[Ta
     )
     event = room_event("seed-1", app_id, at=now - timedelta(minutes=1))
     event.session.CopyFrom(ingest_pb.SessionAttributes(region="ap-tokyo", country="JP", platform="web"))
-    await report(tenant.channel, [event])
+    call_start = now - timedelta(minutes=2)  # a call in room 42 with alice and bob in it
+    in_call = [room_event(f"call-{u}", app_id, at=call_start, room=42, user=u) for u in ("alice", "bob")]
+    await report(tenant.channel, [event, *in_call])
+    call_id = f"{app_id}_42_{int(call_start.timestamp())}"
     record = ingest_pb.UsageRecord(
         record_id="r-1",
         sdk_app_id=app_id,
@@ -168,6 +177,9 @@ async def prepare(tenant: Tenant, other: Tenant, clock: ManualClock) -> tuple[Ta
     started, ended = Timestamp(), Timestamp()
     started.FromDatetime(now - timedelta(days=1))
     ended.FromDatetime(now)
+    recent, now_stamp = Timestamp(), Timestamp()
+    recent.FromDatetime(now - timedelta(minutes=30))
+    now_stamp.FromDatetime(now)
     targets = Targets(
         now=now,
         sdk_app_ids=(app_id, doomed.sdk_app_id, foreign.sdk_app_id),
@@ -179,13 +191,14 @@ async def prepare(tenant: Tenant, other: Tenant, clock: ManualClock) -> tuple[Ta
         user_ids=("alice",),
         user_sigs=(sig.user_sig,),
         private_map_keys=(ticket.private_map_key,),
+        call_ids=(call_id,),
     )
     apps, auth, config = (
         "/rtcconsole.v1.AppService/",
         "/rtcconsole.v1.AuthService/",
         "/rtcconsole.v1.ConfigService/",
     )
-    ingest = "/rtcconsole.v1.IngestService/"
+    ingest, monitor = "/rtcconsole.v1.IngestService/", "/rtcconsole.v1.MonitorService/"
     bases = [
         baseline(apps + "CreateMaterial", upload, credential=key),
         baseline(
@@ -283,7 +296,7 @@ async def prepare(tenant: Tenant, other: Tenant, clock: ManualClock) -> tuple[Ta
             credential=data_plane,
         ),
         baseline(
-            "/rtcconsole.v1.MonitorService/ListCalls",
+            monitor + "ListCalls",
             monitor_pb.ListCallsRequest(
                 sdk_app_id=app_id,
                 start_time=started,
@@ -291,6 +304,85 @@ async def prepare(tenant: Tenant, other: Tenant, clock: ManualClock) -> tuple[Ta
                 room_id=42,
                 user_id="alice",
                 page_size=5,
+            ),
+            credential=key,
+        ),
+        baseline(  # room control (R7)
+            "/rtcconsole.v1.MonitorService/DismissRoom",
+            control_pb.DismissRoomRequest(sdk_app_id=app_id, room_id=42, request_id="fuzz-dismiss"),
+            credential=key,
+        ),
+        baseline(
+            "/rtcconsole.v1.MonitorService/RemoveUsers",
+            control_pb.RemoveUsersRequest(sdk_app_id=app_id, str_room_id="hall", user_ids=["alice", "bob"]),
+            credential=key,
+        ),
+        baseline(
+            "/rtcconsole.v1.MonitorService/ListRoomCommands",
+            control_pb.ListRoomCommandsRequest(
+                sdk_app_id=app_id, room_id=42, state=control_pb.ROOM_COMMAND_STATE_PENDING, page_size=5
+            ),
+            credential=key,
+        ),
+        baseline(
+            ingest + "WatchRoomCommands",
+            control_pb.WatchRoomCommandsRequest(sdk_app_ids=[app_id], server_name="fuzz"),
+            credential=data_plane,
+        ),
+        baseline(
+            auth + "UpdateAccountSettings",
+            auth_pb.UpdateAccountSettingsRequest(time_zone="Asia/Tokyo"),
+            credential=key,
+        ),
+        baseline(monitor + "GetCall", call_pb.GetCallRequest(call_id=call_id), credential=key),
+        baseline(
+            monitor + "ListCallUsers",
+            call_pb.ListCallUsersRequest(call_id=call_id, user_ids=["alice", "bob"], page_size=5),
+            credential=key,
+        ),
+        baseline(
+            monitor + "GetUserView",
+            monitor_pb.GetUserViewRequest(call_id=call_id, user_id="bob", max_points=10),
+            credential=key,
+        ),
+        baseline(
+            monitor + "GetQualitySeries",
+            monitor_pb.GetQualitySeriesRequest(
+                call_id=call_id,
+                user_id="bob",
+                peer_id="alice",
+                media=quality_pb.MEDIA_KIND_VIDEO,
+                metrics=[series_pb.SERIES_METRIC_PACKET_LOSS, series_pb.SERIES_METRIC_STALL_TIME],
+                max_points=10,
+            ),
+            credential=key,
+        ),
+        baseline(
+            monitor + "ListClientEvents",
+            series_pb.ListClientEventsRequest(call_id=call_id, user_id="bob", peer_id="alice", page_size=5),
+            credential=key,
+        ),
+        baseline(
+            monitor + "GetRealtimeOverview",
+            realtime_pb.GetRealtimeOverviewRequest(sdk_app_id=app_id),
+            credential=key,
+        ),
+        baseline(
+            monitor + "GetRealtimeSeries",
+            realtime_pb.GetRealtimeSeriesRequest(sdk_app_id=app_id, start_time=recent, end_time=now_stamp),
+            credential=key,
+        ),
+        baseline(
+            monitor + "ListRealtimeRooms",
+            realtime_pb.ListRealtimeRoomsRequest(
+                sdk_app_id=app_id, order_by=realtime_pb.REALTIME_ROOM_ORDER_ONLINE_USERS, page_size=5
+            ),
+            credential=key,
+        ),
+        baseline(
+            monitor + "GetRealtimeBreakdown",
+            realtime_pb.GetRealtimeBreakdownRequest(
+                sdk_app_id=app_id, dimension=realtime_pb.REALTIME_DIMENSION_COUNTRY, top=3
             ),
             credential=key,
         ),

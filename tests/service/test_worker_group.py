@@ -269,7 +269,7 @@ async def test_r7_the_servers_applier_disables_3_minutes_later_as_the_clock_move
     working_server: Server, clock: ManualClock
 ) -> None:
     workers = len(working_server.workers.workers)
-    assert workers == 4  # operations, config, aggregator, dispatcher
+    assert workers == 5  # operations, config, aggregator, retention, dispatcher
     async with new_tenant(working_server, "clocked") as tenant:
         app = await tenant.create_app("clocked")
         token = await tenant.secondary_token(await tenant.enroll(), clock)

@@ -18,6 +18,7 @@ _COMMAND_ARGV = {  # argv of each command up to its flags, and the flags it need
     "serve": ["serve"],
     "aggregator": ["aggregator"],
     "dispatcher": ["dispatcher"],
+    "retention": ["retention"],
     "store": ["migrate"],
 }
 

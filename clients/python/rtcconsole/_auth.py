@@ -67,6 +67,14 @@ class AuthClient:
         request = auth_pb.GetCallerIdentityRequest()
         return await self._transport.unary(self._stub.GetCallerIdentity, request, rpc_timeout)
 
+    async def update_account_settings(
+        self, *, time_zone: str, rpc_timeout: float | None = None
+    ) -> auth_pb.UpdateAccountSettingsResponse:
+        """Set the account's time zone (an IANA name such as ``"Asia/Tokyo"``): the call list's
+        "today" and "yesterday" are its days (R17)."""
+        request = auth_pb.UpdateAccountSettingsRequest(time_zone=time_zone)
+        return await self._transport.unary(self._stub.UpdateAccountSettings, request, rpc_timeout)
+
     async def create_api_key(
         self, *, display_name: str = "", rpc_timeout: float | None = None
     ) -> auth_pb.CreateApiKeyResponse:

@@ -8,15 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import grpc
 
-from rtcconsole._transport import DEFAULT_TIMEOUT, Transport, connect
+from rtcconsole._transport import DEFAULT_TIMEOUT, ResponseStream, Transport, connect
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import quality_pb2
+from rtcconsole.v1 import room_control_pb2 as control_pb
 
 if TYPE_CHECKING:
     from rtcconsole.v1.ingest_service_pb2_grpc import IngestServiceAsyncStub
 
-__all__ = ["Batches", "IngestClient"]
+__all__ = ["WATCH_TIMEOUT", "Batches", "IngestClient"]
+
+WATCH_TIMEOUT = 365 * 24 * 3600.0
+"""Default deadline of :meth:`IngestClient.watch_room_commands`, in seconds: a year (a watch stays open)."""
 
 _Record = TypeVar("_Record")
 _Message = TypeVar("_Message")
@@ -237,3 +241,30 @@ class IngestClient:
         :meth:`stream_events`."""
         requests = _messages(batches, lambda batch: pb.StreamClientEventsRequest(events=batch))
         return await self._transport.stream_unary(self._stub.StreamClientEvents, requests, rpc_timeout)
+
+    # Room control (R7)
+
+    def watch_room_commands(
+        self,
+        *,
+        sdk_app_ids: Iterable[int] = (),
+        server_name: str = "",
+        rpc_timeout: float | None = WATCH_TIMEOUT,
+    ) -> ResponseStream[control_pb.WatchRoomCommandsResponse]:
+        """Hold ``WatchRoomCommands`` open: every open room command (DismissRoom, RemoveUsers) of
+        ``sdk_app_ids`` (empty: every app), oldest first, then each new one, until the server
+        shuts down (the stream then ends) or the caller leaves ``async with``.
+
+        Every watcher gets every command; skip rooms this server does not host, act on each
+        ``command_id`` once (a command still open is sent again after a reconnect), and report
+        the resulting ROOM_DISMISSED / USER_EXITED events with ``command_id`` set: they
+        acknowledge the command. ``server_name`` is shown as the command's ``delivered_to``.
+
+        Example::
+
+            async with ingest.watch_room_commands(server_name="edge-1") as stream:
+                async for response in stream:
+                    carry_out(response.command)
+        """
+        request = control_pb.WatchRoomCommandsRequest(sdk_app_ids=list(sdk_app_ids), server_name=server_name)
+        return self._transport.unary_stream(self._stub.WatchRoomCommands, request, rpc_timeout)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -10,8 +10,12 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from rtcconsole._transport import DEFAULT_TIMEOUT, Transport, paginate
+from rtcconsole.v1 import call_details_pb2 as details_pb
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import monitor_service_pb2_grpc as pb_grpc
+from rtcconsole.v1 import quality_series_pb2 as series_pb
+from rtcconsole.v1 import realtime_pb2 as realtime_pb
+from rtcconsole.v1 import room_control_pb2 as control_pb
 
 if TYPE_CHECKING:
     from rtcconsole.v1.monitor_service_pb2_grpc import MonitorServiceAsyncStub
@@ -120,3 +124,241 @@ class MonitorClient:
             return list(page.calls), page.next_page_token
 
         return paginate(fetch, page_token)
+
+    # --- call details (R18)
+
+    async def get_call(self, call_id: str, *, rpc_timeout: float | None = None) -> details_pb.GetCallResponse:
+        """The room info of one call (R18): app, room, cumulative users, start, end (unset while it
+        goes on) and duration (to ``as_of`` while it goes on). ``call_id`` as ``list_calls`` gives it."""
+        request = details_pb.GetCallRequest(call_id=call_id)
+        return await self._transport.unary(self._stub.GetCall, request, rpc_timeout)
+
+    async def list_call_users(
+        self,
+        call_id: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        user_ids: Sequence[str] = (),
+        page_size: int = 0,
+        page_token: str = "",
+        rpc_timeout: float | None = None,
+    ) -> details_pb.ListCallUsersResponse:
+        """One page of a call's users over ``[start, end)`` (aware datetimes, both or neither, at most
+        5 hours apart; neither: the call's whole life if at most 5 hours, else its last 5 hours),
+        latest entry first (R18). ``user_ids`` (at most 20) keeps only those users; ``page_size``
+        0 is 6 (or every named user), at most 20."""
+        request = details_pb.ListCallUsersRequest(
+            call_id=call_id,
+            start_time=_stamp(start),
+            end_time=_stamp(end),
+            user_ids=list(user_ids),
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return await self._transport.unary(self._stub.ListCallUsers, request, rpc_timeout)
+
+    # --- user views and the full link (R19, R20)
+
+    async def get_user_view(
+        self,
+        call_id: str,
+        user_id: str,
+        *,
+        side: int = 0,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        max_points: int = 0,
+        rpc_timeout: float | None = None,
+    ) -> pb.GetUserViewResponse:
+        """One user's receiver and/or sender view of a call (R19): ``side`` a ``ViewSide`` number
+        (0: both), the sub-views with data, per stream an overview (loss, bitrate, stall) of at
+        most ``max_points`` points (0: 120) and its moments of network jitter. ``start``/``end``
+        as :meth:`list_call_users`."""
+        request = pb.GetUserViewRequest(
+            call_id=call_id,
+            user_id=user_id,
+            side=side,  # type: ignore[arg-type]
+            start_time=_stamp(start),
+            end_time=_stamp(end),
+            max_points=max_points,
+        )
+        return await self._transport.unary(self._stub.GetUserView, request, rpc_timeout)
+
+    async def get_quality_series(
+        self,
+        call_id: str,
+        user_id: str,
+        *,
+        media: int,
+        peer_id: str = "",
+        metrics: Sequence[int] = (),
+        start: datetime | None = None,
+        end: datetime | None = None,
+        max_points: int = 0,
+        rpc_timeout: float | None = None,
+    ) -> pb.GetQualitySeriesResponse:
+        """The full link (R20) of the stream ``user_id`` received from ``peer_id`` (empty: its own
+        upstream) for ``media`` (a ``MediaKind`` number): a series per ``SeriesMetric`` in
+        ``metrics`` (empty: every one that applies), at most ``max_points`` points each (0: 1,000),
+        each point with its level, and the intervals where an R20 rule holds."""
+        request = pb.GetQualitySeriesRequest(
+            call_id=call_id,
+            user_id=user_id,
+            peer_id=peer_id,
+            media=media,  # type: ignore[arg-type]
+            metrics=list(metrics),  # type: ignore[arg-type]
+            start_time=_stamp(start),
+            end_time=_stamp(end),
+            max_points=max_points,
+        )
+        return await self._transport.unary(self._stub.GetQualitySeries, request, rpc_timeout)
+
+    async def list_client_events(
+        self,
+        call_id: str,
+        user_id: str,
+        *,
+        peer_id: str = "",
+        abnormal_only: bool = False,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+        rpc_timeout: float | None = None,
+    ) -> series_pb.ListClientEventsResponse:
+        """One page of a user's client events in a call (R20; R21's abnormal ones only with
+        ``abnormal_only``), oldest first; ``page_size`` 0 is 100, at most 1,000."""
+        request = series_pb.ListClientEventsRequest(
+            call_id=call_id,
+            user_id=user_id,
+            peer_id=peer_id,
+            abnormal_only=abnormal_only,
+            start_time=_stamp(start),
+            end_time=_stamp(end),
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return await self._transport.unary(self._stub.ListClientEvents, request, rpc_timeout)
+
+    # --- room control (R7)
+
+    async def dismiss_room(
+        self, sdk_app_id: int, room: RoomLike, *, request_id: str = "", rpc_timeout: float | None = None
+    ) -> control_pb.DismissRoomResponse:
+        """Ask the media servers to close ``room`` by force (R7; a disabled app's rooms too); the
+        stored command, PENDING until a media server takes it (``room`` an int is a numeric room).
+
+        With ``request_id`` (1-64 characters) a retry returns the first command (``created`` False).
+        """
+        request = control_pb.DismissRoomRequest(sdk_app_id=sdk_app_id, request_id=request_id)
+        _set_room(request, room)
+        return await self._transport.unary(self._stub.DismissRoom, request, rpc_timeout)
+
+    async def remove_users(
+        self,
+        sdk_app_id: int,
+        room: RoomLike,
+        user_ids: Sequence[str],
+        *,
+        request_id: str = "",
+        rpc_timeout: float | None = None,
+    ) -> control_pb.RemoveUsersResponse:
+        """Ask the media servers to make 1-10 users leave ``room``; the stored command."""
+        request = control_pb.RemoveUsersRequest(
+            sdk_app_id=sdk_app_id, user_ids=list(user_ids), request_id=request_id
+        )
+        _set_room(request, room)
+        return await self._transport.unary(self._stub.RemoveUsers, request, rpc_timeout)
+
+    async def list_room_commands(
+        self,
+        sdk_app_id: int,
+        *,
+        room: RoomLike | None = None,
+        state: int = 0,
+        page_size: int = 0,
+        page_token: str = "",
+        rpc_timeout: float | None = None,
+    ) -> control_pb.ListRoomCommandsResponse:
+        """One page of the app's room commands, newest first, with their states (``state`` a
+        ``RoomCommandState`` number filters; 0 keeps all)."""
+        request = control_pb.ListRoomCommandsRequest(
+            sdk_app_id=sdk_app_id,
+            state=state,  # type: ignore[arg-type]
+            page_size=page_size,
+            page_token=page_token,
+        )
+        if room is not None:
+            _set_room(request, room)
+        return await self._transport.unary(self._stub.ListRoomCommands, request, rpc_timeout)
+
+    # --- real time (R21): the basic or advanced edition; a free account is FAILED_PRECONDITION
+
+    async def get_realtime_overview(
+        self, *, sdk_app_id: int = 0, rpc_timeout: float | None = None
+    ) -> realtime_pb.GetRealtimeOverviewResponse:
+        """The latest data (the last closed 10-second slot): online users and rooms, abnormal users,
+        video and audio stall rates with their levels, the slot and ``as_of``."""
+        request = realtime_pb.GetRealtimeOverviewRequest(sdk_app_id=sdk_app_id)
+        return await self._transport.unary(self._stub.GetRealtimeOverview, request, rpc_timeout)
+
+    async def get_realtime_series(
+        self,
+        *,
+        sdk_app_id: int = 0,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        rpc_timeout: float | None = None,
+    ) -> realtime_pb.GetRealtimeSeriesResponse:
+        """The scale and quality charts in 10-second points: ``start``/``end`` (both or neither,
+        within the edition's look-back: 3 h basic, 12 h advanced); neither is the last 60 minutes."""
+        request = realtime_pb.GetRealtimeSeriesRequest(
+            sdk_app_id=sdk_app_id, start_time=_stamp(start), end_time=_stamp(end)
+        )
+        return await self._transport.unary(self._stub.GetRealtimeSeries, request, rpc_timeout)
+
+    async def list_realtime_rooms(
+        self,
+        *,
+        sdk_app_id: int = 0,
+        order_by: int = 0,
+        ascending: bool = False,
+        page_size: int = 0,
+        page_token: str = "",
+        rpc_timeout: float | None = None,
+    ) -> realtime_pb.ListRealtimeRoomsResponse:
+        """One page of the rooms not yet ended in the latest slot (``order_by`` a ``RealtimeRoomOrder``
+        number, 0: online users; largest first unless ``ascending``)."""
+        request = realtime_pb.ListRealtimeRoomsRequest(
+            sdk_app_id=sdk_app_id,
+            order_by=order_by,  # type: ignore[arg-type]
+            ascending=ascending,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return await self._transport.unary(self._stub.ListRealtimeRooms, request, rpc_timeout)
+
+    async def get_realtime_breakdown(
+        self, dimension: int, *, sdk_app_id: int = 0, top: int = 0, rpc_timeout: float | None = None
+    ) -> realtime_pb.GetRealtimeBreakdownResponse:
+        """One dimension (a ``RealtimeDimension`` number) in the latest slot: the ``top`` values
+        (0: 10) with the most online users, the rest summed."""
+        request = realtime_pb.GetRealtimeBreakdownRequest(
+            sdk_app_id=sdk_app_id,
+            dimension=dimension,  # type: ignore[arg-type]
+            top=top,
+        )
+        return await self._transport.unary(self._stub.GetRealtimeBreakdown, request, rpc_timeout)
+
+
+_RoomRequest = (
+    control_pb.DismissRoomRequest | control_pb.RemoveUsersRequest | control_pb.ListRoomCommandsRequest
+)
+
+
+def _set_room(request: _RoomRequest, room: RoomLike) -> None:
+    if isinstance(room, int):
+        request.room_id = room
+    else:
+        request.str_room_id = room

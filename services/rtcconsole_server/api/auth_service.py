@@ -19,10 +19,21 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
         self, request: pb.GetCallerIdentityRequest, context: Context
     ) -> pb.GetCallerIdentityResponse:
         caller = await self.caller(context)
-        name, enrolled = await self.read(self.console.accounts.identity, caller)
+        name, enrolled, time_zone = await self.read(self.console.accounts.identity, caller)
         return pb.GetCallerIdentityResponse(
-            account_id=caller.account_id, account_name=name, api_key_id=caller.key_id, totp_enrolled=enrolled
+            account_id=caller.account_id,
+            account_name=name,
+            api_key_id=caller.key_id,
+            totp_enrolled=enrolled,
+            time_zone=time_zone,
         )
+
+    async def UpdateAccountSettings(
+        self, request: pb.UpdateAccountSettingsRequest, context: Context
+    ) -> pb.UpdateAccountSettingsResponse:
+        caller = await self.caller(context)
+        time_zone = await self.run(self.console.account_settings.set_time_zone, caller, request.time_zone)
+        return pb.UpdateAccountSettingsResponse(time_zone=time_zone)
 
     async def CreateApiKey(
         self, request: pb.CreateApiKeyRequest, context: Context

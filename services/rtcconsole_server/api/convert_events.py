@@ -34,6 +34,7 @@ def event_input(message: pb.RoomEvent) -> EventInput:
         role=int(message.role),
         reason=message.reason,
         session=session,
+        command_id=message.command_id,
     )
 
 

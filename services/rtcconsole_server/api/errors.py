@@ -191,14 +191,16 @@ def _pack(*messages: Message) -> list[any_pb2.Any]:
 
 
 def _bad_request(e: errors.InvalidArgument) -> list[any_pb2.Any]:
-    return _pack(
-        error_details_pb2.BadRequest(
-            field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                for v in e.violations
-            ]
-        )
+    """``BadRequest``, then an ``ErrorInfo`` (reason, the limit in metadata) when the error has a reason."""
+    bad = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in e.violations
+        ]
     )
+    if not e.reason:
+        return _pack(bad)
+    return _pack(bad, error_details_pb2.ErrorInfo(reason=e.reason, domain=DOMAIN, metadata=e.metadata))
 
 
 def _resource(e: errors.NotFound | errors.AlreadyExists) -> list[any_pb2.Any]:
@@ -222,16 +224,18 @@ def _exists(e: errors.AlreadyExists) -> list[any_pb2.Any]:
 
 
 def _precondition(e: errors.FailedPrecondition) -> list[any_pb2.Any]:
-    return _pack(
-        error_details_pb2.PreconditionFailure(
-            violations=[
-                error_details_pb2.PreconditionFailure.Violation(
-                    type=v.type, subject=v.subject, description=v.description
-                )
-                for v in e.violations
-            ]
-        )
+    """``PreconditionFailure``, then an ``ErrorInfo`` when the error has a reason (``EDITION_REQUIRED``)."""
+    failure = error_details_pb2.PreconditionFailure(
+        violations=[
+            error_details_pb2.PreconditionFailure.Violation(
+                type=v.type, subject=v.subject, description=v.description
+            )
+            for v in e.violations
+        ]
     )
+    if not e.reason:
+        return _pack(failure)
+    return _pack(failure, error_details_pb2.ErrorInfo(reason=e.reason, domain=DOMAIN, metadata=e.metadata))
 
 
 def _quota(e: errors.QuotaExceeded) -> list[any_pb2.Any]:

@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
+from rtcconsole.v1 import room_control_pb2 as control_pb
 from rtcconsole_server.api import convert_usage
 from rtcconsole_server.api.base import Context, ServicerBase
 from rtcconsole_server.api.convert_events import event_input, rejected_record
 from rtcconsole_server.api.convert_quality import client_event_input, sample_input
+from rtcconsole_server.api.convert_room_control import command
 from rtcconsole_server.domain.common import BatchOutcome
 from rtcconsole_server.domain.events import MAX_BATCH, EventIngest
 from rtcconsole_server.domain.monitor import ClientEventIngest, QualityIngest
@@ -85,6 +87,7 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
     ) -> pb.ReportEventsResponse:
         await self.data_plane(context)
         outcome = await self.run(_report, self.console.events, request)
+        await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
         return pb.ReportEventsResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
     async def StreamEvents(
@@ -103,6 +106,7 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
                     )
                 )
             outcome = await self.run(_ingest, self.console.events, request, offset)
+            await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
             offset += len(request.events)
             _tally(response, outcome)
         return response
@@ -130,6 +134,7 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
     ) -> pb.ReportQualityResponse:
         await self.data_plane(context)
         outcome = await self.run(_report_quality, self.console.quality_ingest, request)
+        await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
         return pb.ReportQualityResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
     async def StreamQuality(
@@ -142,6 +147,7 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         async for request in request_iterator:
             quality.check_batch_size(len(request.samples), where=_stream_position(offset))
             outcome = await self.run(_ingest_quality, quality, request, offset)
+            await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
             offset += len(request.samples)
             _tally(response, outcome)
         return response
@@ -151,6 +157,7 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
     ) -> pb.ReportClientEventsResponse:
         await self.data_plane(context)
         outcome = await self.run(_report_client_events, self.console.client_event_ingest, request)
+        await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
         return pb.ReportClientEventsResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
     async def StreamClientEvents(
@@ -163,9 +170,24 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         async for request in request_iterator:
             events.check_batch_size(len(request.events), where=_stream_position(offset))
             outcome = await self.run(_ingest_client_events, events, request, offset)
+            await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
             offset += len(request.events)
             _tally(response, outcome)
         return response
+
+    # --- room control (R7): WatchRoomCommands
+
+    async def WatchRoomCommands(
+        self, request: control_pb.WatchRoomCommandsRequest, context: Context
+    ) -> AsyncIterator[control_pb.WatchRoomCommandsResponse]:
+        """Every open room command, then each new one, until the server shuts down (broadcast:
+        every watcher gets every command; ``domain.monitor._command_watch``)."""
+        await self.data_plane(context)
+        commands = self.console.command_watch.watch(
+            self.run, sdk_app_ids=list(request.sdk_app_ids), server_name=request.server_name
+        )
+        async for found in commands:
+            yield control_pb.WatchRoomCommandsResponse(command=command(found))
 
 
 def _stream_position(offset: int) -> str:

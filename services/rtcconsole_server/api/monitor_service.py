@@ -6,12 +6,37 @@ Today it serves the call list (R17), the quality thresholds (R20) and stall-rate
 
 from __future__ import annotations
 
+from rtcconsole.v1 import call_details_pb2 as details_pb
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import monitor_service_pb2_grpc as pb_grpc
+from rtcconsole.v1 import quality_series_pb2 as series_pb
+from rtcconsole.v1 import realtime_pb2 as realtime_pb
+from rtcconsole.v1 import room_control_pb2 as control_pb
 from rtcconsole_server.api.base import Context, ServicerBase
 from rtcconsole_server.api.convert import optional_instant
+from rtcconsole_server.api.convert_call_details import call_info, call_users_response
 from rtcconsole_server.api.convert_calls import call_range, calls_response
 from rtcconsole_server.api.convert_monitor import thresholds_response
+from rtcconsole_server.api.convert_realtime import (
+    breakdown_response,
+    overview_response,
+    rooms_response,
+    series_response,
+)
+from rtcconsole_server.api.convert_room_control import (
+    command_state,
+    commands_response,
+    dismiss_response,
+    remove_response,
+    room_of,
+)
+from rtcconsole_server.api.convert_series import (
+    client_events_response,
+    metric_names,
+    quality_series_response,
+    user_view_response,
+)
+from rtcconsole_server.api.convert_series import sides as series_sides
 
 __all__ = ["MonitorServicer"]
 
@@ -40,3 +65,176 @@ class MonitorServicer(ServicerBase, pb_grpc.MonitorServiceServicer):
             page_token=request.page_token,
         )
         return calls_response(found)
+
+    # --- call details (R18): GetCall, ListCallUsers
+
+    async def GetCall(
+        self, request: details_pb.GetCallRequest, context: Context
+    ) -> details_pb.GetCallResponse:
+        caller = await self.caller(context)
+        return call_info(await self.read(self.console.call_details.get, caller, request.call_id))
+
+    async def ListCallUsers(
+        self, request: details_pb.ListCallUsersRequest, context: Context
+    ) -> details_pb.ListCallUsersResponse:
+        caller = await self.caller(context)
+        found = await self.read(
+            self.console.call_details.list_users,
+            caller,
+            request.call_id,
+            start=optional_instant(request, "start_time"),
+            end=optional_instant(request, "end_time"),
+            user_ids=list(request.user_ids),
+            page_size_requested=request.page_size,
+            page_token=request.page_token,
+        )
+        return call_users_response(found)
+
+    # --- user views and the full link (R19, R20): GetUserView, GetQualitySeries, ListClientEvents
+
+    async def GetUserView(self, request: pb.GetUserViewRequest, context: Context) -> pb.GetUserViewResponse:
+        caller = await self.caller(context)
+        found = await self.read(
+            self.console.call_quality.user_view,
+            caller,
+            call_id=request.call_id,
+            user_id=request.user_id,
+            sides=series_sides(request.side),
+            start=optional_instant(request, "start_time"),
+            end=optional_instant(request, "end_time"),
+            max_points=request.max_points,
+        )
+        return user_view_response(found)
+
+    async def GetQualitySeries(
+        self, request: pb.GetQualitySeriesRequest, context: Context
+    ) -> pb.GetQualitySeriesResponse:
+        caller = await self.caller(context)
+        found = await self.read(
+            self.console.call_quality.series,
+            caller,
+            call_id=request.call_id,
+            user_id=request.user_id,
+            peer_id=request.peer_id,
+            media=request.media,
+            metrics=metric_names(list(request.metrics)),
+            start=optional_instant(request, "start_time"),
+            end=optional_instant(request, "end_time"),
+            max_points=request.max_points,
+        )
+        return quality_series_response(found)
+
+    async def ListClientEvents(
+        self, request: series_pb.ListClientEventsRequest, context: Context
+    ) -> series_pb.ListClientEventsResponse:
+        caller = await self.caller(context)
+        found = await self.read(
+            self.console.call_quality.client_events,
+            caller,
+            call_id=request.call_id,
+            user_id=request.user_id,
+            peer_id=request.peer_id,
+            abnormal_only=request.abnormal_only,
+            start=optional_instant(request, "start_time"),
+            end=optional_instant(request, "end_time"),
+            page_size_requested=request.page_size,
+            page_token=request.page_token,
+        )
+        return client_events_response(found)
+
+    # --- room control (R7): DismissRoom, RemoveUsers, ListRoomCommands
+
+    async def DismissRoom(
+        self, request: control_pb.DismissRoomRequest, context: Context
+    ) -> control_pb.DismissRoomResponse:
+        caller = await self.caller(context)
+        room_id, str_room_id = room_of(request)
+        issued = await self.run(
+            self.console.room_commands.dismiss,
+            caller,
+            sdk_app_id=request.sdk_app_id,
+            room_id=room_id,
+            str_room_id=str_room_id,
+            request_id=request.request_id,
+        )
+        if issued.created:
+            await self.console.command_watch.announce(issued.command.command_id)
+        return dismiss_response(issued)
+
+    async def RemoveUsers(
+        self, request: control_pb.RemoveUsersRequest, context: Context
+    ) -> control_pb.RemoveUsersResponse:
+        caller = await self.caller(context)
+        room_id, str_room_id = room_of(request)
+        issued = await self.run(
+            self.console.room_commands.remove_users,
+            caller,
+            sdk_app_id=request.sdk_app_id,
+            room_id=room_id,
+            str_room_id=str_room_id,
+            user_ids=list(request.user_ids),
+            request_id=request.request_id,
+        )
+        if issued.created:
+            await self.console.command_watch.announce(issued.command.command_id)
+        return remove_response(issued)
+
+    async def ListRoomCommands(
+        self, request: control_pb.ListRoomCommandsRequest, context: Context
+    ) -> control_pb.ListRoomCommandsResponse:
+        caller = await self.caller(context)
+        room_id, str_room_id = room_of(request)
+        found = await self.read(
+            self.console.room_commands.list,
+            caller,
+            sdk_app_id=request.sdk_app_id,
+            room_id=room_id,
+            str_room_id=str_room_id,
+            state=command_state(request.state),
+            page_size_requested=request.page_size,
+            page_token=request.page_token,
+        )
+        return commands_response(found)
+
+    # --- real time (R21): GetRealtimeOverview, GetRealtimeSeries, ListRealtimeRooms, GetRealtimeBreakdown
+
+    async def GetRealtimeOverview(
+        self, request: realtime_pb.GetRealtimeOverviewRequest, context: Context
+    ) -> realtime_pb.GetRealtimeOverviewResponse:
+        caller = await self.caller(context)
+        realtime = self.console.realtime
+        scope = await self.read(realtime.scope, caller, request.sdk_app_id)
+        return overview_response(await realtime.overview(scope))
+
+    async def GetRealtimeSeries(
+        self, request: realtime_pb.GetRealtimeSeriesRequest, context: Context
+    ) -> realtime_pb.GetRealtimeSeriesResponse:
+        caller = await self.caller(context)
+        realtime = self.console.realtime
+        start, end = optional_instant(request, "start_time"), optional_instant(request, "end_time")
+        scope = await self.read(realtime.scope, caller, request.sdk_app_id)
+        return series_response(await realtime.series(scope, start, end))
+
+    async def ListRealtimeRooms(
+        self, request: realtime_pb.ListRealtimeRoomsRequest, context: Context
+    ) -> realtime_pb.ListRealtimeRoomsResponse:
+        caller = await self.caller(context)
+        realtime = self.console.realtime
+        scope = await self.read(realtime.scope, caller, request.sdk_app_id)
+        found = await realtime.rooms(
+            scope,
+            order=request.order_by,
+            ascending=request.ascending,
+            page_size_requested=request.page_size,
+            page_token=request.page_token,
+        )
+        return rooms_response(found)
+
+    async def GetRealtimeBreakdown(
+        self, request: realtime_pb.GetRealtimeBreakdownRequest, context: Context
+    ) -> realtime_pb.GetRealtimeBreakdownResponse:
+        caller = await self.caller(context)
+        realtime = self.console.realtime
+        scope = await self.read(realtime.scope, caller, request.sdk_app_id)
+        found = await realtime.breakdown(scope, dimension=request.dimension, top=request.top)
+        return breakdown_response(found)

@@ -69,7 +69,7 @@ class LiveStateClosed(RuntimeError):
 
 @dataclass(frozen=True)
 class _Write:
-    kind: str  # "incr" or "sadd"
+    kind: str  # "incr" or "sadd"; the reads "get" (a counter) and "scard" (a set's size)
     key: str
     slot: int
     retention_slots: int
@@ -85,6 +85,9 @@ class LiveBatch:
     ``incr``, the number of new members for ``add_to_set`` (0 for a slot no longer live,
     which is not written). A batch is executed once; it is not a transaction across keys
     for readers (each write is atomic with its expiry).
+
+    A batch may also queue reads of many keys (``get_count``, ``set_size``): a real-time
+    answer reads every room's figures of a slot in one round trip this way.
     """
 
     def __init__(self, live: LiveState) -> None:
@@ -102,6 +105,14 @@ class LiveBatch:
     def add_to_set(self, key: str, slot: int, *members: str, retention: timedelta | None = None) -> None:
         """Queue :meth:`LiveState.add_to_set`."""
         self._writes.append(_Write("sadd", key, slot, self._live.retention_slots_of(retention), 0, members))
+
+    def get_count(self, key: str, slot: int, *, retention: timedelta | None = None) -> None:
+        """Queue a read of counter ``(key, slot)``: its value (0 when missing or expired)."""
+        self._writes.append(_Write("get", key, slot, self._live.retention_slots_of(retention)))
+
+    def set_size(self, key: str, slot: int, *, retention: timedelta | None = None) -> None:
+        """Queue a read of set ``(key, slot)``'s size (0 when missing or expired)."""
+        self._writes.append(_Write("scard", key, slot, self._live.retention_slots_of(retention)))
 
     async def execute(self) -> list[int]:
         """Send every queued write in one round trip; the results in queue order."""

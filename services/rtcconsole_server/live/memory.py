@@ -120,12 +120,21 @@ class MemoryLiveState(LiveState):
     async def set_members(self, key: str, slot: int, *, retention: timedelta | None = None) -> set[str]:
         return set(self._set(key, slot, retention))
 
+    def _read(self, write: _Write, current: int) -> int:
+        if not self._live_under(write.slot, write.retention_slots, current):
+            return 0
+        if write.kind == "get":
+            return self._counters.get(write.slot, {}).get(write.key, 0)
+        return len(self._sets.get(write.slot, {}).get(write.key, ()))
+
     async def _apply(self, writes: list[_Write]) -> list[int]:
         current = self._sweep()
         return [
             self._incr(w.key, w.slot, w.amount, w.retention_slots, current)
             if w.kind == "incr"
             else self._sadd(w.key, w.slot, w.members, w.retention_slots, current)
+            if w.kind == "sadd"
+            else self._read(w, current)
             for w in writes
         ]
 

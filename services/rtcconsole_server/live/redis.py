@@ -202,11 +202,20 @@ class RedisLiveState(LiveState):
     async def _apply(self, writes: list[_Write]) -> list[int]:
         """One ``MULTI``/``EXEC``: each live write with its ``EXPIRE``; expired ones are skipped."""
         results = [0] * len(writes)
-        sent: list[int] = []
+        sent: list[tuple[int, int]] = []  # (index of the write, position of its reply)
+        replied = 0
         async with self._client.pipeline(transaction=True) as pipe:
             for index, write in enumerate(writes):
                 ttl = self._ttl_seconds(write.slot, write.retention_slots)
                 if ttl is None or (write.kind == "sadd" and not write.members):
+                    continue
+                if write.kind in ("get", "scard"):  # a read: one reply, no expiry
+                    if write.kind == "get":
+                        pipe.get(self.counter_key(write.key, write.slot))
+                    else:
+                        pipe.scard(self.set_key(write.key, write.slot))
+                    sent.append((index, replied))
+                    replied += 1
                     continue
                 if write.kind == "incr":
                     name = self.counter_key(write.key, write.slot)
@@ -215,12 +224,13 @@ class RedisLiveState(LiveState):
                     name = self.set_key(write.key, write.slot)
                     pipe.sadd(name, *write.members)
                 pipe.expire(name, ttl)
-                sent.append(index)
+                sent.append((index, replied))
+                replied += 2
             if not sent:
                 return results
             replies = await pipe.execute()
-        for position, index in enumerate(sent):
-            results[index] = int(replies[2 * position])
+        for index, position in sent:
+            results[index] = int(replies[position] or 0)
         return results
 
     # ------------------------------------------------------------- pub/sub

@@ -85,6 +85,10 @@ class Account(Base):
     totp_lockouts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     """Lockouts so far (each one longer); reset by the operator (``admin account totp-reset``)."""
     totp_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    """IANA name; its midnight starts the call list's "today" (R17)."""
+    edition: Mapped[str] = mapped_column(String(16), default="free", server_default="free")
+    """The dashboard edition (R21): ``free``, ``basic`` or ``advanced``; set by the operator."""
 
 
 class ApiKey(Base):

@@ -9,9 +9,12 @@ bitmap on PostgreSQL; ``REAL`` is 4 bytes there and holds a proto ``float`` exac
 key is also the index of the full-link queries: one pair (app, room, user, peer, media)
 over a time range is one range scan.
 
-Both tables are plain tables for now; day partitions on PostgreSQL come with retention
-(docs/monitoring.md, "Coming next"). Their keys already hold what partitioning needs:
-the sample's key includes ``sample_time``.
+On PostgreSQL both tables are partitioned by UTC day on their time column (migration
+0009, ``store.partitions``, decision 0024), so retention drops whole days; a unique key
+of a partitioned table must hold the partition key, so the sample's key includes
+``sample_time`` and the client event's key is (app, event id, ``event_time``): the ingest
+keeps (app, event id) unique itself (``domain.monitor._engine``). SQLite has the same
+keys on plain tables.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ class QualitySample(Base):
     """One reporter's measurements of one stream over one interval (R20), once per key."""
 
     __tablename__ = "quality_samples"
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = ({"sqlite_with_rowid": False, "postgresql_partition_by": "RANGE (sample_time)"},)
 
     sdk_app_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     room_key: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -63,10 +66,14 @@ class QualitySample(Base):
 
 
 class ClientEvent(Base):
-    """A client event (R20) or abnormal event (R21), once per (app, event id)."""
+    """A client event (R20) or abnormal event (R21), once per (app, event id): the ingest looks the
+    id up in every day before it inserts (the key adds ``event_time`` for the partitions)."""
 
     __tablename__ = "client_events"
-    __table_args__ = (Index("ix_client_events_user", "sdk_app_id", "room_key", "user_id", "event_time"),)
+    __table_args__ = (
+        Index("ix_client_events_user", "sdk_app_id", "room_key", "user_id", "event_time"),
+        {"postgresql_partition_by": "RANGE (event_time)"},
+    )
 
     sdk_app_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -78,7 +85,8 @@ class ClientEvent(Base):
     """The ClientEventType number: 1-14 client events, 101-105 abnormal events."""
     media: Mapped[int] = mapped_column(SmallInteger)
     """The MediaKind number, 0 when the event concerns no one stream."""
-    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    """The partition key on PostgreSQL, so part of the primary key."""
     parameters: Mapped[str] = mapped_column(Text)
     """The parameters as a JSON object with sorted keys (``{}`` when none)."""
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,7 +3,7 @@
 The workers layer sits above the domain and below the API. The appliers of due
 operations and settings (:mod:`.appliers`), the callback dispatcher
 (:mod:`.dispatcher`), the usage aggregator (the top-level
-``rtcconsole_aggregator`` package) and, later, retention jobs and the real-time
+``rtcconsole_aggregator`` package), retention (:mod:`.retention`) and, later, the real-time
 slot publisher all run as :class:`Worker` entries of a :class:`WorkerGroup`,
 which sleeps on the injected clock between steps. Every command runs its
 service through :func:`run_until_signalled`, so SIGTERM ends workers the same

@@ -22,6 +22,7 @@ from rtcconsole.cli import (
     materials,
     monitor,
     ops,
+    rooms,
     tags,
     usage,
     usersig,
@@ -64,6 +65,7 @@ COMMAND_GROUPS: tuple[Callable[[Commands], None], ...] = (
     ingest.register,
     usage.register,
     monitor.register,
+    rooms.register,
     usersig.register,
     completion.register,
 )

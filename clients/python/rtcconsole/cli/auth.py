@@ -17,6 +17,8 @@ def register(commands: Commands) -> None:
     auth = commands.group("auth", "identity, API keys, TOTP and secondary authentication")
 
     auth.command("whoami", "show the account and API key in use", _whoami)
+    zone = auth.command("set-time-zone", "set the account's time zone (the call list's days, R17)", _set_zone)
+    zone.add_argument("time_zone", metavar="ZONE", help='an IANA name, e.g. "Asia/Tokyo" or "UTC"')
 
     enroll = auth.command("totp-enroll", "enrol a TOTP authenticator (prints its URI)", _totp_enroll)
     enroll.add_argument(
@@ -54,9 +56,16 @@ async def _whoami(run: Invocation) -> Output:
             ("account_name", me.account_name),
             ("api_key_id", me.api_key_id),
             ("totp_enrolled", "yes" if me.totp_enrolled else "no"),
+            ("time_zone", me.time_zone),
         ]
     )
     return Output(me, text)
+
+
+async def _set_zone(run: Invocation) -> Output:
+    console = await run.console()
+    response = await console.auth.update_account_settings(time_zone=run.args.time_zone)
+    return Output(response, f"time zone: {response.time_zone}")
 
 
 async def _totp_enroll(run: Invocation) -> Output:

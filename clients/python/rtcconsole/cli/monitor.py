@@ -33,6 +33,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from rtcconsole._monitor import CALL_RANGES
 from rtcconsole.cli import _render as render
+from rtcconsole.cli import monitor_call, monitor_realtime, monitor_view
 from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError, add_paging, instant, uint64
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import quality_pb2
@@ -53,6 +54,9 @@ def register(commands: Commands) -> None:
     calls.add_argument("--csv", action="store_true", help="print the rows as CSV")
     add_paging(calls)
     monitor.command("thresholds", "the bands that judge quality (R20) and stall rates (R21)", _thresholds)
+    monitor_call.register(monitor)  # monitor call CALL_ID (R18)
+    monitor_view.register_views(monitor)  # monitor view|quality|events CALL_ID (R19, R20)
+    monitor_realtime.register(monitor)  # monitor realtime overview|series|rooms|breakdown (R21)
 
 
 def range_text(value_range: pb.ThresholdRange, unit: str) -> str:

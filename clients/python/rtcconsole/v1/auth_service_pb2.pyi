@@ -166,12 +166,15 @@ class GetCallerIdentityResponse(_message.Message):
     ACCOUNT_NAME_FIELD_NUMBER: _builtins.int
     API_KEY_ID_FIELD_NUMBER: _builtins.int
     TOTP_ENROLLED_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
     account_id: _builtins.int
     account_name: _builtins.str
     api_key_id: _builtins.str
     """The id of the API key used for this call."""
     totp_enrolled: _builtins.bool
     """Whether a TOTP authenticator is active (a pending, unconfirmed seed is not)."""
+    time_zone: _builtins.str
+    """The account's time zone (IANA name, e.g. "Asia/Tokyo"); "UTC" until set."""
     def __init__(
         self,
         *,
@@ -179,14 +182,57 @@ class GetCallerIdentityResponse(_message.Message):
         account_name: _builtins.str = ...,
         api_key_id: _builtins.str = ...,
         totp_enrolled: _builtins.bool = ...,
+        time_zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "account_name", b"account_name", "api_key_id", b"api_key_id", "totp_enrolled", b"totp_enrolled"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "account_name", b"account_name", "api_key_id", b"api_key_id", "time_zone", b"time_zone", "totp_enrolled", b"totp_enrolled"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetCallerIdentityResponse: _TypeAlias = GetCallerIdentityResponse  # noqa: Y015
+
+@_typing.final
+class UpdateAccountSettingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    time_zone: _builtins.str
+    """An IANA time-zone name, e.g. "Asia/Tokyo", "Europe/Paris" or "UTC"
+    (case as the tz database spells it); anything else is INVALID_ARGUMENT.
+    """
+    def __init__(
+        self,
+        *,
+        time_zone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateAccountSettingsRequest: _TypeAlias = UpdateAccountSettingsRequest  # noqa: Y015
+
+@_typing.final
+class UpdateAccountSettingsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    time_zone: _builtins.str
+    """The time zone now in effect."""
+    def __init__(
+        self,
+        *,
+        time_zone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateAccountSettingsResponse: _TypeAlias = UpdateAccountSettingsResponse  # noqa: Y015
 
 @_typing.final
 class ApiKey(_message.Message):

@@ -45,6 +45,11 @@ class AuthServiceStub:
                 request_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.GetCallerIdentityRequest.SerializeToString,
                 response_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.GetCallerIdentityResponse.FromString,
                 _registered_method=True)
+        self.UpdateAccountSettings = channel.unary_unary(
+                '/rtcconsole.v1.AuthService/UpdateAccountSettings',
+                request_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.UpdateAccountSettingsRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.UpdateAccountSettingsResponse.FromString,
+                _registered_method=True)
         self.CreateApiKey = channel.unary_unary(
                 '/rtcconsole.v1.AuthService/CreateApiKey',
                 request_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.CreateApiKeyRequest.SerializeToString,
@@ -113,6 +118,14 @@ class AuthServiceServicer:
 
     def GetCallerIdentity(self, request, context):
         """Says which account the API key belongs to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAccountSettings(self, request, context):
+        """Changes the account's settings: today its time zone, the one whose days
+        the call list's presets "today" and "yesterday" are (R17).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,6 +229,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     request_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.GetCallerIdentityRequest.FromString,
                     response_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.GetCallerIdentityResponse.SerializeToString,
             ),
+            'UpdateAccountSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAccountSettings,
+                    request_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.UpdateAccountSettingsRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_auth__service__pb2.UpdateAccountSettingsResponse.SerializeToString,
+            ),
             'CreateApiKey': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateApiKey,
                     request_deserializer=rtcconsole_dot_v1_dot_auth__service__pb2.CreateApiKeyRequest.FromString,
@@ -305,6 +323,33 @@ class AuthService:
             '/rtcconsole.v1.AuthService/GetCallerIdentity',
             rtcconsole_dot_v1_dot_auth__service__pb2.GetCallerIdentityRequest.SerializeToString,
             rtcconsole_dot_v1_dot_auth__service__pb2.GetCallerIdentityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAccountSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.AuthService/UpdateAccountSettings',
+            rtcconsole_dot_v1_dot_auth__service__pb2.UpdateAccountSettingsRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_auth__service__pb2.UpdateAccountSettingsResponse.FromString,
             options,
             channel_credentials,
             insecure,

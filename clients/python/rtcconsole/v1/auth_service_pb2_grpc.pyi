@@ -41,6 +41,10 @@ class AuthServiceStub:
     def __new__(cls, channel: _aio.Channel) -> AuthServiceAsyncStub: ...
     GetCallerIdentity: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.GetCallerIdentityRequest, _auth_service_pb2.GetCallerIdentityResponse]
     """Says which account the API key belongs to."""
+    UpdateAccountSettings: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.UpdateAccountSettingsRequest, _auth_service_pb2.UpdateAccountSettingsResponse]
+    """Changes the account's settings: today its time zone, the one whose days
+    the call list's presets "today" and "yesterday" are (R17).
+    """
     CreateApiKey: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.CreateApiKeyRequest, _auth_service_pb2.CreateApiKeyResponse]
     """Creates another API key for the account; the key is shown once. An account
     holds at most 20 live keys: the 21st is RESOURCE_EXHAUSTED with a QuotaFailure
@@ -94,6 +98,10 @@ class AuthServiceAsyncStub(AuthServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetCallerIdentity: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.GetCallerIdentityRequest, _auth_service_pb2.GetCallerIdentityResponse]  # type: ignore[assignment]
     """Says which account the API key belongs to."""
+    UpdateAccountSettings: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.UpdateAccountSettingsRequest, _auth_service_pb2.UpdateAccountSettingsResponse]  # type: ignore[assignment]
+    """Changes the account's settings: today its time zone, the one whose days
+    the call list's presets "today" and "yesterday" are (R17).
+    """
     CreateApiKey: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.CreateApiKeyRequest, _auth_service_pb2.CreateApiKeyResponse]  # type: ignore[assignment]
     """Creates another API key for the account; the key is shown once. An account
     holds at most 20 live keys: the 21st is RESOURCE_EXHAUSTED with a QuotaFailure
@@ -150,6 +158,16 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_auth_service_pb2.GetCallerIdentityResponse, _abc.Awaitable[_auth_service_pb2.GetCallerIdentityResponse]]:
         """Says which account the API key belongs to."""
+
+    @_abc_1.abstractmethod
+    def UpdateAccountSettings(
+        self,
+        request: _auth_service_pb2.UpdateAccountSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.UpdateAccountSettingsResponse, _abc.Awaitable[_auth_service_pb2.UpdateAccountSettingsResponse]]:
+        """Changes the account's settings: today its time zone, the one whose days
+        the call list's presets "today" and "yesterday" are (R17).
+        """
 
     @_abc_1.abstractmethod
     def CreateApiKey(

@@ -25,10 +25,11 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from rtcconsole.v1 import options_pb2 as rtcconsole_dot_v1_dot_options__pb2
 from rtcconsole.v1 import quality_pb2 as rtcconsole_dot_v1_dot_quality__pb2
+from rtcconsole.v1 import room_control_pb2 as rtcconsole_dot_v1_dot_room__control__pb2
 from rtcconsole.v1 import usage_service_pb2 as rtcconsole_dot_v1_dot_usage__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rtcconsole/v1/ingest_service.proto\x12\rrtcconsole.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brtcconsole/v1/options.proto\x1a\x1brtcconsole/v1/quality.proto\x1a!rtcconsole/v1/usage_service.proto\"\xda\x01\n\x11SessionAttributes\x12\x14\n\x06region\x18\x01 \x01(\tB\x04\x90\xb5\x18@\x12\x15\n\x07\x63ountry\x18\x02 \x01(\tB\x04\x90\xb5\x18@\x12\x16\n\x08province\x18\x03 \x01(\tB\x04\x90\xb5\x18@\x12\x15\n\x07\x63\x61rrier\x18\x04 \x01(\tB\x04\x90\xb5\x18@\x12\x19\n\x0bsdk_version\x18\x05 \x01(\tB\x04\x90\xb5\x18@\x12\x16\n\x08platform\x18\x06 \x01(\tB\x04\x90\xb5\x18@\x12\x1a\n\x0c\x64\x65vice_model\x18\x07 \x01(\tB\x04\x90\xb5\x18@\x12\x1a\n\x0cnetwork_type\x18\x08 \x01(\tB\x04\x90\xb5\x18@\"\xc6\x02\n\tRoomEvent\x12\x17\n\x08\x65vent_id\x18\x01 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\x12\n\nsdk_app_id\x18\x02 \x01(\x04\x12\x11\n\x07room_id\x18\x03 \x01(\rH\x00\x12\x1b\n\x0bstr_room_id\x18\x04 \x01(\tB\x04\x90\xb5\x18@H\x00\x12\x16\n\x07user_id\x18\x05 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12&\n\x04type\x18\x06 \x01(\x0e\x32\x18.rtcconsole.v1.EventType\x12.\n\nevent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x04role\x18\x08 \x01(\x0e\x32\x13.rtcconsole.v1.Role\x12\x31\n\x07session\x18\t \x01(\x0b\x32 .rtcconsole.v1.SessionAttributes\x12\x0e\n\x06reason\x18\n \x01(\x05\x42\x06\n\x04room\"F\n\x13ReportEventsRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.rtcconsole.v1.RoomEventB\x05\x98\xb5\x18\x88\'\"<\n\x14ReportEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"F\n\x13StreamEventsRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.rtcconsole.v1.RoomEventB\x05\x98\xb5\x18\x88\'\"Y\n\x0eRejectedRecord\x12\r\n\x05index\x18\x01 \x01(\x04\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x03(\t\"\x81\x01\n\x14StreamEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord\"\xa4\x02\n\x0bUsageRecord\x12\x18\n\trecord_id\x18\x01 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\x12\n\nsdk_app_id\x18\x02 \x01(\x04\x12\x11\n\x07room_id\x18\x03 \x01(\rH\x00\x12\x1b\n\x0bstr_room_id\x18\x04 \x01(\tB\x04\x90\xb5\x18@H\x00\x12\x16\n\x07user_id\x18\x05 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12&\n\x04kind\x18\x06 \x01(\x0e\x32\x18.rtcconsole.v1.UsageKind\x12.\n\x08\x63\x61tegory\x18\x07 \x01(\x0e\x32\x1c.rtcconsole.v1.UsageCategory\x12.\n\nstart_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07seconds\x18\t \x01(\rB\x06\n\x04room\"H\n\x12ReportUsageRequest\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.UsageRecordB\x05\x98\xb5\x18\x88\'\";\n\x13ReportUsageResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"H\n\x12StreamUsageRequest\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.UsageRecordB\x05\x98\xb5\x18\x88\'\"\x80\x01\n\x13StreamUsageResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord\"L\n\x14ReportQualityRequest\x12\x34\n\x07samples\x18\x01 \x03(\x0b\x32\x1c.rtcconsole.v1.QualitySampleB\x05\x98\xb5\x18\x88\'\"=\n\x15ReportQualityResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"L\n\x14StreamQualityRequest\x12\x34\n\x07samples\x18\x01 \x03(\x0b\x32\x1c.rtcconsole.v1.QualitySampleB\x05\x98\xb5\x18\x88\'\"\x82\x01\n\x15StreamQualityResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord\"N\n\x19ReportClientEventsRequest\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.ClientEventB\x05\x98\xb5\x18\x88\'\"B\n\x1aReportClientEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"N\n\x19StreamClientEventsRequest\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.ClientEventB\x05\x98\xb5\x18\x88\'\"\x87\x01\n\x1aStreamClientEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord*\xfc\x02\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45VENT_TYPE_ROOM_CREATED\x10\x65\x12\x1d\n\x19\x45VENT_TYPE_ROOM_DISMISSED\x10\x66\x12\x1b\n\x17\x45VENT_TYPE_USER_ENTERED\x10g\x12\x1a\n\x16\x45VENT_TYPE_USER_EXITED\x10h\x12\x1c\n\x18\x45VENT_TYPE_ROLE_SWITCHED\x10i\x12\x1d\n\x18\x45VENT_TYPE_VIDEO_STARTED\x10\xc9\x01\x12\x1d\n\x18\x45VENT_TYPE_VIDEO_STOPPED\x10\xca\x01\x12\x1d\n\x18\x45VENT_TYPE_AUDIO_STARTED\x10\xcb\x01\x12\x1d\n\x18\x45VENT_TYPE_AUDIO_STOPPED\x10\xcc\x01\x12!\n\x1c\x45VENT_TYPE_SUBSTREAM_STARTED\x10\xcd\x01\x12!\n\x1c\x45VENT_TYPE_SUBSTREAM_STOPPED\x10\xce\x01*@\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_ANCHOR\x10\x01\x12\x11\n\rROLE_AUDIENCE\x10\x02\x32\x83\x06\n\rIngestService\x12W\n\x0cReportEvents\x12\".rtcconsole.v1.ReportEventsRequest\x1a#.rtcconsole.v1.ReportEventsResponse\x12Y\n\x0cStreamEvents\x12\".rtcconsole.v1.StreamEventsRequest\x1a#.rtcconsole.v1.StreamEventsResponse(\x01\x12T\n\x0bReportUsage\x12!.rtcconsole.v1.ReportUsageRequest\x1a\".rtcconsole.v1.ReportUsageResponse\x12V\n\x0bStreamUsage\x12!.rtcconsole.v1.StreamUsageRequest\x1a\".rtcconsole.v1.StreamUsageResponse(\x01\x12Z\n\rReportQuality\x12#.rtcconsole.v1.ReportQualityRequest\x1a$.rtcconsole.v1.ReportQualityResponse\x12\\\n\rStreamQuality\x12#.rtcconsole.v1.StreamQualityRequest\x1a$.rtcconsole.v1.StreamQualityResponse(\x01\x12i\n\x12ReportClientEvents\x12(.rtcconsole.v1.ReportClientEventsRequest\x1a).rtcconsole.v1.ReportClientEventsResponse\x12k\n\x12StreamClientEvents\x12(.rtcconsole.v1.StreamClientEventsRequest\x1a).rtcconsole.v1.StreamClientEventsResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rtcconsole/v1/ingest_service.proto\x12\rrtcconsole.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brtcconsole/v1/options.proto\x1a\x1brtcconsole/v1/quality.proto\x1a rtcconsole/v1/room_control.proto\x1a!rtcconsole/v1/usage_service.proto\"\xda\x01\n\x11SessionAttributes\x12\x14\n\x06region\x18\x01 \x01(\tB\x04\x90\xb5\x18@\x12\x15\n\x07\x63ountry\x18\x02 \x01(\tB\x04\x90\xb5\x18@\x12\x16\n\x08province\x18\x03 \x01(\tB\x04\x90\xb5\x18@\x12\x15\n\x07\x63\x61rrier\x18\x04 \x01(\tB\x04\x90\xb5\x18@\x12\x19\n\x0bsdk_version\x18\x05 \x01(\tB\x04\x90\xb5\x18@\x12\x16\n\x08platform\x18\x06 \x01(\tB\x04\x90\xb5\x18@\x12\x1a\n\x0c\x64\x65vice_model\x18\x07 \x01(\tB\x04\x90\xb5\x18@\x12\x1a\n\x0cnetwork_type\x18\x08 \x01(\tB\x04\x90\xb5\x18@\"\xe0\x02\n\tRoomEvent\x12\x17\n\x08\x65vent_id\x18\x01 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\x12\n\nsdk_app_id\x18\x02 \x01(\x04\x12\x11\n\x07room_id\x18\x03 \x01(\rH\x00\x12\x1b\n\x0bstr_room_id\x18\x04 \x01(\tB\x04\x90\xb5\x18@H\x00\x12\x16\n\x07user_id\x18\x05 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12&\n\x04type\x18\x06 \x01(\x0e\x32\x18.rtcconsole.v1.EventType\x12.\n\nevent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x04role\x18\x08 \x01(\x0e\x32\x13.rtcconsole.v1.Role\x12\x31\n\x07session\x18\t \x01(\x0b\x32 .rtcconsole.v1.SessionAttributes\x12\x0e\n\x06reason\x18\n \x01(\x05\x12\x18\n\ncommand_id\x18\x0b \x01(\tB\x04\x90\xb5\x18@B\x06\n\x04room\"F\n\x13ReportEventsRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.rtcconsole.v1.RoomEventB\x05\x98\xb5\x18\x88\'\"<\n\x14ReportEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"F\n\x13StreamEventsRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.rtcconsole.v1.RoomEventB\x05\x98\xb5\x18\x88\'\"Y\n\x0eRejectedRecord\x12\r\n\x05index\x18\x01 \x01(\x04\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x03(\t\"\x81\x01\n\x14StreamEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord\"\xa4\x02\n\x0bUsageRecord\x12\x18\n\trecord_id\x18\x01 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\x12\n\nsdk_app_id\x18\x02 \x01(\x04\x12\x11\n\x07room_id\x18\x03 \x01(\rH\x00\x12\x1b\n\x0bstr_room_id\x18\x04 \x01(\tB\x04\x90\xb5\x18@H\x00\x12\x16\n\x07user_id\x18\x05 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12&\n\x04kind\x18\x06 \x01(\x0e\x32\x18.rtcconsole.v1.UsageKind\x12.\n\x08\x63\x61tegory\x18\x07 \x01(\x0e\x32\x1c.rtcconsole.v1.UsageCategory\x12.\n\nstart_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07seconds\x18\t \x01(\rB\x06\n\x04room\"H\n\x12ReportUsageRequest\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.UsageRecordB\x05\x98\xb5\x18\x88\'\";\n\x13ReportUsageResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"H\n\x12StreamUsageRequest\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.UsageRecordB\x05\x98\xb5\x18\x88\'\"\x80\x01\n\x13StreamUsageResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord\"L\n\x14ReportQualityRequest\x12\x34\n\x07samples\x18\x01 \x03(\x0b\x32\x1c.rtcconsole.v1.QualitySampleB\x05\x98\xb5\x18\x88\'\"=\n\x15ReportQualityResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"L\n\x14StreamQualityRequest\x12\x34\n\x07samples\x18\x01 \x03(\x0b\x32\x1c.rtcconsole.v1.QualitySampleB\x05\x98\xb5\x18\x88\'\"\x82\x01\n\x15StreamQualityResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord\"N\n\x19ReportClientEventsRequest\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.ClientEventB\x05\x98\xb5\x18\x88\'\"B\n\x1aReportClientEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"N\n\x19StreamClientEventsRequest\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.rtcconsole.v1.ClientEventB\x05\x98\xb5\x18\x88\'\"\x87\x01\n\x1aStreamClientEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x31\n\nrejections\x18\x04 \x03(\x0b\x32\x1d.rtcconsole.v1.RejectedRecord*\xfc\x02\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45VENT_TYPE_ROOM_CREATED\x10\x65\x12\x1d\n\x19\x45VENT_TYPE_ROOM_DISMISSED\x10\x66\x12\x1b\n\x17\x45VENT_TYPE_USER_ENTERED\x10g\x12\x1a\n\x16\x45VENT_TYPE_USER_EXITED\x10h\x12\x1c\n\x18\x45VENT_TYPE_ROLE_SWITCHED\x10i\x12\x1d\n\x18\x45VENT_TYPE_VIDEO_STARTED\x10\xc9\x01\x12\x1d\n\x18\x45VENT_TYPE_VIDEO_STOPPED\x10\xca\x01\x12\x1d\n\x18\x45VENT_TYPE_AUDIO_STARTED\x10\xcb\x01\x12\x1d\n\x18\x45VENT_TYPE_AUDIO_STOPPED\x10\xcc\x01\x12!\n\x1c\x45VENT_TYPE_SUBSTREAM_STARTED\x10\xcd\x01\x12!\n\x1c\x45VENT_TYPE_SUBSTREAM_STOPPED\x10\xce\x01*@\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_ANCHOR\x10\x01\x12\x11\n\rROLE_AUDIENCE\x10\x02\x32\xed\x06\n\rIngestService\x12W\n\x0cReportEvents\x12\".rtcconsole.v1.ReportEventsRequest\x1a#.rtcconsole.v1.ReportEventsResponse\x12Y\n\x0cStreamEvents\x12\".rtcconsole.v1.StreamEventsRequest\x1a#.rtcconsole.v1.StreamEventsResponse(\x01\x12T\n\x0bReportUsage\x12!.rtcconsole.v1.ReportUsageRequest\x1a\".rtcconsole.v1.ReportUsageResponse\x12V\n\x0bStreamUsage\x12!.rtcconsole.v1.StreamUsageRequest\x1a\".rtcconsole.v1.StreamUsageResponse(\x01\x12Z\n\rReportQuality\x12#.rtcconsole.v1.ReportQualityRequest\x1a$.rtcconsole.v1.ReportQualityResponse\x12\\\n\rStreamQuality\x12#.rtcconsole.v1.StreamQualityRequest\x1a$.rtcconsole.v1.StreamQualityResponse(\x01\x12i\n\x12ReportClientEvents\x12(.rtcconsole.v1.ReportClientEventsRequest\x1a).rtcconsole.v1.ReportClientEventsResponse\x12k\n\x12StreamClientEvents\x12(.rtcconsole.v1.StreamClientEventsRequest\x1a).rtcconsole.v1.StreamClientEventsResponse(\x01\x12h\n\x11WatchRoomCommands\x12\'.rtcconsole.v1.WatchRoomCommandsRequest\x1a(.rtcconsole.v1.WatchRoomCommandsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,6 +58,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROOMEVENT'].fields_by_name['str_room_id']._serialized_options = b'\220\265\030@'
   _globals['_ROOMEVENT'].fields_by_name['user_id']._loaded_options = None
   _globals['_ROOMEVENT'].fields_by_name['user_id']._serialized_options = b'\220\265\030\200\001'
+  _globals['_ROOMEVENT'].fields_by_name['command_id']._loaded_options = None
+  _globals['_ROOMEVENT'].fields_by_name['command_id']._serialized_options = b'\220\265\030@'
   _globals['_REPORTEVENTSREQUEST'].fields_by_name['events']._loaded_options = None
   _globals['_REPORTEVENTSREQUEST'].fields_by_name['events']._serialized_options = b'\230\265\030\210\''
   _globals['_STREAMEVENTSREQUEST'].fields_by_name['events']._loaded_options = None
@@ -79,50 +82,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REPORTCLIENTEVENTSREQUEST'].fields_by_name['events']._serialized_options = b'\230\265\030\210\''
   _globals['_STREAMCLIENTEVENTSREQUEST'].fields_by_name['events']._loaded_options = None
   _globals['_STREAMCLIENTEVENTSREQUEST'].fields_by_name['events']._serialized_options = b'\230\265\030\210\''
-  _globals['_EVENTTYPE']._serialized_start=2512
-  _globals['_EVENTTYPE']._serialized_end=2892
-  _globals['_ROLE']._serialized_start=2894
-  _globals['_ROLE']._serialized_end=2958
-  _globals['_SESSIONATTRIBUTES']._serialized_start=180
-  _globals['_SESSIONATTRIBUTES']._serialized_end=398
-  _globals['_ROOMEVENT']._serialized_start=401
-  _globals['_ROOMEVENT']._serialized_end=727
-  _globals['_REPORTEVENTSREQUEST']._serialized_start=729
-  _globals['_REPORTEVENTSREQUEST']._serialized_end=799
-  _globals['_REPORTEVENTSRESPONSE']._serialized_start=801
-  _globals['_REPORTEVENTSRESPONSE']._serialized_end=861
-  _globals['_STREAMEVENTSREQUEST']._serialized_start=863
-  _globals['_STREAMEVENTSREQUEST']._serialized_end=933
-  _globals['_REJECTEDRECORD']._serialized_start=935
-  _globals['_REJECTEDRECORD']._serialized_end=1024
-  _globals['_STREAMEVENTSRESPONSE']._serialized_start=1027
-  _globals['_STREAMEVENTSRESPONSE']._serialized_end=1156
-  _globals['_USAGERECORD']._serialized_start=1159
-  _globals['_USAGERECORD']._serialized_end=1451
-  _globals['_REPORTUSAGEREQUEST']._serialized_start=1453
-  _globals['_REPORTUSAGEREQUEST']._serialized_end=1525
-  _globals['_REPORTUSAGERESPONSE']._serialized_start=1527
-  _globals['_REPORTUSAGERESPONSE']._serialized_end=1586
-  _globals['_STREAMUSAGEREQUEST']._serialized_start=1588
-  _globals['_STREAMUSAGEREQUEST']._serialized_end=1660
-  _globals['_STREAMUSAGERESPONSE']._serialized_start=1663
-  _globals['_STREAMUSAGERESPONSE']._serialized_end=1791
-  _globals['_REPORTQUALITYREQUEST']._serialized_start=1793
-  _globals['_REPORTQUALITYREQUEST']._serialized_end=1869
-  _globals['_REPORTQUALITYRESPONSE']._serialized_start=1871
-  _globals['_REPORTQUALITYRESPONSE']._serialized_end=1932
-  _globals['_STREAMQUALITYREQUEST']._serialized_start=1934
-  _globals['_STREAMQUALITYREQUEST']._serialized_end=2010
-  _globals['_STREAMQUALITYRESPONSE']._serialized_start=2013
-  _globals['_STREAMQUALITYRESPONSE']._serialized_end=2143
-  _globals['_REPORTCLIENTEVENTSREQUEST']._serialized_start=2145
-  _globals['_REPORTCLIENTEVENTSREQUEST']._serialized_end=2223
-  _globals['_REPORTCLIENTEVENTSRESPONSE']._serialized_start=2225
-  _globals['_REPORTCLIENTEVENTSRESPONSE']._serialized_end=2291
-  _globals['_STREAMCLIENTEVENTSREQUEST']._serialized_start=2293
-  _globals['_STREAMCLIENTEVENTSREQUEST']._serialized_end=2371
-  _globals['_STREAMCLIENTEVENTSRESPONSE']._serialized_start=2374
-  _globals['_STREAMCLIENTEVENTSRESPONSE']._serialized_end=2509
-  _globals['_INGESTSERVICE']._serialized_start=2961
-  _globals['_INGESTSERVICE']._serialized_end=3732
+  _globals['_EVENTTYPE']._serialized_start=2572
+  _globals['_EVENTTYPE']._serialized_end=2952
+  _globals['_ROLE']._serialized_start=2954
+  _globals['_ROLE']._serialized_end=3018
+  _globals['_SESSIONATTRIBUTES']._serialized_start=214
+  _globals['_SESSIONATTRIBUTES']._serialized_end=432
+  _globals['_ROOMEVENT']._serialized_start=435
+  _globals['_ROOMEVENT']._serialized_end=787
+  _globals['_REPORTEVENTSREQUEST']._serialized_start=789
+  _globals['_REPORTEVENTSREQUEST']._serialized_end=859
+  _globals['_REPORTEVENTSRESPONSE']._serialized_start=861
+  _globals['_REPORTEVENTSRESPONSE']._serialized_end=921
+  _globals['_STREAMEVENTSREQUEST']._serialized_start=923
+  _globals['_STREAMEVENTSREQUEST']._serialized_end=993
+  _globals['_REJECTEDRECORD']._serialized_start=995
+  _globals['_REJECTEDRECORD']._serialized_end=1084
+  _globals['_STREAMEVENTSRESPONSE']._serialized_start=1087
+  _globals['_STREAMEVENTSRESPONSE']._serialized_end=1216
+  _globals['_USAGERECORD']._serialized_start=1219
+  _globals['_USAGERECORD']._serialized_end=1511
+  _globals['_REPORTUSAGEREQUEST']._serialized_start=1513
+  _globals['_REPORTUSAGEREQUEST']._serialized_end=1585
+  _globals['_REPORTUSAGERESPONSE']._serialized_start=1587
+  _globals['_REPORTUSAGERESPONSE']._serialized_end=1646
+  _globals['_STREAMUSAGEREQUEST']._serialized_start=1648
+  _globals['_STREAMUSAGEREQUEST']._serialized_end=1720
+  _globals['_STREAMUSAGERESPONSE']._serialized_start=1723
+  _globals['_STREAMUSAGERESPONSE']._serialized_end=1851
+  _globals['_REPORTQUALITYREQUEST']._serialized_start=1853
+  _globals['_REPORTQUALITYREQUEST']._serialized_end=1929
+  _globals['_REPORTQUALITYRESPONSE']._serialized_start=1931
+  _globals['_REPORTQUALITYRESPONSE']._serialized_end=1992
+  _globals['_STREAMQUALITYREQUEST']._serialized_start=1994
+  _globals['_STREAMQUALITYREQUEST']._serialized_end=2070
+  _globals['_STREAMQUALITYRESPONSE']._serialized_start=2073
+  _globals['_STREAMQUALITYRESPONSE']._serialized_end=2203
+  _globals['_REPORTCLIENTEVENTSREQUEST']._serialized_start=2205
+  _globals['_REPORTCLIENTEVENTSREQUEST']._serialized_end=2283
+  _globals['_REPORTCLIENTEVENTSRESPONSE']._serialized_start=2285
+  _globals['_REPORTCLIENTEVENTSRESPONSE']._serialized_end=2351
+  _globals['_STREAMCLIENTEVENTSREQUEST']._serialized_start=2353
+  _globals['_STREAMCLIENTEVENTSREQUEST']._serialized_end=2431
+  _globals['_STREAMCLIENTEVENTSRESPONSE']._serialized_start=2434
+  _globals['_STREAMCLIENTEVENTSRESPONSE']._serialized_end=2569
+  _globals['_INGESTSERVICE']._serialized_start=3021
+  _globals['_INGESTSERVICE']._serialized_end=3898
 # @@protoc_insertion_point(module_scope)

@@ -142,6 +142,7 @@ class RoomEvent(_message.Message):
     ROLE_FIELD_NUMBER: _builtins.int
     SESSION_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    COMMAND_ID_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique per app, 1–128 characters; a retry must reuse it."""
     sdk_app_id: _builtins.int
@@ -153,8 +154,13 @@ class RoomEvent(_message.Message):
     role: Global___Role.ValueType
     """The user's role: on USER_ENTERED the role entered with, on ROLE_SWITCHED the new role."""
     reason: _builtins.int
-    """Exit or dismiss reason as the media server reports it (0 normal, others abnormal).
-    NEXT_ID: 11
+    """Exit or dismiss reason as the media server reports it (0 normal, others abnormal)."""
+    command_id: _builtins.str
+    """Set when the console asked for this event: the RoomCommand.command_id
+    (WatchRoomCommands) that a ROOM_DISMISSED or USER_EXITED carries out.
+    Such an event acknowledges its command (room_control.proto); empty
+    otherwise. Not part of the payload a retry must repeat.
+    NEXT_ID: 12
     """
     @_builtins.property
     def event_time(self) -> _timestamp_pb2.Timestamp:
@@ -177,10 +183,11 @@ class RoomEvent(_message.Message):
         role: Global___Role.ValueType = ...,
         session: Global___SessionAttributes | None = ...,
         reason: _builtins.int = ...,
+        command_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "room", b"room", "room_id", b"room_id", "session", b"session", "str_room_id", b"str_room_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "event_time", b"event_time", "reason", b"reason", "role", b"role", "room", b"room", "room_id", b"room_id", "sdk_app_id", b"sdk_app_id", "session", b"session", "str_room_id", b"str_room_id", "type", b"type", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_id", b"command_id", "event_id", b"event_id", "event_time", b"event_time", "reason", b"reason", "role", b"role", "room", b"room", "room_id", b"room_id", "sdk_app_id", b"sdk_app_id", "session", b"session", "str_room_id", b"str_room_id", "type", b"type", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_room: _TypeAlias = _typing.Literal["room_id", "str_room_id"]  # noqa: Y015
     _WhichOneofArgType_room: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015

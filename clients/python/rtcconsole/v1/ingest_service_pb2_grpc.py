@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from rtcconsole.v1 import ingest_service_pb2 as rtcconsole_dot_v1_dot_ingest__service__pb2
+from rtcconsole.v1 import room_control_pb2 as rtcconsole_dot_v1_dot_room__control__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -79,6 +80,11 @@ class IngestServiceStub:
                 '/rtcconsole.v1.IngestService/StreamClientEvents',
                 request_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsRequest.SerializeToString,
                 response_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsResponse.FromString,
+                _registered_method=True)
+        self.WatchRoomCommands = channel.unary_stream(
+                '/rtcconsole.v1.IngestService/WatchRoomCommands',
+                request_serializer=rtcconsole_dot_v1_dot_room__control__pb2.WatchRoomCommandsRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_room__control__pb2.WatchRoomCommandsResponse.FromString,
                 _registered_method=True)
 
 
@@ -157,6 +163,13 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchRoomCommands(self, request, context):
+        """--- room control (R7): room_control.proto
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -199,6 +212,11 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.StreamClientEvents,
                     request_deserializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsRequest.FromString,
                     response_serializer=rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsResponse.SerializeToString,
+            ),
+            'WatchRoomCommands': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRoomCommands,
+                    request_deserializer=rtcconsole_dot_v1_dot_room__control__pb2.WatchRoomCommandsRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_room__control__pb2.WatchRoomCommandsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -423,6 +441,33 @@ class IngestService:
             '/rtcconsole.v1.IngestService/StreamClientEvents',
             rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsRequest.SerializeToString,
             rtcconsole_dot_v1_dot_ingest__service__pb2.StreamClientEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRoomCommands(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/rtcconsole.v1.IngestService/WatchRoomCommands',
+            rtcconsole_dot_v1_dot_room__control__pb2.WatchRoomCommandsRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_room__control__pb2.WatchRoomCommandsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from grpc import aio as _aio
 from rtcconsole.v1 import ingest_service_pb2 as _ingest_service_pb2
+from rtcconsole.v1 import room_control_pb2 as _room_control_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -73,6 +74,8 @@ class IngestServiceStub:
     """A stream of batches of client events; each batch is committed before the
     next is read; problems are reported per event (the stream goes on).
     """
+    WatchRoomCommands: _grpc.UnaryStreamMultiCallable[_room_control_pb2.WatchRoomCommandsRequest, _room_control_pb2.WatchRoomCommandsResponse]
+    """--- room control (R7): room_control.proto"""
 
 @_typing.type_check_only
 class IngestServiceAsyncStub(IngestServiceStub):
@@ -119,6 +122,8 @@ class IngestServiceAsyncStub(IngestServiceStub):
     """A stream of batches of client events; each batch is committed before the
     next is read; problems are reported per event (the stream goes on).
     """
+    WatchRoomCommands: _aio.UnaryStreamMultiCallable[_room_control_pb2.WatchRoomCommandsRequest, _room_control_pb2.WatchRoomCommandsResponse]  # type: ignore[assignment]
+    """--- room control (R7): room_control.proto"""
 
 class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
     """The data plane's door: media servers report what happens in rooms.
@@ -210,5 +215,13 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         """A stream of batches of client events; each batch is committed before the
         next is read; problems are reported per event (the stream goes on).
         """
+
+    @_abc_1.abstractmethod
+    def WatchRoomCommands(
+        self,
+        request: _room_control_pb2.WatchRoomCommandsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_room_control_pb2.WatchRoomCommandsResponse], _abc.AsyncIterator[_room_control_pb2.WatchRoomCommandsResponse]]:
+        """--- room control (R7): room_control.proto"""
 
 def add_IngestServiceServicer_to_server(servicer: IngestServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

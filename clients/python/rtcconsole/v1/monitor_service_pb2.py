@@ -24,11 +24,15 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from rtcconsole.v1 import call_details_pb2 as rtcconsole_dot_v1_dot_call__details__pb2
 from rtcconsole.v1 import options_pb2 as rtcconsole_dot_v1_dot_options__pb2
 from rtcconsole.v1 import quality_pb2 as rtcconsole_dot_v1_dot_quality__pb2
+from rtcconsole.v1 import quality_series_pb2 as rtcconsole_dot_v1_dot_quality__series__pb2
+from rtcconsole.v1 import realtime_pb2 as rtcconsole_dot_v1_dot_realtime__pb2
+from rtcconsole.v1 import room_control_pb2 as rtcconsole_dot_v1_dot_room__control__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rtcconsole/v1/monitor_service.proto\x12\rrtcconsole.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brtcconsole/v1/options.proto\x1a\x1brtcconsole/v1/quality.proto\"\xab\x02\n\x10ListCallsRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\'\n\x05range\x18\x02 \x01(\x0e\x32\x18.rtcconsole.v1.CallRange\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\x07room_id\x18\x05 \x01(\rH\x00\x12\x1b\n\x0bstr_room_id\x18\x06 \x01(\tB\x04\x90\xb5\x18@H\x00\x12\x16\n\x07user_id\x18\x07 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x19\n\npage_token\x18\t \x01(\tB\x05\x90\xb5\x18\x80\x10\x42\x06\n\x04room\"\xe8\x01\n\x04\x43\x61ll\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x11\n\x07room_id\x18\x02 \x01(\rH\x00\x12\x15\n\x0bstr_room_id\x18\x03 \x01(\tH\x00\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x64uration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nuser_count\x18\x07 \x01(\rB\x06\n\x04room\"\xed\x01\n\x11ListCallsResponse\x12\"\n\x05\x63\x61lls\x18\x01 \x03(\x0b\x32\x13.rtcconsole.v1.Call\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\nsdk_app_id\x18\x03 \x01(\x04\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05\x61s_of\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x0eThresholdRange\x12\x12\n\x05lower\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\x0flower_inclusive\x18\x02 \x01(\x08\x12\x12\n\x05upper\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\x0fupper_inclusive\x18\x04 \x01(\x08\x42\x08\n\x06_lowerB\x08\n\x06_upper\"w\n\x0bQualityBand\x12*\n\x05level\x18\x01 \x01(\x0e\x32\x1b.rtcconsole.v1.QualityLevel\x12,\n\x05range\x18\x02 \x01(\x0b\x32\x1d.rtcconsole.v1.ThresholdRange\x12\x0e\n\x06\x63hosen\x18\x03 \x01(\x08\"\xe2\x01\n\x10MetricThresholds\x12,\n\x06metric\x18\x01 \x01(\x0e\x32\x1c.rtcconsole.v1.QualityMetric\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\'\n\x05media\x18\x03 \x03(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12)\n\x05\x62\x61nds\x18\x04 \x03(\x0b\x32\x1a.rtcconsole.v1.QualityBand\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12)\n\x06window\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"r\n\tStallBand\x12(\n\x05level\x18\x01 \x01(\x0e\x32\x19.rtcconsole.v1.StallLevel\x12,\n\x05range\x18\x02 \x01(\x0b\x32\x1d.rtcconsole.v1.ThresholdRange\x12\r\n\x05\x63olor\x18\x03 \x01(\t\"\x99\x01\n\x13StallRateThresholds\x12\'\n\x05media\x18\x01 \x01(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12\x30\n\rminimum_stall\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\'\n\x05\x62\x61nds\x18\x03 \x03(\x0b\x32\x18.rtcconsole.v1.StallBand\"\x1d\n\x1bGetQualityThresholdsRequest\"\x89\x01\n\x1cGetQualityThresholdsResponse\x12\x30\n\x07metrics\x18\x01 \x03(\x0b\x32\x1f.rtcconsole.v1.MetricThresholds\x12\x37\n\x0bstall_rates\x18\x02 \x03(\x0b\x32\".rtcconsole.v1.StallRateThresholds*\x91\x01\n\tCallRange\x12\x1a\n\x16\x43\x41LL_RANGE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41LL_RANGE_TODAY\x10\x01\x12\x18\n\x14\x43\x41LL_RANGE_YESTERDAY\x10\x02\x12\x1b\n\x17\x43\x41LL_RANGE_LAST_6_HOURS\x10\x03\x12\x1b\n\x17\x43\x41LL_RANGE_LAST_14_DAYS\x10\x04*\xa7\x01\n\x0cQualityLevel\x12\x1d\n\x19QUALITY_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n\x12QUALITY_LEVEL_BEST\x10\x01\x12\x16\n\x12QUALITY_LEVEL_GOOD\x10\x02\x12\x16\n\x12QUALITY_LEVEL_FAIR\x10\x03\x12\x16\n\x12QUALITY_LEVEL_POOR\x10\x04\x12\x18\n\x14QUALITY_LEVEL_SEVERE\x10\x05*o\n\nStallLevel\x12\x1b\n\x17STALL_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTALL_LEVEL_LOW\x10\x01\x12\x14\n\x10STALL_LEVEL_HIGH\x10\x02\x12\x19\n\x15STALL_LEVEL_VERY_HIGH\x10\x03*\x92\x02\n\rQualityMetric\x12\x1e\n\x1aQUALITY_METRIC_UNSPECIFIED\x10\x00\x12\x1e\n\x1aQUALITY_METRIC_PACKET_LOSS\x10\x01\x12!\n\x1dQUALITY_METRIC_BITRATE_CHANGE\x10\x02\x12\x1d\n\x19QUALITY_METRIC_FRAME_RATE\x10\x03\x12#\n\x1fQUALITY_METRIC_FRAME_RATE_SWING\x10\x04\x12\x1d\n\x19QUALITY_METRIC_SYSTEM_CPU\x10\x05\x12 \n\x1cQUALITY_METRIC_SDK_TASK_TIME\x10\x06\x12\x19\n\x15QUALITY_METRIC_VOLUME\x10\x07\x32\xd1\x01\n\x0eMonitorService\x12o\n\x14GetQualityThresholds\x12*.rtcconsole.v1.GetQualityThresholdsRequest\x1a+.rtcconsole.v1.GetQualityThresholdsResponse\x12N\n\tListCalls\x12\x1f.rtcconsole.v1.ListCallsRequest\x1a .rtcconsole.v1.ListCallsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rtcconsole/v1/monitor_service.proto\x12\rrtcconsole.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a rtcconsole/v1/call_details.proto\x1a\x1brtcconsole/v1/options.proto\x1a\x1brtcconsole/v1/quality.proto\x1a\"rtcconsole/v1/quality_series.proto\x1a\x1crtcconsole/v1/realtime.proto\x1a rtcconsole/v1/room_control.proto\"\xab\x02\n\x10ListCallsRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\'\n\x05range\x18\x02 \x01(\x0e\x32\x18.rtcconsole.v1.CallRange\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\x07room_id\x18\x05 \x01(\rH\x00\x12\x1b\n\x0bstr_room_id\x18\x06 \x01(\tB\x04\x90\xb5\x18@H\x00\x12\x16\n\x07user_id\x18\x07 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x19\n\npage_token\x18\t \x01(\tB\x05\x90\xb5\x18\x80\x10\x42\x06\n\x04room\"\xe8\x01\n\x04\x43\x61ll\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x11\n\x07room_id\x18\x02 \x01(\rH\x00\x12\x15\n\x0bstr_room_id\x18\x03 \x01(\tH\x00\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x64uration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nuser_count\x18\x07 \x01(\rB\x06\n\x04room\"\xed\x01\n\x11ListCallsResponse\x12\"\n\x05\x63\x61lls\x18\x01 \x03(\x0b\x32\x13.rtcconsole.v1.Call\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\nsdk_app_id\x18\x03 \x01(\x04\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05\x61s_of\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x0eThresholdRange\x12\x12\n\x05lower\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\x0flower_inclusive\x18\x02 \x01(\x08\x12\x12\n\x05upper\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\x0fupper_inclusive\x18\x04 \x01(\x08\x42\x08\n\x06_lowerB\x08\n\x06_upper\"w\n\x0bQualityBand\x12*\n\x05level\x18\x01 \x01(\x0e\x32\x1b.rtcconsole.v1.QualityLevel\x12,\n\x05range\x18\x02 \x01(\x0b\x32\x1d.rtcconsole.v1.ThresholdRange\x12\x0e\n\x06\x63hosen\x18\x03 \x01(\x08\"\xe2\x01\n\x10MetricThresholds\x12,\n\x06metric\x18\x01 \x01(\x0e\x32\x1c.rtcconsole.v1.QualityMetric\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\'\n\x05media\x18\x03 \x03(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12)\n\x05\x62\x61nds\x18\x04 \x03(\x0b\x32\x1a.rtcconsole.v1.QualityBand\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12)\n\x06window\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"r\n\tStallBand\x12(\n\x05level\x18\x01 \x01(\x0e\x32\x19.rtcconsole.v1.StallLevel\x12,\n\x05range\x18\x02 \x01(\x0b\x32\x1d.rtcconsole.v1.ThresholdRange\x12\r\n\x05\x63olor\x18\x03 \x01(\t\"\x99\x01\n\x13StallRateThresholds\x12\'\n\x05media\x18\x01 \x01(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12\x30\n\rminimum_stall\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\'\n\x05\x62\x61nds\x18\x03 \x03(\x0b\x32\x18.rtcconsole.v1.StallBand\"\x1d\n\x1bGetQualityThresholdsRequest\"\x89\x01\n\x1cGetQualityThresholdsResponse\x12\x30\n\x07metrics\x18\x01 \x03(\x0b\x32\x1f.rtcconsole.v1.MetricThresholds\x12\x37\n\x0bstall_rates\x18\x02 \x03(\x0b\x32\".rtcconsole.v1.StallRateThresholds\"\x88\x01\n\x0bSeriesPoint\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05value\x18\x02 \x01(\x01\x12*\n\x05level\x18\x03 \x01(\x0e\x32\x1b.rtcconsole.v1.QualityLevel\x12\x14\n\x0csample_count\x18\x04 \x01(\r\"\xda\x01\n\rQualitySeries\x12+\n\x06metric\x18\x01 \x01(\x0e\x32\x1b.rtcconsole.v1.SeriesMetric\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x31\n\taggregate\x18\x03 \x01(\x0e\x32\x1e.rtcconsole.v1.SeriesAggregate\x12/\n\tjudged_by\x18\x04 \x03(\x0e\x32\x1c.rtcconsole.v1.QualityMetric\x12*\n\x06points\x18\x05 \x03(\x0b\x32\x1a.rtcconsole.v1.SeriesPoint\"\xaf\x02\n\x17GetQualitySeriesRequest\x12\x15\n\x07\x63\x61ll_id\x18\x01 \x01(\tB\x04\x90\xb5\x18\x62\x12\x16\n\x07user_id\x18\x02 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\x16\n\x07peer_id\x18\x03 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12\'\n\x05media\x18\x04 \x01(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12\x32\n\x07metrics\x18\x05 \x03(\x0e\x32\x1b.rtcconsole.v1.SeriesMetricB\x04\x98\xb5\x18\x0e\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmax_points\x18\x08 \x01(\x05\"\xb3\x03\n\x18GetQualitySeriesResponse\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07peer_id\x18\x03 \x01(\t\x12\'\n\x05media\x18\x04 \x01(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04step\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\x06series\x18\x08 \x03(\x0b\x32\x1c.rtcconsole.v1.QualitySeries\x12)\n\x05\x66lags\x18\t \x03(\x0b\x32\x1a.rtcconsole.v1.QualityFlag\x12\x30\n\rsustained_for\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\x12)\n\x05\x61s_of\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x91\x01\n\x0cJitterMoment\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x06metric\x18\x02 \x01(\x0e\x32\x1b.rtcconsole.v1.SeriesMetric\x12*\n\x05level\x18\x03 \x01(\x0e\x32\x1b.rtcconsole.v1.QualityLevel\"\xad\x01\n\x0eStreamOverview\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12\'\n\x05media\x18\x02 \x01(\x0e\x32\x18.rtcconsole.v1.MediaKind\x12,\n\x06series\x18\x03 \x03(\x0b\x32\x1c.rtcconsole.v1.QualitySeries\x12\x33\n\x0ejitter_moments\x18\x04 \x03(\x0b\x32\x1b.rtcconsole.v1.JitterMoment\"b\n\x07SubView\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.rtcconsole.v1.SubViewKind\x12\x10\n\x08peer_ids\x18\x02 \x03(\t\x12\x1b\n\x13jitter_moment_count\x18\x03 \x01(\r\"\xa5\x01\n\x08UserView\x12%\n\x04side\x18\x01 \x01(\x0e\x32\x17.rtcconsole.v1.ViewSide\x12)\n\tsub_views\x18\x02 \x03(\x0b\x32\x16.rtcconsole.v1.SubView\x12.\n\x07streams\x18\x03 \x03(\x0b\x32\x1d.rtcconsole.v1.StreamOverview\x12\x17\n\x0fpeers_truncated\x18\x04 \x01(\x08\"\xdc\x01\n\x12GetUserViewRequest\x12\x15\n\x07\x63\x61ll_id\x18\x01 \x01(\tB\x04\x90\xb5\x18\x62\x12\x16\n\x07user_id\x18\x02 \x01(\tB\x05\x90\xb5\x18\x80\x01\x12%\n\x04side\x18\x03 \x01(\x0e\x32\x17.rtcconsole.v1.ViewSide\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmax_points\x18\x06 \x01(\x05\"\x91\x02\n\x13GetUserViewResponse\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12&\n\x05views\x18\x03 \x03(\x0b\x32\x17.rtcconsole.v1.UserView\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04step\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12)\n\x05\x61s_of\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x91\x01\n\tCallRange\x12\x1a\n\x16\x43\x41LL_RANGE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41LL_RANGE_TODAY\x10\x01\x12\x18\n\x14\x43\x41LL_RANGE_YESTERDAY\x10\x02\x12\x1b\n\x17\x43\x41LL_RANGE_LAST_6_HOURS\x10\x03\x12\x1b\n\x17\x43\x41LL_RANGE_LAST_14_DAYS\x10\x04*\xa7\x01\n\x0cQualityLevel\x12\x1d\n\x19QUALITY_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n\x12QUALITY_LEVEL_BEST\x10\x01\x12\x16\n\x12QUALITY_LEVEL_GOOD\x10\x02\x12\x16\n\x12QUALITY_LEVEL_FAIR\x10\x03\x12\x16\n\x12QUALITY_LEVEL_POOR\x10\x04\x12\x18\n\x14QUALITY_LEVEL_SEVERE\x10\x05*o\n\nStallLevel\x12\x1b\n\x17STALL_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTALL_LEVEL_LOW\x10\x01\x12\x14\n\x10STALL_LEVEL_HIGH\x10\x02\x12\x19\n\x15STALL_LEVEL_VERY_HIGH\x10\x03*\x92\x02\n\rQualityMetric\x12\x1e\n\x1aQUALITY_METRIC_UNSPECIFIED\x10\x00\x12\x1e\n\x1aQUALITY_METRIC_PACKET_LOSS\x10\x01\x12!\n\x1dQUALITY_METRIC_BITRATE_CHANGE\x10\x02\x12\x1d\n\x19QUALITY_METRIC_FRAME_RATE\x10\x03\x12#\n\x1fQUALITY_METRIC_FRAME_RATE_SWING\x10\x04\x12\x1d\n\x19QUALITY_METRIC_SYSTEM_CPU\x10\x05\x12 \n\x1cQUALITY_METRIC_SDK_TASK_TIME\x10\x06\x12\x19\n\x15QUALITY_METRIC_VOLUME\x10\x07*\x95\x01\n\x0bSubViewKind\x12\x1d\n\x19SUB_VIEW_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11SUB_VIEW_KIND_ALL\x10\x01\x12\x17\n\x13SUB_VIEW_KIND_VIDEO\x10\x02\x12\x17\n\x13SUB_VIEW_KIND_AUDIO\x10\x03\x12\x1e\n\x1aSUB_VIEW_KIND_SCREEN_SHARE\x10\x04\x32\xd7\n\n\x0eMonitorService\x12o\n\x14GetQualityThresholds\x12*.rtcconsole.v1.GetQualityThresholdsRequest\x1a+.rtcconsole.v1.GetQualityThresholdsResponse\x12N\n\tListCalls\x12\x1f.rtcconsole.v1.ListCallsRequest\x1a .rtcconsole.v1.ListCallsResponse\x12H\n\x07GetCall\x12\x1d.rtcconsole.v1.GetCallRequest\x1a\x1e.rtcconsole.v1.GetCallResponse\x12Z\n\rListCallUsers\x12#.rtcconsole.v1.ListCallUsersRequest\x1a$.rtcconsole.v1.ListCallUsersResponse\x12T\n\x0bGetUserView\x12!.rtcconsole.v1.GetUserViewRequest\x1a\".rtcconsole.v1.GetUserViewResponse\x12\x63\n\x10GetQualitySeries\x12&.rtcconsole.v1.GetQualitySeriesRequest\x1a\'.rtcconsole.v1.GetQualitySeriesResponse\x12\x63\n\x10ListClientEvents\x12&.rtcconsole.v1.ListClientEventsRequest\x1a\'.rtcconsole.v1.ListClientEventsResponse\x12T\n\x0b\x44ismissRoom\x12!.rtcconsole.v1.DismissRoomRequest\x1a\".rtcconsole.v1.DismissRoomResponse\x12T\n\x0bRemoveUsers\x12!.rtcconsole.v1.RemoveUsersRequest\x1a\".rtcconsole.v1.RemoveUsersResponse\x12\x63\n\x10ListRoomCommands\x12&.rtcconsole.v1.ListRoomCommandsRequest\x1a\'.rtcconsole.v1.ListRoomCommandsResponse\x12l\n\x13GetRealtimeOverview\x12).rtcconsole.v1.GetRealtimeOverviewRequest\x1a*.rtcconsole.v1.GetRealtimeOverviewResponse\x12\x66\n\x11GetRealtimeSeries\x12\'.rtcconsole.v1.GetRealtimeSeriesRequest\x1a(.rtcconsole.v1.GetRealtimeSeriesResponse\x12\x66\n\x11ListRealtimeRooms\x12\'.rtcconsole.v1.ListRealtimeRoomsRequest\x1a(.rtcconsole.v1.ListRealtimeRoomsResponse\x12o\n\x14GetRealtimeBreakdown\x12*.rtcconsole.v1.GetRealtimeBreakdownRequest\x1a+.rtcconsole.v1.GetRealtimeBreakdownResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,34 +45,68 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTCALLSREQUEST'].fields_by_name['user_id']._serialized_options = b'\220\265\030\200\001'
   _globals['_LISTCALLSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTCALLSREQUEST'].fields_by_name['page_token']._serialized_options = b'\220\265\030\200\020'
-  _globals['_CALLRANGE']._serialized_start=1876
-  _globals['_CALLRANGE']._serialized_end=2021
-  _globals['_QUALITYLEVEL']._serialized_start=2024
-  _globals['_QUALITYLEVEL']._serialized_end=2191
-  _globals['_STALLLEVEL']._serialized_start=2193
-  _globals['_STALLLEVEL']._serialized_end=2304
-  _globals['_QUALITYMETRIC']._serialized_start=2307
-  _globals['_QUALITYMETRIC']._serialized_end=2581
-  _globals['_LISTCALLSREQUEST']._serialized_start=178
-  _globals['_LISTCALLSREQUEST']._serialized_end=477
-  _globals['_CALL']._serialized_start=480
-  _globals['_CALL']._serialized_end=712
-  _globals['_LISTCALLSRESPONSE']._serialized_start=715
-  _globals['_LISTCALLSRESPONSE']._serialized_end=952
-  _globals['_THRESHOLDRANGE']._serialized_start=954
-  _globals['_THRESHOLDRANGE']._serialized_end=1080
-  _globals['_QUALITYBAND']._serialized_start=1082
-  _globals['_QUALITYBAND']._serialized_end=1201
-  _globals['_METRICTHRESHOLDS']._serialized_start=1204
-  _globals['_METRICTHRESHOLDS']._serialized_end=1430
-  _globals['_STALLBAND']._serialized_start=1432
-  _globals['_STALLBAND']._serialized_end=1546
-  _globals['_STALLRATETHRESHOLDS']._serialized_start=1549
-  _globals['_STALLRATETHRESHOLDS']._serialized_end=1702
-  _globals['_GETQUALITYTHRESHOLDSREQUEST']._serialized_start=1704
-  _globals['_GETQUALITYTHRESHOLDSREQUEST']._serialized_end=1733
-  _globals['_GETQUALITYTHRESHOLDSRESPONSE']._serialized_start=1736
-  _globals['_GETQUALITYTHRESHOLDSRESPONSE']._serialized_end=1873
-  _globals['_MONITORSERVICE']._serialized_start=2584
-  _globals['_MONITORSERVICE']._serialized_end=2793
+  _globals['_GETQUALITYSERIESREQUEST'].fields_by_name['call_id']._loaded_options = None
+  _globals['_GETQUALITYSERIESREQUEST'].fields_by_name['call_id']._serialized_options = b'\220\265\030b'
+  _globals['_GETQUALITYSERIESREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_GETQUALITYSERIESREQUEST'].fields_by_name['user_id']._serialized_options = b'\220\265\030\200\001'
+  _globals['_GETQUALITYSERIESREQUEST'].fields_by_name['peer_id']._loaded_options = None
+  _globals['_GETQUALITYSERIESREQUEST'].fields_by_name['peer_id']._serialized_options = b'\220\265\030\200\001'
+  _globals['_GETQUALITYSERIESREQUEST'].fields_by_name['metrics']._loaded_options = None
+  _globals['_GETQUALITYSERIESREQUEST'].fields_by_name['metrics']._serialized_options = b'\230\265\030\016'
+  _globals['_GETUSERVIEWREQUEST'].fields_by_name['call_id']._loaded_options = None
+  _globals['_GETUSERVIEWREQUEST'].fields_by_name['call_id']._serialized_options = b'\220\265\030b'
+  _globals['_GETUSERVIEWREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_GETUSERVIEWREQUEST'].fields_by_name['user_id']._serialized_options = b'\220\265\030\200\001'
+  _globals['_CALLRANGE']._serialized_start=4205
+  _globals['_CALLRANGE']._serialized_end=4350
+  _globals['_QUALITYLEVEL']._serialized_start=4353
+  _globals['_QUALITYLEVEL']._serialized_end=4520
+  _globals['_STALLLEVEL']._serialized_start=4522
+  _globals['_STALLLEVEL']._serialized_end=4633
+  _globals['_QUALITYMETRIC']._serialized_start=4636
+  _globals['_QUALITYMETRIC']._serialized_end=4910
+  _globals['_SUBVIEWKIND']._serialized_start=4913
+  _globals['_SUBVIEWKIND']._serialized_end=5062
+  _globals['_LISTCALLSREQUEST']._serialized_start=312
+  _globals['_LISTCALLSREQUEST']._serialized_end=611
+  _globals['_CALL']._serialized_start=614
+  _globals['_CALL']._serialized_end=846
+  _globals['_LISTCALLSRESPONSE']._serialized_start=849
+  _globals['_LISTCALLSRESPONSE']._serialized_end=1086
+  _globals['_THRESHOLDRANGE']._serialized_start=1088
+  _globals['_THRESHOLDRANGE']._serialized_end=1214
+  _globals['_QUALITYBAND']._serialized_start=1216
+  _globals['_QUALITYBAND']._serialized_end=1335
+  _globals['_METRICTHRESHOLDS']._serialized_start=1338
+  _globals['_METRICTHRESHOLDS']._serialized_end=1564
+  _globals['_STALLBAND']._serialized_start=1566
+  _globals['_STALLBAND']._serialized_end=1680
+  _globals['_STALLRATETHRESHOLDS']._serialized_start=1683
+  _globals['_STALLRATETHRESHOLDS']._serialized_end=1836
+  _globals['_GETQUALITYTHRESHOLDSREQUEST']._serialized_start=1838
+  _globals['_GETQUALITYTHRESHOLDSREQUEST']._serialized_end=1867
+  _globals['_GETQUALITYTHRESHOLDSRESPONSE']._serialized_start=1870
+  _globals['_GETQUALITYTHRESHOLDSRESPONSE']._serialized_end=2007
+  _globals['_SERIESPOINT']._serialized_start=2010
+  _globals['_SERIESPOINT']._serialized_end=2146
+  _globals['_QUALITYSERIES']._serialized_start=2149
+  _globals['_QUALITYSERIES']._serialized_end=2367
+  _globals['_GETQUALITYSERIESREQUEST']._serialized_start=2370
+  _globals['_GETQUALITYSERIESREQUEST']._serialized_end=2673
+  _globals['_GETQUALITYSERIESRESPONSE']._serialized_start=2676
+  _globals['_GETQUALITYSERIESRESPONSE']._serialized_end=3111
+  _globals['_JITTERMOMENT']._serialized_start=3114
+  _globals['_JITTERMOMENT']._serialized_end=3259
+  _globals['_STREAMOVERVIEW']._serialized_start=3262
+  _globals['_STREAMOVERVIEW']._serialized_end=3435
+  _globals['_SUBVIEW']._serialized_start=3437
+  _globals['_SUBVIEW']._serialized_end=3535
+  _globals['_USERVIEW']._serialized_start=3538
+  _globals['_USERVIEW']._serialized_end=3703
+  _globals['_GETUSERVIEWREQUEST']._serialized_start=3706
+  _globals['_GETUSERVIEWREQUEST']._serialized_end=3926
+  _globals['_GETUSERVIEWRESPONSE']._serialized_start=3929
+  _globals['_GETUSERVIEWRESPONSE']._serialized_end=4202
+  _globals['_MONITORSERVICE']._serialized_start=5065
+  _globals['_MONITORSERVICE']._serialized_end=6432
 # @@protoc_insertion_point(module_scope)

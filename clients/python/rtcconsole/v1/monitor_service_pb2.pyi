@@ -11,6 +11,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rtcconsole.v1 import quality_pb2 as _quality_pb2
+from rtcconsole.v1 import quality_series_pb2 as _quality_series_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -30,24 +31,25 @@ class _CallRangeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallRange.V
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_RANGE_UNSPECIFIED: _CallRange.ValueType  # 0
     CALL_RANGE_TODAY: _CallRange.ValueType  # 1
-    """From midnight UTC of the query's day to the next midnight."""
+    """From midnight of the query's day to the next midnight."""
     CALL_RANGE_YESTERDAY: _CallRange.ValueType  # 2
-    """The UTC day before today."""
+    """The day before today."""
     CALL_RANGE_LAST_6_HOURS: _CallRange.ValueType  # 3
     """The 6 hours before the query."""
     CALL_RANGE_LAST_14_DAYS: _CallRange.ValueType  # 4
     """The 14 days before the query: the whole look-back."""
 
 class CallRange(_CallRange, metaclass=_CallRangeEnumTypeWrapper):
-    """The preset ranges of the call list (R17). Days are UTC days: the account
-    time-zone setting does not exist yet.
+    """The preset ranges of the call list (R17). Days are days of the account's
+    time zone (AuthService.UpdateAccountSettings; UTC until set): a day with a
+    daylight-saving change lasts 23 or 25 hours.
     """
 
 CALL_RANGE_UNSPECIFIED: CallRange.ValueType  # 0
 CALL_RANGE_TODAY: CallRange.ValueType  # 1
-"""From midnight UTC of the query's day to the next midnight."""
+"""From midnight of the query's day to the next midnight."""
 CALL_RANGE_YESTERDAY: CallRange.ValueType  # 2
-"""The UTC day before today."""
+"""The day before today."""
 CALL_RANGE_LAST_6_HOURS: CallRange.ValueType  # 3
 """The 6 hours before the query."""
 CALL_RANGE_LAST_14_DAYS: CallRange.ValueType  # 4
@@ -167,6 +169,30 @@ QUALITY_METRIC_SDK_TASK_TIME: QualityMetric.ValueType  # 6
 QUALITY_METRIC_VOLUME: QualityMetric.ValueType  # 7
 """Capture volume (sender) or playback volume (receiver), in dB."""
 Global___QualityMetric: _TypeAlias = QualityMetric  # noqa: Y015
+
+class _SubViewKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubViewKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubViewKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUB_VIEW_KIND_UNSPECIFIED: _SubViewKind.ValueType  # 0
+    SUB_VIEW_KIND_ALL: _SubViewKind.ValueType  # 1
+    """Every media kind."""
+    SUB_VIEW_KIND_VIDEO: _SubViewKind.ValueType  # 2
+    SUB_VIEW_KIND_AUDIO: _SubViewKind.ValueType  # 3
+    SUB_VIEW_KIND_SCREEN_SHARE: _SubViewKind.ValueType  # 4
+
+class SubViewKind(_SubViewKind, metaclass=_SubViewKindEnumTypeWrapper):
+    """The sub-views of a view (R19)."""
+
+SUB_VIEW_KIND_UNSPECIFIED: SubViewKind.ValueType  # 0
+SUB_VIEW_KIND_ALL: SubViewKind.ValueType  # 1
+"""Every media kind."""
+SUB_VIEW_KIND_VIDEO: SubViewKind.ValueType  # 2
+SUB_VIEW_KIND_AUDIO: SubViewKind.ValueType  # 3
+SUB_VIEW_KIND_SCREEN_SHARE: SubViewKind.ValueType  # 4
+Global___SubViewKind: _TypeAlias = SubViewKind  # noqa: Y015
 
 @_typing.final
 class ListCallsRequest(_message.Message):
@@ -581,3 +607,484 @@ class GetQualityThresholdsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetQualityThresholdsResponse: _TypeAlias = GetQualityThresholdsResponse  # noqa: Y015
+
+@_typing.final
+class SeriesPoint(_message.Message):
+    """--- user views and the full link (R19, R20): the messages that carry a
+    QualityLevel; the rest, and the rules of every range, in quality_series.proto.
+
+    One point of a series: the aggregate of the samples of one step.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    SAMPLE_COUNT_FIELD_NUMBER: _builtins.int
+    value: _builtins.float
+    """In the series' unit, by the series' aggregate."""
+    level: Global___QualityLevel.ValueType
+    """The worst level the thresholds give the point; UNSPECIFIED where the
+    metric is not judged (or not yet: the first bitrate point has no
+    recent mean).
+    """
+    sample_count: _builtins.int
+    """Samples that measured the metric within the step.
+    NEXT_ID: 5
+    """
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """The start of the step: range start + k × step. The point aggregates
+        the samples with sample_time in [time, time + step).
+        """
+
+    def __init__(
+        self,
+        *,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        value: _builtins.float = ...,
+        level: Global___QualityLevel.ValueType = ...,
+        sample_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["level", b"level", "sample_count", b"sample_count", "time", b"time", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SeriesPoint: _TypeAlias = SeriesPoint  # noqa: Y015
+
+@_typing.final
+class QualitySeries(_message.Message):
+    """One metric of one stream over the range."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METRIC_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    AGGREGATE_FIELD_NUMBER: _builtins.int
+    JUDGED_BY_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    metric: _quality_series_pb2.SeriesMetric.ValueType
+    unit: _builtins.str
+    """"%", "kbps", "fps", "px", "ms" or "dB"."""
+    aggregate: _quality_series_pb2.SeriesAggregate.ValueType
+    @_builtins.property
+    def judged_by(self) -> _containers.RepeatedScalarFieldContainer[Global___QualityMetric.ValueType]:
+        """The thresholds that give the points their level (GetQualityThresholds
+        serves their bands); empty for an informational metric.
+        """
+
+    @_builtins.property
+    def points(self) -> _containers.RepeatedCompositeFieldContainer[Global___SeriesPoint]:
+        """In time order; a step without a measured sample has no point.
+        NEXT_ID: 6
+        """
+
+    def __init__(
+        self,
+        *,
+        metric: _quality_series_pb2.SeriesMetric.ValueType = ...,
+        unit: _builtins.str = ...,
+        aggregate: _quality_series_pb2.SeriesAggregate.ValueType = ...,
+        judged_by: _abc.Iterable[Global___QualityMetric.ValueType] | None = ...,
+        points: _abc.Iterable[Global___SeriesPoint] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aggregate", b"aggregate", "judged_by", b"judged_by", "metric", b"metric", "points", b"points", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QualitySeries: _TypeAlias = QualitySeries  # noqa: Y015
+
+@_typing.final
+class GetQualitySeriesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    PEER_ID_FIELD_NUMBER: _builtins.int
+    MEDIA_FIELD_NUMBER: _builtins.int
+    METRICS_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    MAX_POINTS_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    """`{sdk_app_id}_{room}_{start_unix}`, as ListCalls returns it."""
+    user_id: _builtins.str
+    """The reporter, 1-128 characters: the receiver of the pair, or the sender
+    when peer_id is empty.
+    """
+    peer_id: _builtins.str
+    """Set: the pair peer_id (sender) → user_id (receiver): the downstream
+    user_id reported about peer_id. Empty: user_id's own upstream (the
+    sender side alone).
+    """
+    media: _quality_pb2.MediaKind.ValueType
+    """Required: VIDEO, AUDIO or SCREEN_SHARE."""
+    max_points: _builtins.int
+    """At most this many points per series: 0 means 1,000; at most 5,000.
+    The step is the range ÷ max_points rounded up to a whole second.
+    NEXT_ID: 9
+    """
+    @_builtins.property
+    def metrics(self) -> _containers.RepeatedScalarFieldContainer[_quality_series_pb2.SeriesMetric.ValueType]:
+        """At most 14, each once, each applying to the side and the media kind
+        (else INVALID_ARGUMENT); empty means every metric that applies.
+        """
+
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The range (see the file's comment)."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        peer_id: _builtins.str = ...,
+        media: _quality_pb2.MediaKind.ValueType = ...,
+        metrics: _abc.Iterable[_quality_series_pb2.SeriesMetric.ValueType] | None = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        max_points: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "end_time", b"end_time", "max_points", b"max_points", "media", b"media", "metrics", b"metrics", "peer_id", b"peer_id", "start_time", b"start_time", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetQualitySeriesRequest: _TypeAlias = GetQualitySeriesRequest  # noqa: Y015
+
+@_typing.final
+class GetQualitySeriesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    PEER_ID_FIELD_NUMBER: _builtins.int
+    MEDIA_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    SERIES_FIELD_NUMBER: _builtins.int
+    FLAGS_FIELD_NUMBER: _builtins.int
+    SUSTAINED_FOR_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    user_id: _builtins.str
+    peer_id: _builtins.str
+    media: _quality_pb2.MediaKind.ValueType
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The range applied."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def step(self) -> _duration_pb2.Duration:
+        """The length of each point's step (whole seconds, at least 1 s)."""
+
+    @_builtins.property
+    def series(self) -> _containers.RepeatedCompositeFieldContainer[Global___QualitySeries]:
+        """In the order of the request's metrics (or of SeriesMetric when it named
+        none); a metric without a measured sample has a series with no points.
+        """
+
+    @_builtins.property
+    def flags(self) -> _containers.RepeatedCompositeFieldContainer[_quality_series_pb2.QualityFlag]:
+        """Intervals of the R20 rules that hold over time, by start."""
+
+    @_builtins.property
+    def sustained_for(self) -> _duration_pb2.Duration:
+        """How long a rule must hold to be flagged (our choice, 10 s: five 2-s samples)."""
+
+    @_builtins.property
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """The instant the answer describes.
+        NEXT_ID: 12
+        """
+
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        peer_id: _builtins.str = ...,
+        media: _quality_pb2.MediaKind.ValueType = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        step: _duration_pb2.Duration | None = ...,
+        series: _abc.Iterable[Global___QualitySeries] | None = ...,
+        flags: _abc.Iterable[_quality_series_pb2.QualityFlag] | None = ...,
+        sustained_for: _duration_pb2.Duration | None = ...,
+        as_of: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "end_time", b"end_time", "start_time", b"start_time", "step", b"step", "sustained_for", b"sustained_for"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "call_id", b"call_id", "end_time", b"end_time", "flags", b"flags", "media", b"media", "peer_id", b"peer_id", "series", b"series", "start_time", b"start_time", "step", b"step", "sustained_for", b"sustained_for", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetQualitySeriesResponse: _TypeAlias = GetQualitySeriesResponse  # noqa: Y015
+
+@_typing.final
+class JitterMoment(_message.Message):
+    """A moment of network jitter on one stream (R19), found on its overview
+    points: the bitrate's deviation from its recent mean is POOR (the seed's
+    "fluctuation over 30 %: congestion or jitter"), or the packet loss jumps
+    from an unmarked level into a marked one (POOR or SEVERE).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_FIELD_NUMBER: _builtins.int
+    METRIC_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    metric: _quality_series_pb2.SeriesMetric.ValueType
+    """SERIES_METRIC_BITRATE or SERIES_METRIC_PACKET_LOSS."""
+    level: Global___QualityLevel.ValueType
+    """The point's level.
+    NEXT_ID: 4
+    """
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """The time of the point where it happens."""
+
+    def __init__(
+        self,
+        *,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        metric: _quality_series_pb2.SeriesMetric.ValueType = ...,
+        level: Global___QualityLevel.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["level", b"level", "metric", b"metric", "time", b"time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JitterMoment: _TypeAlias = JitterMoment  # noqa: Y015
+
+@_typing.final
+class StreamOverview(_message.Message):
+    """One stream of a view: the link between the user and one peer (or the
+    user's own upstream) for one media kind, with its overview series.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PEER_ID_FIELD_NUMBER: _builtins.int
+    MEDIA_FIELD_NUMBER: _builtins.int
+    SERIES_FIELD_NUMBER: _builtins.int
+    JITTER_MOMENTS_FIELD_NUMBER: _builtins.int
+    peer_id: _builtins.str
+    """Empty: the user's own upstream (sender view). Else the peer: the
+    sender the user received (receiver view) or the receiver that received
+    the user (sender view).
+    """
+    media: _quality_pb2.MediaKind.ValueType
+    @_builtins.property
+    def series(self) -> _containers.RepeatedCompositeFieldContainer[Global___QualitySeries]:
+        """Packet loss, bitrate and (receiver side) stall time, downsampled to
+        the view's step.
+        """
+
+    @_builtins.property
+    def jitter_moments(self) -> _containers.RepeatedCompositeFieldContainer[Global___JitterMoment]:
+        """In time order.
+        NEXT_ID: 5
+        """
+
+    def __init__(
+        self,
+        *,
+        peer_id: _builtins.str = ...,
+        media: _quality_pb2.MediaKind.ValueType = ...,
+        series: _abc.Iterable[Global___QualitySeries] | None = ...,
+        jitter_moments: _abc.Iterable[Global___JitterMoment] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jitter_moments", b"jitter_moments", "media", b"media", "peer_id", b"peer_id", "series", b"series"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamOverview: _TypeAlias = StreamOverview  # noqa: Y015
+
+@_typing.final
+class SubView(_message.Message):
+    """A sub-view: which media kinds and peers it shows. It exists only where
+    that kind of data exists (a kind without samples has no sub-view).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    PEER_IDS_FIELD_NUMBER: _builtins.int
+    JITTER_MOMENT_COUNT_FIELD_NUMBER: _builtins.int
+    kind: Global___SubViewKind.ValueType
+    jitter_moment_count: _builtins.int
+    """Jitter moments across the sub-view's streams.
+    NEXT_ID: 4
+    """
+    @_builtins.property
+    def peer_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The peers with data in this sub-view, sorted; "" is the user's own
+        upstream in the sender view.
+        """
+
+    def __init__(
+        self,
+        *,
+        kind: Global___SubViewKind.ValueType = ...,
+        peer_ids: _abc.Iterable[_builtins.str] | None = ...,
+        jitter_moment_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jitter_moment_count", b"jitter_moment_count", "kind", b"kind", "peer_ids", b"peer_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubView: _TypeAlias = SubView  # noqa: Y015
+
+@_typing.final
+class UserView(_message.Message):
+    """One side of one user's links (R19)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIDE_FIELD_NUMBER: _builtins.int
+    SUB_VIEWS_FIELD_NUMBER: _builtins.int
+    STREAMS_FIELD_NUMBER: _builtins.int
+    PEERS_TRUNCATED_FIELD_NUMBER: _builtins.int
+    side: _quality_series_pb2.ViewSide.ValueType
+    peers_truncated: _builtins.bool
+    """More than 50 peers had data: the first 50 by id are shown.
+    NEXT_ID: 5
+    """
+    @_builtins.property
+    def sub_views(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubView]:
+        """ALL first, then VIDEO, AUDIO, SCREEN_SHARE: only those with data. A
+        view without any data has no sub-view.
+        """
+
+    @_builtins.property
+    def streams(self) -> _containers.RepeatedCompositeFieldContainer[Global___StreamOverview]:
+        """Every stream of the view, by media kind then peer; a sub-view shows
+        those of its kind.
+        """
+
+    def __init__(
+        self,
+        *,
+        side: _quality_series_pb2.ViewSide.ValueType = ...,
+        sub_views: _abc.Iterable[Global___SubView] | None = ...,
+        streams: _abc.Iterable[Global___StreamOverview] | None = ...,
+        peers_truncated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["peers_truncated", b"peers_truncated", "side", b"side", "streams", b"streams", "sub_views", b"sub_views"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserView: _TypeAlias = UserView  # noqa: Y015
+
+@_typing.final
+class GetUserViewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    SIDE_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    MAX_POINTS_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    """`{sdk_app_id}_{room}_{start_unix}`, as ListCalls returns it."""
+    user_id: _builtins.str
+    """1-128 characters."""
+    side: _quality_series_pb2.ViewSide.ValueType
+    """One side; unspecified means both, receiver first."""
+    max_points: _builtins.int
+    """Points per overview series: 0 means 120; at most 1,000.
+    NEXT_ID: 7
+    """
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The range (see the file's comment)."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        side: _quality_series_pb2.ViewSide.ValueType = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        max_points: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "end_time", b"end_time", "max_points", b"max_points", "side", b"side", "start_time", b"start_time", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetUserViewRequest: _TypeAlias = GetUserViewRequest  # noqa: Y015
+
+@_typing.final
+class GetUserViewResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    VIEWS_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    call_id: _builtins.str
+    user_id: _builtins.str
+    @_builtins.property
+    def views(self) -> _containers.RepeatedCompositeFieldContainer[Global___UserView]:
+        """The sides asked for, receiver first."""
+
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The range applied and the overview step."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def step(self) -> _duration_pb2.Duration: ...
+    @_builtins.property
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """NEXT_ID: 8"""
+
+    def __init__(
+        self,
+        *,
+        call_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        views: _abc.Iterable[Global___UserView] | None = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        step: _duration_pb2.Duration | None = ...,
+        as_of: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "end_time", b"end_time", "start_time", b"start_time", "step", b"step"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "call_id", b"call_id", "end_time", b"end_time", "start_time", b"start_time", "step", b"step", "user_id", b"user_id", "views", b"views"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetUserViewResponse: _TypeAlias = GetUserViewResponse  # noqa: Y015

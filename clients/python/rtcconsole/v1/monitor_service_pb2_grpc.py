@@ -3,7 +3,11 @@
 import grpc
 import warnings
 
+from rtcconsole.v1 import call_details_pb2 as rtcconsole_dot_v1_dot_call__details__pb2
 from rtcconsole.v1 import monitor_service_pb2 as rtcconsole_dot_v1_dot_monitor__service__pb2
+from rtcconsole.v1 import quality_series_pb2 as rtcconsole_dot_v1_dot_quality__series__pb2
+from rtcconsole.v1 import realtime_pb2 as rtcconsole_dot_v1_dot_realtime__pb2
+from rtcconsole.v1 import room_control_pb2 as rtcconsole_dot_v1_dot_room__control__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -55,6 +59,66 @@ class MonitorServiceStub:
                 request_serializer=rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsRequest.SerializeToString,
                 response_deserializer=rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsResponse.FromString,
                 _registered_method=True)
+        self.GetCall = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/GetCall',
+                request_serializer=rtcconsole_dot_v1_dot_call__details__pb2.GetCallRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_call__details__pb2.GetCallResponse.FromString,
+                _registered_method=True)
+        self.ListCallUsers = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/ListCallUsers',
+                request_serializer=rtcconsole_dot_v1_dot_call__details__pb2.ListCallUsersRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_call__details__pb2.ListCallUsersResponse.FromString,
+                _registered_method=True)
+        self.GetUserView = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/GetUserView',
+                request_serializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetUserViewRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetUserViewResponse.FromString,
+                _registered_method=True)
+        self.GetQualitySeries = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/GetQualitySeries',
+                request_serializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualitySeriesRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualitySeriesResponse.FromString,
+                _registered_method=True)
+        self.ListClientEvents = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/ListClientEvents',
+                request_serializer=rtcconsole_dot_v1_dot_quality__series__pb2.ListClientEventsRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_quality__series__pb2.ListClientEventsResponse.FromString,
+                _registered_method=True)
+        self.DismissRoom = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/DismissRoom',
+                request_serializer=rtcconsole_dot_v1_dot_room__control__pb2.DismissRoomRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_room__control__pb2.DismissRoomResponse.FromString,
+                _registered_method=True)
+        self.RemoveUsers = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/RemoveUsers',
+                request_serializer=rtcconsole_dot_v1_dot_room__control__pb2.RemoveUsersRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_room__control__pb2.RemoveUsersResponse.FromString,
+                _registered_method=True)
+        self.ListRoomCommands = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/ListRoomCommands',
+                request_serializer=rtcconsole_dot_v1_dot_room__control__pb2.ListRoomCommandsRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_room__control__pb2.ListRoomCommandsResponse.FromString,
+                _registered_method=True)
+        self.GetRealtimeOverview = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/GetRealtimeOverview',
+                request_serializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeOverviewRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeOverviewResponse.FromString,
+                _registered_method=True)
+        self.GetRealtimeSeries = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/GetRealtimeSeries',
+                request_serializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeSeriesRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeSeriesResponse.FromString,
+                _registered_method=True)
+        self.ListRealtimeRooms = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/ListRealtimeRooms',
+                request_serializer=rtcconsole_dot_v1_dot_realtime__pb2.ListRealtimeRoomsRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_realtime__pb2.ListRealtimeRoomsResponse.FromString,
+                _registered_method=True)
+        self.GetRealtimeBreakdown = channel.unary_unary(
+                '/rtcconsole.v1.MonitorService/GetRealtimeBreakdown',
+                request_serializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownResponse.FromString,
+                _registered_method=True)
 
 
 class MonitorServiceServicer:
@@ -88,6 +152,82 @@ class MonitorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCall(self, request, context):
+        """--- call details (R18): call_details.proto
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCallUsers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserView(self, request, context):
+        """--- user views and the full link (R19, R20): quality_series.proto
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetQualitySeries(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClientEvents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DismissRoom(self, request, context):
+        """--- room control (R7): room_control.proto
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveUsers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRoomCommands(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRealtimeOverview(self, request, context):
+        """--- real time (R21): realtime.proto
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRealtimeSeries(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRealtimeRooms(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRealtimeBreakdown(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MonitorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -100,6 +240,66 @@ def add_MonitorServiceServicer_to_server(servicer, server):
                     servicer.ListCalls,
                     request_deserializer=rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsRequest.FromString,
                     response_serializer=rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsResponse.SerializeToString,
+            ),
+            'GetCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCall,
+                    request_deserializer=rtcconsole_dot_v1_dot_call__details__pb2.GetCallRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_call__details__pb2.GetCallResponse.SerializeToString,
+            ),
+            'ListCallUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCallUsers,
+                    request_deserializer=rtcconsole_dot_v1_dot_call__details__pb2.ListCallUsersRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_call__details__pb2.ListCallUsersResponse.SerializeToString,
+            ),
+            'GetUserView': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserView,
+                    request_deserializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetUserViewRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetUserViewResponse.SerializeToString,
+            ),
+            'GetQualitySeries': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQualitySeries,
+                    request_deserializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualitySeriesRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualitySeriesResponse.SerializeToString,
+            ),
+            'ListClientEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientEvents,
+                    request_deserializer=rtcconsole_dot_v1_dot_quality__series__pb2.ListClientEventsRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_quality__series__pb2.ListClientEventsResponse.SerializeToString,
+            ),
+            'DismissRoom': grpc.unary_unary_rpc_method_handler(
+                    servicer.DismissRoom,
+                    request_deserializer=rtcconsole_dot_v1_dot_room__control__pb2.DismissRoomRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_room__control__pb2.DismissRoomResponse.SerializeToString,
+            ),
+            'RemoveUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveUsers,
+                    request_deserializer=rtcconsole_dot_v1_dot_room__control__pb2.RemoveUsersRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_room__control__pb2.RemoveUsersResponse.SerializeToString,
+            ),
+            'ListRoomCommands': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRoomCommands,
+                    request_deserializer=rtcconsole_dot_v1_dot_room__control__pb2.ListRoomCommandsRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_room__control__pb2.ListRoomCommandsResponse.SerializeToString,
+            ),
+            'GetRealtimeOverview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRealtimeOverview,
+                    request_deserializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeOverviewRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeOverviewResponse.SerializeToString,
+            ),
+            'GetRealtimeSeries': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRealtimeSeries,
+                    request_deserializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeSeriesRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeSeriesResponse.SerializeToString,
+            ),
+            'ListRealtimeRooms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRealtimeRooms,
+                    request_deserializer=rtcconsole_dot_v1_dot_realtime__pb2.ListRealtimeRoomsRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_realtime__pb2.ListRealtimeRoomsResponse.SerializeToString,
+            ),
+            'GetRealtimeBreakdown': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRealtimeBreakdown,
+                    request_deserializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -167,6 +367,330 @@ class MonitorService:
             '/rtcconsole.v1.MonitorService/ListCalls',
             rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsRequest.SerializeToString,
             rtcconsole_dot_v1_dot_monitor__service__pb2.ListCallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/GetCall',
+            rtcconsole_dot_v1_dot_call__details__pb2.GetCallRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_call__details__pb2.GetCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCallUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/ListCallUsers',
+            rtcconsole_dot_v1_dot_call__details__pb2.ListCallUsersRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_call__details__pb2.ListCallUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserView(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/GetUserView',
+            rtcconsole_dot_v1_dot_monitor__service__pb2.GetUserViewRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_monitor__service__pb2.GetUserViewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQualitySeries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/GetQualitySeries',
+            rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualitySeriesRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_monitor__service__pb2.GetQualitySeriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/ListClientEvents',
+            rtcconsole_dot_v1_dot_quality__series__pb2.ListClientEventsRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_quality__series__pb2.ListClientEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DismissRoom(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/DismissRoom',
+            rtcconsole_dot_v1_dot_room__control__pb2.DismissRoomRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_room__control__pb2.DismissRoomResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/RemoveUsers',
+            rtcconsole_dot_v1_dot_room__control__pb2.RemoveUsersRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_room__control__pb2.RemoveUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRoomCommands(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/ListRoomCommands',
+            rtcconsole_dot_v1_dot_room__control__pb2.ListRoomCommandsRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_room__control__pb2.ListRoomCommandsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRealtimeOverview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/GetRealtimeOverview',
+            rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeOverviewRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeOverviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRealtimeSeries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/GetRealtimeSeries',
+            rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeSeriesRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeSeriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRealtimeRooms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/ListRealtimeRooms',
+            rtcconsole_dot_v1_dot_realtime__pb2.ListRealtimeRoomsRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_realtime__pb2.ListRealtimeRoomsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRealtimeBreakdown(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/GetRealtimeBreakdown',
+            rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownResponse.FromString,
             options,
             channel_credentials,
             insecure,

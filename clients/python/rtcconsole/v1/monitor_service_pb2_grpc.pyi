@@ -5,7 +5,11 @@ isort:skip_file
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from rtcconsole.v1 import call_details_pb2 as _call_details_pb2
 from rtcconsole.v1 import monitor_service_pb2 as _monitor_service_pb2
+from rtcconsole.v1 import quality_series_pb2 as _quality_series_pb2
+from rtcconsole.v1 import realtime_pb2 as _realtime_pb2
+from rtcconsole.v1 import room_control_pb2 as _room_control_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -52,6 +56,22 @@ class MonitorServiceStub:
     their event time (docs/monitoring.md, "Calls"). Another account's app is
     NOT_FOUND; a range reaching back more than 14 days is INVALID_ARGUMENT.
     """
+    GetCall: _grpc.UnaryUnaryMultiCallable[_call_details_pb2.GetCallRequest, _call_details_pb2.GetCallResponse]
+    """--- call details (R18): call_details.proto"""
+    ListCallUsers: _grpc.UnaryUnaryMultiCallable[_call_details_pb2.ListCallUsersRequest, _call_details_pb2.ListCallUsersResponse]
+    GetUserView: _grpc.UnaryUnaryMultiCallable[_monitor_service_pb2.GetUserViewRequest, _monitor_service_pb2.GetUserViewResponse]
+    """--- user views and the full link (R19, R20): quality_series.proto"""
+    GetQualitySeries: _grpc.UnaryUnaryMultiCallable[_monitor_service_pb2.GetQualitySeriesRequest, _monitor_service_pb2.GetQualitySeriesResponse]
+    ListClientEvents: _grpc.UnaryUnaryMultiCallable[_quality_series_pb2.ListClientEventsRequest, _quality_series_pb2.ListClientEventsResponse]
+    DismissRoom: _grpc.UnaryUnaryMultiCallable[_room_control_pb2.DismissRoomRequest, _room_control_pb2.DismissRoomResponse]
+    """--- room control (R7): room_control.proto"""
+    RemoveUsers: _grpc.UnaryUnaryMultiCallable[_room_control_pb2.RemoveUsersRequest, _room_control_pb2.RemoveUsersResponse]
+    ListRoomCommands: _grpc.UnaryUnaryMultiCallable[_room_control_pb2.ListRoomCommandsRequest, _room_control_pb2.ListRoomCommandsResponse]
+    GetRealtimeOverview: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeOverviewRequest, _realtime_pb2.GetRealtimeOverviewResponse]
+    """--- real time (R21): realtime.proto"""
+    GetRealtimeSeries: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeSeriesRequest, _realtime_pb2.GetRealtimeSeriesResponse]
+    ListRealtimeRooms: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.ListRealtimeRoomsRequest, _realtime_pb2.ListRealtimeRoomsResponse]
+    GetRealtimeBreakdown: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeBreakdownRequest, _realtime_pb2.GetRealtimeBreakdownResponse]
 
 @_typing.type_check_only
 class MonitorServiceAsyncStub(MonitorServiceStub):
@@ -77,6 +97,22 @@ class MonitorServiceAsyncStub(MonitorServiceStub):
     their event time (docs/monitoring.md, "Calls"). Another account's app is
     NOT_FOUND; a range reaching back more than 14 days is INVALID_ARGUMENT.
     """
+    GetCall: _aio.UnaryUnaryMultiCallable[_call_details_pb2.GetCallRequest, _call_details_pb2.GetCallResponse]  # type: ignore[assignment]
+    """--- call details (R18): call_details.proto"""
+    ListCallUsers: _aio.UnaryUnaryMultiCallable[_call_details_pb2.ListCallUsersRequest, _call_details_pb2.ListCallUsersResponse]  # type: ignore[assignment]
+    GetUserView: _aio.UnaryUnaryMultiCallable[_monitor_service_pb2.GetUserViewRequest, _monitor_service_pb2.GetUserViewResponse]  # type: ignore[assignment]
+    """--- user views and the full link (R19, R20): quality_series.proto"""
+    GetQualitySeries: _aio.UnaryUnaryMultiCallable[_monitor_service_pb2.GetQualitySeriesRequest, _monitor_service_pb2.GetQualitySeriesResponse]  # type: ignore[assignment]
+    ListClientEvents: _aio.UnaryUnaryMultiCallable[_quality_series_pb2.ListClientEventsRequest, _quality_series_pb2.ListClientEventsResponse]  # type: ignore[assignment]
+    DismissRoom: _aio.UnaryUnaryMultiCallable[_room_control_pb2.DismissRoomRequest, _room_control_pb2.DismissRoomResponse]  # type: ignore[assignment]
+    """--- room control (R7): room_control.proto"""
+    RemoveUsers: _aio.UnaryUnaryMultiCallable[_room_control_pb2.RemoveUsersRequest, _room_control_pb2.RemoveUsersResponse]  # type: ignore[assignment]
+    ListRoomCommands: _aio.UnaryUnaryMultiCallable[_room_control_pb2.ListRoomCommandsRequest, _room_control_pb2.ListRoomCommandsResponse]  # type: ignore[assignment]
+    GetRealtimeOverview: _aio.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeOverviewRequest, _realtime_pb2.GetRealtimeOverviewResponse]  # type: ignore[assignment]
+    """--- real time (R21): realtime.proto"""
+    GetRealtimeSeries: _aio.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeSeriesRequest, _realtime_pb2.GetRealtimeSeriesResponse]  # type: ignore[assignment]
+    ListRealtimeRooms: _aio.UnaryUnaryMultiCallable[_realtime_pb2.ListRealtimeRoomsRequest, _realtime_pb2.ListRealtimeRoomsResponse]  # type: ignore[assignment]
+    GetRealtimeBreakdown: _aio.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeBreakdownRequest, _realtime_pb2.GetRealtimeBreakdownResponse]  # type: ignore[assignment]
 
 class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
     """The monitoring dashboard (R17–R21): today the call list (R17) and the
@@ -111,5 +147,93 @@ class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
         their event time (docs/monitoring.md, "Calls"). Another account's app is
         NOT_FOUND; a range reaching back more than 14 days is INVALID_ARGUMENT.
         """
+
+    @_abc_1.abstractmethod
+    def GetCall(
+        self,
+        request: _call_details_pb2.GetCallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_call_details_pb2.GetCallResponse, _abc.Awaitable[_call_details_pb2.GetCallResponse]]:
+        """--- call details (R18): call_details.proto"""
+
+    @_abc_1.abstractmethod
+    def ListCallUsers(
+        self,
+        request: _call_details_pb2.ListCallUsersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_call_details_pb2.ListCallUsersResponse, _abc.Awaitable[_call_details_pb2.ListCallUsersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetUserView(
+        self,
+        request: _monitor_service_pb2.GetUserViewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_monitor_service_pb2.GetUserViewResponse, _abc.Awaitable[_monitor_service_pb2.GetUserViewResponse]]:
+        """--- user views and the full link (R19, R20): quality_series.proto"""
+
+    @_abc_1.abstractmethod
+    def GetQualitySeries(
+        self,
+        request: _monitor_service_pb2.GetQualitySeriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_monitor_service_pb2.GetQualitySeriesResponse, _abc.Awaitable[_monitor_service_pb2.GetQualitySeriesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListClientEvents(
+        self,
+        request: _quality_series_pb2.ListClientEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_quality_series_pb2.ListClientEventsResponse, _abc.Awaitable[_quality_series_pb2.ListClientEventsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DismissRoom(
+        self,
+        request: _room_control_pb2.DismissRoomRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_room_control_pb2.DismissRoomResponse, _abc.Awaitable[_room_control_pb2.DismissRoomResponse]]:
+        """--- room control (R7): room_control.proto"""
+
+    @_abc_1.abstractmethod
+    def RemoveUsers(
+        self,
+        request: _room_control_pb2.RemoveUsersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_room_control_pb2.RemoveUsersResponse, _abc.Awaitable[_room_control_pb2.RemoveUsersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListRoomCommands(
+        self,
+        request: _room_control_pb2.ListRoomCommandsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_room_control_pb2.ListRoomCommandsResponse, _abc.Awaitable[_room_control_pb2.ListRoomCommandsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetRealtimeOverview(
+        self,
+        request: _realtime_pb2.GetRealtimeOverviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_realtime_pb2.GetRealtimeOverviewResponse, _abc.Awaitable[_realtime_pb2.GetRealtimeOverviewResponse]]:
+        """--- real time (R21): realtime.proto"""
+
+    @_abc_1.abstractmethod
+    def GetRealtimeSeries(
+        self,
+        request: _realtime_pb2.GetRealtimeSeriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_realtime_pb2.GetRealtimeSeriesResponse, _abc.Awaitable[_realtime_pb2.GetRealtimeSeriesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListRealtimeRooms(
+        self,
+        request: _realtime_pb2.ListRealtimeRoomsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_realtime_pb2.ListRealtimeRoomsResponse, _abc.Awaitable[_realtime_pb2.ListRealtimeRoomsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetRealtimeBreakdown(
+        self,
+        request: _realtime_pb2.GetRealtimeBreakdownRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_realtime_pb2.GetRealtimeBreakdownResponse, _abc.Awaitable[_realtime_pb2.GetRealtimeBreakdownResponse]]: ...
 
 def add_MonitorServiceServicer_to_server(servicer: MonitorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

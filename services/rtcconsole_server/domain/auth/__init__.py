@@ -17,12 +17,20 @@ from rtcconsole_server.domain.auth._secondary import (
     lockout_duration,
 )
 from rtcconsole_server.domain.auth._signatures import EntryDecision, EntryDenial, Room, Signatures
+from rtcconsole_server.domain.auth._time_zones import (
+    DEFAULT_TIME_ZONE,
+    AccountSettings,
+    check_time_zone,
+    time_zone,
+)
 
 __all__ = [
     "API_KEY_QUOTA",
+    "DEFAULT_TIME_ZONE",
     "TOTP_LOCKOUT_FIRST",
     "TOTP_LOCKOUT_MAX",
     "TOTP_MAX_FAILURES",
+    "AccountSettings",
     "Accounts",
     "ApiKeyView",
     "EntryDecision",
@@ -31,6 +39,8 @@ __all__ = [
     "SecondaryAuth",
     "Signatures",
     "TotpState",
+    "check_time_zone",
     "check_totp_code",
     "lockout_duration",
+    "time_zone",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["BatchOutcome", "Rejection"]
 
@@ -32,3 +33,6 @@ class BatchOutcome:
     """Records not stored, by index (streaming only; all-or-nothing batches raise instead)."""
     queued: int = 0
     """Callback deliveries queued with new events (always 0 for usage)."""
+    stored: list[Any] = field(default_factory=list, repr=False, compare=False)
+    """The input records stored now (``accepted`` of them; never a duplicate or a retry): what
+    R21's real-time counting counts once the batch is committed. Empty for usage."""

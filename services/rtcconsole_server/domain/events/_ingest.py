@@ -181,6 +181,7 @@ class EventIngest:
                 raise _conflict_error(conflicts)  # rolls back what was inserted
             outcome.rejections.extend(_conflict_rejection(it, fields) for it, fields in conflicts)
             outcome.accepted = len(fresh)
+            outcome.stored = [it.event for it in fresh]  # counted in real time after the commit (R21)
             live = [it for it in fresh if not deleted[it.event.sdk_app_id]]
             if self._on_stored is not None:
                 outcome.queued = self._on_stored(

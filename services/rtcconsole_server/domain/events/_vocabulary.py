@@ -65,6 +65,9 @@ class EventInput:
     reason: int = 0
     session: Mapping[str, str] = field(default_factory=dict)
     """Session attributes (region, country, sdk_version, ...) without empty values."""
+    command_id: str = ""
+    """The room command (R7) this event carries out, when the console asked for it; not digested
+    (a retry may differ in it) and not stored: it acknowledges the command as the event is stored."""
 
     @property
     def room_key(self) -> str:

@@ -6,7 +6,7 @@ stored: each page derives them from the stored room events by event time
 (``_call_query``; decision 0020 says why, and why not a table maintained at ingest).
 
 Ranges are half-open, ``[start, end)``, on the call's start. Presets: today and yesterday
-are UTC days (the account time-zone setting does not exist yet), the last 6 hours and the
+are days of the account's time zone (UTC until set: ``AccountSettings``), the last 6 hours and the
 last 14 days end at the query's instant. The look-back is 14 days: a range starting earlier
 is ``InvalidArgument`` on the field that sets it, naming the limit.
 """
@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.auth import time_zone
 from rtcconsole_server.domain.common import (
     Caller,
     Page,
@@ -31,17 +32,27 @@ from rtcconsole_server.domain.common import (
     text_violations,
 )
 from rtcconsole_server.domain.events import room_key, room_of_key
-from rtcconsole_server.domain.monitor._call_query import query_calls
+from rtcconsole_server.domain.monitor._call_query import CallRow, query_calls
 from rtcconsole_server.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
+    NotFound,
     PreconditionViolation,
 )
 from rtcconsole_server.store import Store
-from rtcconsole_server.store.models import App
+from rtcconsole_server.store.models import Account, App
 
-__all__ = ["LOOK_BACK", "CallList", "CallRange", "CallView", "Calls"]
+__all__ = [
+    "LOOK_BACK",
+    "CallList",
+    "CallRange",
+    "CallRef",
+    "CallView",
+    "Calls",
+    "find_call",
+    "parse_call_id",
+]
 
 LOOK_BACK = timedelta(days=14)
 """How far before the query a range may start (R17, TRTC's 14 days)."""
@@ -88,14 +99,22 @@ class CallList:
     as_of: datetime
 
 
-def _midnight(instant: datetime) -> datetime:
-    return instant.replace(hour=0, minute=0, second=0, microsecond=0)
+def _midnight(instant: datetime, zone: tzinfo, days: int = 0) -> datetime:
+    """Midnight (UTC instant) of the day ``days`` after the one ``instant`` falls in, in ``zone``:
+    a day of a zone with daylight saving may last 23 or 25 hours."""
+    day = instant.astimezone(zone).date() + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
 def resolve_range(
-    now: datetime, preset: CallRange | None, start: datetime | None, end: datetime | None
+    now: datetime,
+    preset: CallRange | None,
+    start: datetime | None,
+    end: datetime | None,
+    zone: tzinfo = UTC,
 ) -> tuple[datetime, datetime]:
-    """The ``[start, end)`` of a preset or a custom range (default: today, UTC)."""
+    """The ``[start, end)`` of a preset or a custom range (default: today); "today" and
+    "yesterday" are days of ``zone``, the account's time zone (UTC by default)."""
     if preset is not None and (start is not None or end is not None):
         raise InvalidArgument(FieldViolation("range", "set a preset range or start_time/end_time, not both"))
     if start is not None or end is not None:
@@ -115,16 +134,56 @@ def resolve_range(
                 )
             )
         return start, end
-    today = _midnight(now)
+    today = _midnight(now, zone)
     match preset or CallRange.TODAY:
         case CallRange.TODAY:
-            return today, today + timedelta(days=1)
+            return today, _midnight(now, zone, 1)
         case CallRange.YESTERDAY:
-            return today - timedelta(days=1), today
+            return _midnight(now, zone, -1), today
         case CallRange.LAST_6_HOURS:
             return now - timedelta(hours=6), now
         case CallRange.LAST_14_DAYS:
             return now - LOOK_BACK, now
+
+
+@dataclass(frozen=True)
+class CallRef:
+    """A call id taken apart: ``{sdk_app_id}_{room}_{start_unix}``."""
+
+    sdk_app_id: int
+    room_keys: tuple[str, ...]
+    """The room keys the middle part can mean, numeric first: ``123`` may be the numeric
+    room 123 or the string room "123" (TRTC's shape does not tell them apart)."""
+    start: datetime
+    """The call's start, to the whole second (UTC)."""
+
+
+_MAX_CALL_ID = 20 + 1 + 64 + 1 + 12
+
+
+def parse_call_id(call_id: str, field: str = "call_id") -> CallRef:
+    """The parts of a call id, or ``InvalidArgument`` on ``field`` saying the expected shape."""
+    shape = "must look like {sdk_app_id}_{room}_{start_unix}, as ListCalls returns it"
+    if not call_id:
+        raise InvalidArgument(FieldViolation(field, "is required: " + shape))
+    if len(call_id) > _MAX_CALL_ID or "\x00" in call_id:
+        raise InvalidArgument(FieldViolation(field, f"is at most {_MAX_CALL_ID} characters: " + shape))
+    app_text, _, rest = call_id.partition("_")
+    room, _, start_text = rest.rpartition("_")
+    digits = app_text.isascii() and app_text.isdigit() and start_text.isascii() and start_text.isdigit()
+    if not (digits and room):
+        raise InvalidArgument(FieldViolation(field, shape))
+    app_id, start_unix = int(app_text), int(start_text)
+    if not (0 < app_id < 2**63) or start_unix >= 253402300800:  # 9999-12-31
+        raise InvalidArgument(FieldViolation(field, shape))
+    keys: list[str] = []
+    if room.isascii() and room.isdigit() and 0 < int(room) < 2**32 - 1 and str(int(room)) == room:
+        keys.append(room_key(int(room), None))
+    if not room_violations(None, room):
+        keys.append(room_key(None, room))
+    if not keys:
+        raise InvalidArgument(FieldViolation(field, "names a room that cannot exist: " + shape))
+    return CallRef(app_id, tuple(keys), datetime.fromtimestamp(start_unix, UTC))
 
 
 def _position(value: object) -> tuple[datetime, str, datetime, datetime]:
@@ -168,10 +227,11 @@ class Calls:
             violations += room_violations(room_id, str_room_id)
         if violations:
             raise InvalidArgument(violations)
-        resolved = resolve_range(now, preset, start, end)
         size = page_size(page_size_requested)
         key = room_key(room_id, str_room_id) if room_id is not None or str_room_id is not None else None
         with self._store.read() as session:
+            zone = time_zone(session.scalar(select(Account.time_zone).where(Account.id == caller.account_id)))
+            resolved = resolve_range(now, preset, start, end, zone)
             app_id = (
                 load_app(session, caller, sdk_app_id).sdk_app_id if sdk_app_id else _latest(session, caller)
             )
@@ -198,17 +258,7 @@ class Calls:
                 after=after,
                 limit=size + 1,
             )
-        views = [
-            CallView(
-                call_id=f"{app_id}_{room_of_key(r.room_key)}_{int(r.start.timestamp())}",
-                room=room_of_key(r.room_key),
-                start=r.start,
-                end=r.end,
-                duration=max((r.end or now) - r.start, timedelta(0)),
-                users=r.users,
-            )
-            for r in rows[:size]
-        ]
+        views = [_view(app_id, r, now) for r in rows[:size]]
         token = ""
         if len(rows) > size:
             last = rows[size - 1]
@@ -220,6 +270,53 @@ class Calls:
             ]
             token = self._tokens.encode(_LIST, position_out, filters)
         return CallList(Page(views, token), app_id, range_start, range_end, now)
+
+    def get(self, caller: Caller, call_id: str) -> CallView:
+        """The call ``call_id`` (as ``list`` shows it), or ``NotFound`` when the caller has no
+        such app or the app no such call inside the 14-day look-back."""
+        ref = parse_call_id(call_id)
+        now = self._clock.now()
+        with self._store.read() as session:
+            load_app(session, caller, ref.sdk_app_id)
+            return find_call(session, ref, now)
+
+
+def find_call(session: Session, ref: CallRef, now: datetime) -> CallView:
+    """The call ``ref`` names, of an app already checked to be the caller's; ``NotFound``
+    when it started before the look-back or does not exist."""
+    if ref.start < now - LOOK_BACK - timedelta(seconds=1):
+        raise NotFound("call", _call_name(ref))
+    for key in ref.room_keys:
+        rows = query_calls(
+            session,
+            sdk_app_id=ref.sdk_app_id,
+            floor=min(ref.start, now - LOOK_BACK) - CHAIN_MARGIN,
+            start=ref.start,
+            end=ref.start + timedelta(seconds=1),
+            room_key=key,
+            user_id=None,
+            after=None,
+            limit=1,
+        )
+        if rows:
+            return _view(ref.sdk_app_id, rows[0], now)
+    raise NotFound("call", _call_name(ref))
+
+
+def _call_name(ref: CallRef) -> str:
+    room = room_of_key(ref.room_keys[0])
+    return f"{ref.sdk_app_id}_{room}_{int(ref.start.timestamp())}"
+
+
+def _view(app_id: int, row: CallRow, now: datetime) -> CallView:
+    return CallView(
+        call_id=f"{app_id}_{room_of_key(row.room_key)}_{int(row.start.timestamp())}",
+        room=room_of_key(row.room_key),
+        start=row.start,
+        end=row.end,
+        duration=max((row.end or now) - row.start, timedelta(0)),
+        users=row.users,
+    )
 
 
 def _latest(session: Session, caller: Caller) -> int:

@@ -16,6 +16,13 @@ The same contract as room events and usage records (``domain.events``, ``domain.
 Identity: a sample's natural key, a client event's (app, event id) (decision 0019). The
 fingerprint is the stored row itself: a resend is compared column by column with what is
 stored, so a conflict names the fields that differ, and a sample needs no digest column.
+On PostgreSQL both tables are partitioned by day, and a unique key there must hold the
+time: a sample's identity is its primary key, but a client event's key is (app, event id,
+time), so for a kind whose identity is not unique in the table (``Kind.unique_identity``)
+the engine looks the identities up in every day first, under a transaction lock per app
+(``store.partitions.lock_apps``), and inserts only the unseen ones: a resend with another
+time is still the same event (decision 0024). The partitions of a batch's days are made
+before it is written (``store.partitions.DayPartitions``).
 
 Speed: a batch is validated in Python, then written in one transaction: one query for
 the apps, one ``COPY`` (PostgreSQL) or ``executemany`` (SQLite) of the new rows inside a
@@ -33,7 +40,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
@@ -42,8 +49,9 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.common import BatchOutcome, Rejection
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
-from rtcconsole_server.store.bulk import Key, insert_new_rows
+from rtcconsole_server.store.bulk import Key, insert_new_rows, insert_rows, read_rows
 from rtcconsole_server.store.models import App
+from rtcconsole_server.store.partitions import DayPartitions, lock_apps, missing_partition, utc_day
 from rtcconsole_server.store.retry import Race, RetryPolicy, run_with_retries
 
 __all__ = ["MAX_BATCH", "Kind", "RecordIngest"]
@@ -76,6 +84,11 @@ class Kind(abc.ABC, Generic[R]):
     table: ClassVar[Table]
     key: ClassVar[tuple[str, ...]]
     """The identity's columns, in the table's key order."""
+    time_column: ClassVar[str]
+    """The record's time, the table's partition key on PostgreSQL (a field of the record too)."""
+    unique_identity: ClassVar[bool] = True
+    """Whether :attr:`key` is a unique key of the table; if not (a prefix of it), the engine
+    looks stored identities up before inserting."""
 
     @abc.abstractmethod
     def check(self, record: R, now: datetime) -> list[FieldViolation]:
@@ -130,6 +143,7 @@ class RecordIngest(Generic[R]):
         self._store = store
         self._clock = clock
         self._kind = kind
+        self._partitions = DayPartitions(store, kind.table.name)
 
     def check_batch_size(self, count: int, *, where: str = "") -> None:
         """``InvalidArgument`` on the batch's field beyond :data:`MAX_BATCH` records (``where``
@@ -189,12 +203,24 @@ class RecordIngest(Generic[R]):
         return _Item(index, record, self._kind.identity(record), self._kind)
 
     def _write_with_retries(self, items: list[_Item[R]], now: datetime, *, atomic: bool) -> BatchOutcome:
-        return run_with_retries(
+        days = {utc_day(getattr(it.record, self._kind.time_column)) for it in items}
+        self._partitions.ensure(days)
+        run = functools.partial(
+            run_with_retries,
             lambda: self._write(items, now, atomic=atomic),
             what=f"{self._kind.what} batch",
             policy=_RETRY,
             log=log,
         )
+        try:
+            return run()
+        except Exception as error:
+            if not missing_partition(error):
+                raise
+        # a partition this process knew was dropped since (retention, perhaps on another replica)
+        self._partitions.forget()
+        self._partitions.ensure(days)
+        return run()
 
     def _write(self, items: list[_Item[R]], now: datetime, *, atomic: bool) -> BatchOutcome:
         outcome = BatchOutcome()
@@ -222,9 +248,11 @@ class RecordIngest(Generic[R]):
             for it in items:
                 if it.record.sdk_app_id in issued:
                     firsts.setdefault(it.identity, it)
-            stored = insert_new_rows(
-                session, kind.table, kind.key, [kind.row(it.record, now) for it in firsts.values()]
-            )
+            rows = [kind.row(it.record, now) for it in firsts.values()]
+            if kind.unique_identity:
+                stored = insert_new_rows(session, kind.table, kind.key, rows)
+            else:
+                stored = self._insert_unseen(session, rows)
             conflicts: list[tuple[_Item[R], tuple[str, ...]]] = []
             for it in items:
                 first = firsts.get(it.identity)
@@ -234,6 +262,7 @@ class RecordIngest(Generic[R]):
                     known = kind.stored_form(stored[it.identity])
                 elif first is it:
                     outcome.accepted += 1
+                    outcome.stored.append(it.record)  # counted in real time after the commit (R21)
                     continue
                 else:
                     known = first.form
@@ -247,6 +276,19 @@ class RecordIngest(Generic[R]):
             outcome.rejections += [self._conflict_rejection(it, fields) for it, fields in conflicts]
         outcome.rejections.sort(key=lambda r: r.index)
         return outcome
+
+    def _insert_unseen(self, session: Session, rows: list[dict[str, object]]) -> dict[Key, dict[str, Any]]:
+        """Insert the rows whose identity no stored row has, whatever its time; the stored rows of
+        the others. Writers of the same apps wait for each other (PostgreSQL), so no identity is
+        inserted twice by two concurrent batches."""
+        kind = self._kind
+        lock_apps(session, kind.table.name, {cast(int, row["sdk_app_id"]) for row in rows})
+        keys = [tuple(row[c] for c in kind.key) for row in rows]
+        stored = read_rows(session, kind.table, kind.key, keys)
+        insert_rows(
+            session, kind.table, [row for row, key in zip(rows, keys, strict=True) if key not in stored]
+        )
+        return stored
 
     def _conflict_rejection(self, it: _Item[R], fields: tuple[str, ...]) -> Rejection:
         reason = (

@@ -1,5 +1,6 @@
 """The two kinds of monitoring records the engine (``_engine``) stores: quality samples, keyed by
-their natural key, and client events, keyed by (app, event id) (decision 0019).
+their natural key, and client events, keyed by (app, event id) (decision 0019; the table's key
+adds the time, decision 0024).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class _Samples(Kind[SampleInput]):
     batch = "samples"
     table = cast(Table, QualitySample.__table__)
     key = ("sdk_app_id", "room_key", "user_id", "peer_id", "media", "sample_time")
+    time_column = "sample_time"
 
     def check(self, record: SampleInput, now: datetime) -> list[FieldViolation]:
         return check_sample(record, now)
@@ -99,6 +101,8 @@ class _ClientEvents(Kind[ClientEventInput]):
     batch = "events"
     table = cast(Table, ClientEvent.__table__)
     key = ("sdk_app_id", "event_id")
+    time_column = "event_time"
+    unique_identity = False  # the table's key adds event_time, its partition key (decision 0024)
 
     def check(self, record: ClientEventInput, now: datetime) -> list[FieldViolation]:
         return check_client_event(record, now)

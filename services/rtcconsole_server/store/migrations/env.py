@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from rtcconsole_server.store.partitions import include_in_schema_checks
 from rtcconsole_server.store.tables import metadata
 
 config = context.config
@@ -17,6 +18,7 @@ def _run(conn: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=conn.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_in_schema_checks,  # day partitions are data (decision 0024)
     )
     with context.begin_transaction():
         context.run_migrations()

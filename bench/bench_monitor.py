@@ -1,0 +1,239 @@
+"""``monitor``: ListCalls over a simulated 14 days vs the same SQL run bare (issue 12).
+
+Per database backend (SQLite always; PostgreSQL when configured, as ``quality-ingest``):
+
+1. ``rtc-console serve`` in its own process (no workers) on a fresh database; an account, an app.
+2. **Load**: ``bench.monitor_data.scenario`` (``--scale full``: 14 days, 12 rooms, about 10,500
+   calls and 6.3 million quality samples; ``--scale small`` or ``--quick``: one hour of 3 rooms)
+   sent by the simulator's driver through the real IngestService (StreamEvents, StreamQuality,
+   StreamClientEvents, StreamUsage, batches of 1,000). Every record must be accepted.
+3. Rows, each with ``compare_load`` (concurrency 1, alternating segments):
+   - ``ListCalls 14d`` (preset LAST_14_DAYS, the first page of 20) vs the same statement bare;
+   - ``ListCalls 1d`` (a custom range: the last 24 hours) vs the same statement bare.
+   The bare side is the statement the domain sends for that page (``_call_query.py``), captured
+   at the DB-API level with its parameters and replayed on a plain ``sqlite3`` / ``psycopg``
+   connection in a thread of the bench process; ops/s counts pages. Goal (issue 12): ListCalls
+   takes at most 1.5x the bare query's time, a ratio >= 0.67.
+4. Notes: calls and samples loaded, load rate, bytes per stored sample (``bench.quality_data``
+   footprints), and the query plan (SQLite ``EXPLAIN QUERY PLAN``, PostgreSQL ``EXPLAIN``)
+   with whether ``ix_room_events_calls`` is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from bench import monitor_data as data
+from bench import quality_data
+from bench.load import LoadResult, compare_load
+from bench.procs import subprocess_server
+from bench.registry import BenchConfig, Row, benchmark
+from bench.rtc_servers import (
+    CLI,
+    PORT_LINE,
+    Backend,
+    create_accounts,
+    migrate,
+    postgres_backend,
+    reachable_postgres,
+    sqlite_backend,
+)
+from rtcconsole.client import IngestClient, RtcConsole
+from rtcconsole.errors import RtcConsoleError
+
+__all__ = ["monitor"]
+
+NAME = "monitor"
+TOKEN = "bench-data-plane-token"
+CALL_TIMEOUT_S = 600.0
+PAGE = 20
+"""ListCalls' default page size."""
+MIN_SEGMENT_S = 0.5
+
+
+def _log(text: str) -> None:
+    print(f"  {NAME}: {text}", file=sys.stderr, flush=True)
+
+
+def _rounds(config: BenchConfig) -> int:
+    n = max(1, round(config.duration_s / max(config.segment_s, MIN_SEGMENT_S)))
+    return n + n % 2
+
+
+def _serve(url: str) -> list[str]:
+    return [
+        *CLI,
+        "--log-level",
+        "INFO",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-workers",
+        "--data-plane-token",
+        TOKEN,
+        "--database-url",
+        url,
+    ]
+
+
+@contextlib.asynccontextmanager
+async def _bare_side(query: data.BareQuery) -> AsyncIterator[Callable[[], Awaitable[int]]]:
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(1, thread_name_prefix="bench-monitor-bare") as executor:
+        await loop.run_in_executor(executor, query.open)
+        try:
+            yield lambda: loop.run_in_executor(executor, query.run)
+        finally:
+            await loop.run_in_executor(executor, query.close)
+
+
+async def _backend_rows(config: BenchConfig, backend: Backend, scale: data.Scale) -> list[Row]:
+    _log(f"{backend.label}: migrate, account, app")
+    await migrate(backend.url)
+    (owner,) = await create_accounts(backend.url, 1)
+    api_key = owner[0][1].removeprefix("Bearer ")
+    sqlite_file = Path(str(make_url(backend.url).database)) if backend.label == "sqlite" else None
+    size_before = quality_data.file_size(sqlite_file) if sqlite_file else 0
+    now = datetime.now(UTC)
+    rows: list[Row] = []
+    async with subprocess_server(_serve(backend.url), ready_port_from=PORT_LINE) as server:  # noqa: SIM117
+        async with await RtcConsole.connect(
+            server.target, api_key=api_key, timeout=CALL_TIMEOUT_S
+        ) as console:
+            sdk_app_id = int((await console.apps.create_app(name="bench_monitor")).sdk_app_id)
+            simulated = data.scenario(sdk_app_id, scale)
+            _log(f"{backend.label}: loading {scale.span} of {scale.rooms} rooms through the IngestService")
+            started = time.monotonic()
+            async with IngestClient(
+                console.channel, data_plane_token=TOKEN, timeout=CALL_TIMEOUT_S
+            ) as ingest:
+                tally = await data.load(ingest, simulated, now - scale.span, now)
+            took = time.monotonic() - started
+            if tally.total("accepted") != tally.total("sent"):
+                raise RuntimeError(f"{backend.label}: not every record was accepted: {tally.as_dict()}")
+            samples = tally.kinds["sample"].accepted
+            _log(f"{backend.label}: {tally.calls:,} calls, {samples:,} samples in {took:.0f} s")
+            loaded = (
+                f"{tally.calls:,} calls, {samples:,} samples, {tally.total('accepted'):,} records loaded "
+                f"through the IngestService in {took:.0f} s ({tally.total('accepted') / took:,.0f}/s)"
+            )
+            loaded += "; " + await _first_call(console, sdk_app_id)
+            await asyncio.to_thread(data.analyze, backend.url)
+            for label, preset, start, end in (
+                ("14d", "14d", now - timedelta(days=14), now),
+                ("1d", None, now - timedelta(days=1), now),
+            ):
+                query = data.BareQuery(
+                    backend.url,
+                    sdk_app_id=sdk_app_id,
+                    now=datetime.now(UTC),
+                    start=start,
+                    end=end,
+                    limit=PAGE + 1,
+                )
+                plan, uses_index = data.explain(query)
+
+                async def list_calls(
+                    preset: str | None = preset, start: datetime = start, end: datetime = end
+                ) -> None:
+                    if preset is not None:
+                        await console.monitor.list_calls(sdk_app_id=sdk_app_id, range=preset)
+                    else:
+                        await console.monitor.list_calls(sdk_app_id=sdk_app_id, start=start, end=end)
+
+                async with _bare_side(query) as bare:
+                    _log(f"{backend.label}: ListCalls {label} vs the bare statement")
+                    subject, baseline = await compare_load(
+                        list_calls,
+                        bare,
+                        concurrency=1,
+                        duration_s=config.duration_s,
+                        warmup_s=config.warmup_s,
+                        rounds=_rounds(config),
+                    )
+                rows.append(_row(backend, label, subject, baseline, query, plan, uses_index, loaded))
+    stored = (
+        await asyncio.to_thread(quality_data.sqlite_footprint, sqlite_file, size_before)
+        if sqlite_file
+        else await asyncio.to_thread(quality_data.postgres_footprint, backend.url, quality_data.TABLE)
+    )
+    last = rows[-1]
+    rows[-1] = Row(
+        **{
+            **{f: getattr(last, f) for f in last.__dataclass_fields__},
+            "note": last.note + f"; {stored.per_row:.1f} B per stored sample ({stored.how}; "
+            f"{stored.bytes:,} B / {stored.rows:,} rows)",
+        }
+    )
+    return rows
+
+
+async def _first_call(console: RtcConsole, sdk_app_id: int) -> str:
+    """One ListCalls 14d right after the load, before ``ANALYZE``: what a freshly loaded store
+    answers (the rows are measured after it)."""
+    started = time.monotonic()
+    try:
+        await console.monitor.list_calls(sdk_app_id=sdk_app_id, range="14d")
+    except RtcConsoleError as error:
+        took = time.monotonic() - started
+        return f"first ListCalls 14d before ANALYZE failed after {took:.1f} s ({error.code.name})"
+    took = time.monotonic() - started
+    return f"first ListCalls 14d before ANALYZE {1000 * took:.0f} ms; measured after ANALYZE"
+
+
+def _row(
+    backend: Backend,
+    label: str,
+    subject: LoadResult,
+    baseline: LoadResult,
+    query: data.BareQuery,
+    plan: str,
+    uses_index: bool,
+    loaded: str,
+) -> Row:
+    reads = [line.strip() for line in plan.splitlines() if "room_events" in line]
+    shown_plan = " / ".join(reads[:2]) or plan.splitlines()[0]
+    note = (
+        f"{query.rows} rows per page (page of {PAGE} + 1); per page p50 {subject.p50_ms:.1f} ms vs "
+        f"{baseline.p50_ms:.1f} ms bare; {data.CALLS_INDEX} used: {'yes' if uses_index else 'NO'} "
+        f"(plan reads room_events: {shown_plan}); {loaded}; {backend.note}; "
+        "goal ratio >= 0.67 (<= 1.5x the bare time)"
+    )
+    return Row(
+        benchmark=NAME,
+        subject=f"ListCalls {label} {backend.label}",
+        ops_per_s=subject.ops_per_s,
+        p50_ms=subject.p50_ms,
+        p99_ms=subject.p99_ms,
+        baseline=f"bare SQL {label}",
+        baseline_ops_per_s=baseline.ops_per_s,
+        baseline_p50_ms=baseline.p50_ms,
+        baseline_p99_ms=baseline.p99_ms,
+        errors=subject.errors,
+        baseline_errors=baseline.errors,
+        first_error=subject.first_error or baseline.first_error,
+        note=note,
+    )
+
+
+@benchmark(NAME)
+async def monitor(config: BenchConfig) -> list[Row]:
+    """ListCalls (14 days, 1 day) on a simulated 14 days vs the same SQL bare; bytes per sample."""
+    scale = data.SCALES["small" if config.quick or config.scale == "small" else "full"]
+    postgres = await reachable_postgres(NAME)
+    rows: list[Row] = []
+    async with sqlite_backend() as backend:
+        rows += await _backend_rows(config, backend, scale)
+    if postgres is not None:
+        async with postgres_backend(postgres) as backend:
+            rows += await _backend_rows(config, backend, scale)
+    return rows

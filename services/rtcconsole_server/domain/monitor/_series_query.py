@@ -1,0 +1,125 @@
+"""Quality samples grouped into time steps in SQL (R19, R20): one statement per read.
+
+A step's index is ``floor((sample_time - start) / step)``, computed in whole microseconds so
+that a sample exactly on a step's edge falls into the later step on both backends:
+
+- SQLite keeps instants as ``YYYY-MM-DD HH:MM:SS.ffffff`` text (SQLAlchemy's format, always
+  with the microseconds): whole seconds from ``strftime('%s')``, microseconds from the text;
+- PostgreSQL: ``extract(epoch …)`` is an exact ``numeric`` (PostgreSQL >= 14).
+
+Every filter is an equality or an ``IN`` list on the leading columns of the primary key of
+``quality_samples`` (app, room, user, peer, media, sample_time), then a range on
+``sample_time``, so each (user, peer, media) read is one range of that key: no other index is
+needed. The aggregates skip unmeasured (NULL) values; each comes with the count of samples
+that measured the column in the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, BindParameter, Integer, String, bindparam, text
+from sqlalchemy.orm import Session
+
+from rtcconsole_server.store.types import UTCDateTime
+
+__all__ = ["AGGREGATES", "StepRow", "epoch_us", "query_steps"]
+
+AGGREGATES = {"mean": "AVG", "max": "MAX", "sum": "SUM"}
+"""The aggregate names of a series and their SQL functions."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROS = {
+    "sqlite": "(CAST(strftime('%s', sample_time) AS INTEGER) * 1000000"
+    " + CAST(substr(sample_time, 21, 6) AS INTEGER))",
+    "postgresql": "CAST(extract(epoch FROM sample_time) * 1000000 AS BIGINT)",
+}
+
+
+def epoch_us(instant: datetime) -> int:
+    """Whole microseconds since the Unix epoch, exactly (no float)."""
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """The aggregates of one (user, peer, media) stream over one step."""
+
+    user_id: str
+    peer_id: str
+    media: int
+    step: int
+    """The step's index from the range's start."""
+    values: Mapping[str, float]
+    """Column → aggregate, only for columns measured in the step."""
+    counts: Mapping[str, int]
+    """Column → samples that measured it in the step (> 0)."""
+
+
+def query_steps(
+    session: Session,
+    *,
+    sdk_app_id: int,
+    room_key: str,
+    users: Sequence[str],
+    peers: Sequence[str],
+    media: Sequence[int],
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    columns: Mapping[str, str],
+) -> list[StepRow]:
+    """The steps of the samples with user in ``users``, peer in ``peers``, media in ``media`` and
+    sample_time in [start, end), each column aggregated by ``columns[column]`` (a key of
+    :data:`AGGREGATES`); ordered by user, peer, media, step. ``columns`` names model columns
+    (checked by the caller against ``_samples.METRICS``)."""
+    if not (users and peers and media and columns):
+        return []
+    micros = _MICROS.get(session.get_bind().dialect.name, _MICROS["sqlite"])
+    names = list(columns)
+    selects = ", ".join(
+        f"{AGGREGATES[columns[c]]}({c}) AS v{i}, COUNT({c}) AS n{i}" for i, c in enumerate(names)
+    )
+    head = f"SELECT user_id, peer_id, media, ({micros} - :start_us) / :step_us AS step_no, {selects} "
+    # the columns are model columns (the caller checks them), the rest is this module's SQL
+    sql = head + (
+        "FROM quality_samples WHERE sdk_app_id = :app AND room_key = :room AND user_id IN :users "
+        "AND peer_id IN :peers AND media IN :media AND sample_time >= :start AND sample_time < :end "
+        "GROUP BY user_id, peer_id, media, step_no ORDER BY user_id, peer_id, media, step_no"
+    )
+    binds: list[BindParameter[Any]] = [
+        bindparam("app", type_=BigInteger()),
+        bindparam("room", type_=String()),
+        bindparam("users", expanding=True, type_=String()),
+        bindparam("peers", expanding=True, type_=String()),
+        bindparam("media", expanding=True, type_=Integer()),
+        bindparam("start", type_=UTCDateTime()),
+        bindparam("end", type_=UTCDateTime()),
+        bindparam("start_us", type_=BigInteger()),
+        bindparam("step_us", type_=BigInteger()),
+    ]
+    params: dict[str, object] = {
+        "app": sdk_app_id,
+        "room": room_key,
+        "users": list(users),
+        "peers": list(peers),
+        "media": list(media),
+        "start": start,
+        "end": end,
+        "start_us": epoch_us(start),
+        "step_us": epoch_us(_EPOCH + step),
+    }
+    rows: list[StepRow] = []
+    for row in session.execute(text(sql).bindparams(*binds), params):
+        values: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for i, column in enumerate(names):
+            count = int(row[5 + 2 * i])
+            if count:
+                values[column] = float(row[4 + 2 * i])
+                counts[column] = count
+        rows.append(StepRow(row[0], row[1], int(row[2]), int(row[3]), values, counts))
+    return rows
