@@ -7,13 +7,14 @@ Per database backend (SQLite always; PostgreSQL when configured, as ``quality-in
    calls and 6.3 million quality samples; ``--scale small`` or ``--quick``: one hour of 3 rooms)
    sent by the simulator's driver through the real IngestService (StreamEvents, StreamQuality,
    StreamClientEvents, StreamUsage, batches of 1,000). Every record must be accepted.
-3. Rows, each with ``compare_load`` (concurrency 1, alternating segments):
+3. Rows, each timed by :func:`alternate` (one call at a time, B S S B order):
    - ``ListCalls 14d`` (preset LAST_14_DAYS, the first page of 20) vs the same statement bare;
    - ``ListCalls 1d`` (a custom range: the last 24 hours) vs the same statement bare.
    The bare side is the statement the domain sends for that page (``_call_query.py``), captured
    at the DB-API level with its parameters and replayed on a plain ``sqlite3`` / ``psycopg``
-   connection in a thread of the bench process; ops/s counts pages. Goal (issue 12): ListCalls
-   takes at most 1.5x the bare query's time, a ratio >= 0.67.
+   connection in a thread of the bench process; ops/s counts pages per second of each side's
+   own time (a page can take a second or more: no fixed-length segment would hold it).
+   Goal (issue 12): ListCalls takes at most 1.5x the bare query's time, a ratio >= 0.67.
 4. Notes: calls and samples loaded, load rate, bytes per stored sample (``bench.quality_data``
    footprints), and the query plan (SQLite ``EXPLAIN QUERY PLAN``, PostgreSQL ``EXPLAIN``)
    with whether ``ix_room_events_calls`` is used.
@@ -34,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 from bench import monitor_data as data
 from bench import quality_data
-from bench.load import LoadResult, compare_load
+from bench.load import LoadResult, percentile
 from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import (
@@ -57,16 +58,10 @@ TOKEN = "bench-data-plane-token"
 CALL_TIMEOUT_S = 600.0
 PAGE = 20
 """ListCalls' default page size."""
-MIN_SEGMENT_S = 0.5
 
 
 def _log(text: str) -> None:
     print(f"  {NAME}: {text}", file=sys.stderr, flush=True)
-
-
-def _rounds(config: BenchConfig) -> int:
-    n = max(1, round(config.duration_s / max(config.segment_s, MIN_SEGMENT_S)))
-    return n + n % 2
 
 
 def _serve(url: str) -> list[str]:
@@ -152,14 +147,7 @@ async def _backend_rows(config: BenchConfig, backend: Backend, scale: data.Scale
 
                 async with _bare_side(query) as bare:
                     _log(f"{backend.label}: ListCalls {label} vs the bare statement")
-                    subject, baseline = await compare_load(
-                        list_calls,
-                        bare,
-                        concurrency=1,
-                        duration_s=config.duration_s,
-                        warmup_s=config.warmup_s,
-                        rounds=_rounds(config),
-                    )
+                    subject, baseline = await alternate(list_calls, bare, duration_s=config.duration_s)
                 rows.append(_row(backend, label, subject, baseline, query, plan, uses_index, loaded))
     stored = (
         await asyncio.to_thread(quality_data.sqlite_footprint, sqlite_file, size_before)
@@ -188,6 +176,57 @@ async def _first_call(console: RtcConsole, sdk_app_id: int) -> str:
         return f"first ListCalls 14d before ANALYZE failed after {took:.1f} s ({error.code.name})"
     took = time.monotonic() - started
     return f"first ListCalls 14d before ANALYZE {1000 * took:.0f} ms; measured after ANALYZE"
+
+
+async def _timed(call: Callable[[], Awaitable[object]], latencies: list[int], errors: list[str]) -> int:
+    started = time.perf_counter_ns()
+    try:
+        await call()
+    except Exception as error:  # counted, as run_load counts them
+        errors.append(repr(error))
+    else:
+        latencies.append(time.perf_counter_ns() - started)
+    return time.perf_counter_ns() - started
+
+
+def _result(latencies: list[int], errors: list[str], spent_ns: int) -> LoadResult:
+    ordered = sorted(latencies)
+    return LoadResult(
+        ops_per_s=len(ordered) / (spent_ns / 1e9) if spent_ns else 0.0,
+        p50_ms=percentile(ordered, 50) / 1e6,
+        p99_ms=percentile(ordered, 99) / 1e6,
+        count=len(ordered),
+        errors=len(errors),
+        first_error=errors[0] if errors else None,
+        concurrency=1,
+        duration_s=spent_ns / 1e9,
+        latencies_ns=tuple(ordered),
+    )
+
+
+async def alternate(
+    subject: Callable[[], Awaitable[object]],
+    baseline: Callable[[], Awaitable[object]],
+    *,
+    duration_s: float,
+    min_calls: int = 3,
+) -> tuple[LoadResult, LoadResult]:
+    """Time one call at a time in the order B S S B (repeated) after one unrecorded call each,
+    until each side has spent ``duration_s`` and made ``min_calls`` calls; ops/s is calls per
+    second of that side's own time. A query of a second or more would fit no segment of
+    ``compare_load``; this measures it whatever it takes, and the ABBA order still cancels a drift."""
+    await _timed(baseline, [], [])
+    await _timed(subject, [], [])
+    sides: dict[str, tuple[list[int], list[str]]] = {"S": ([], []), "B": ([], [])}
+    spent = {"S": 0, "B": 0}
+    calls = {"S": subject, "B": baseline}
+    while (
+        min(spent.values()) < duration_s * 1e9
+        or min(len(v[0]) + len(v[1]) for v in sides.values()) < min_calls
+    ):
+        for side in "BSSB":
+            spent[side] += await _timed(calls[side], *sides[side])
+    return _result(*sides["S"], spent["S"]), _result(*sides["B"], spent["B"])
 
 
 def _row(

@@ -12,6 +12,8 @@
 # Overridable through the environment (defaults in brackets):
 #   RTC_PG_VERSION [15]  RTC_PG_CLUSTER [main]  RTC_PG_PORT [5432]
 #   RTC_REDIS_PORT [6379]  RTC_SERVICES_WAIT [30] (seconds per service)
+#   RTC_REDIS_CLUSTER_PORTS ["7000 7001 7002"] (a three-node Redis Cluster on
+#   loopback, no replicas, for the live-state contract suite; "" skips it)
 set -euo pipefail
 
 PG_VERSION="${RTC_PG_VERSION:-15}"
@@ -24,11 +26,14 @@ REDIS_HOST=127.0.0.1
 REDIS_PORT="${RTC_REDIS_PORT:-6379}"
 WAIT_SECONDS="${RTC_SERVICES_WAIT:-30}"
 REDIS_DIR="${RTC_REDIS_DIR:-/tmp/rtc-test-redis}"
+REDIS_CLUSTER_PORTS="${RTC_REDIS_CLUSTER_PORTS-7000 7001 7002}"
+REDIS_CLUSTER_DIR="${RTC_REDIS_CLUSTER_DIR:-/tmp/rtc-test-redis-cluster}"
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ENV_FILE="$ROOT_DIR/.services.env"
 POSTGRES_URL="postgresql+psycopg://${PG_ROLE}:${PG_PASSWORD}@${PG_HOST}:${PG_PORT}/postgres"
 REDIS_URL="redis://${REDIS_HOST}:${REDIS_PORT}/0"
+REDIS_CLUSTER_URL=""
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -176,6 +181,72 @@ ensure_redis() {
     log "Redis ready"
 }
 
+# ------------------------------------------------------------- Redis Cluster
+
+# The cluster answers when every node is up and CLUSTER INFO says ok.
+redis_cluster_answers() {
+    local port
+    for port in $REDIS_CLUSTER_PORTS; do
+        timeout 3 redis-cli -h "$REDIS_HOST" -p "$port" cluster info 2>/dev/null \
+            | grep -q '^cluster_state:ok' || return 1
+    done
+}
+
+redis_cluster_start_node() {
+    local port="$1" dir="$REDIS_CLUSTER_DIR/$1"
+    [[ "$(timeout 3 redis-cli -h "$REDIS_HOST" -p "$port" ping 2>/dev/null)" == "PONG" ]] && return 0
+    mkdir -p "$dir"
+    log "starting Redis Cluster node on ${REDIS_HOST}:${port} (log ${dir}/redis.log)"
+    redis-server \
+        --bind "$REDIS_HOST" --port "$port" \
+        --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" \
+        --cluster-node-timeout 5000 \
+        --save "" --appendonly no \
+        --daemonize yes \
+        --dir "$dir" \
+        --pidfile "$dir/redis.pid" \
+        --logfile "$dir/redis.log" \
+        || die "redis-server (cluster node ${port}) failed to start (see ${dir}/redis.log)"
+}
+
+ensure_redis_cluster() {
+    [[ -n "$REDIS_CLUSTER_PORTS" ]] || return 0
+    local port nodes=() first
+    for port in $REDIS_CLUSTER_PORTS; do
+        nodes+=("${REDIS_HOST}:${port}")
+    done
+    first="${REDIS_CLUSTER_PORTS%% *}"
+    if ! redis_cluster_answers; then
+        if ! is_root; then  # optional: its tests skip (or fail under RTC_REQUIRE_SERVICES=1)
+            log "warning: the Redis Cluster does not answer on ${nodes[*]} and only root may start it"
+            return 0
+        fi
+        command -v redis-cli >/dev/null 2>&1 || die "redis-cli not found (package redis-tools)"
+        for port in $REDIS_CLUSTER_PORTS; do
+            redis_cluster_start_node "$port"
+        done
+        local deadline=$((SECONDS + WAIT_SECONDS))
+        for port in $REDIS_CLUSTER_PORTS; do
+            until [[ "$(timeout 3 redis-cli -h "$REDIS_HOST" -p "$port" ping 2>/dev/null)" == "PONG" ]]; do
+                ((SECONDS < deadline)) || die "Redis Cluster node ${port} did not answer within ${WAIT_SECONDS}s"
+                sleep 0.2
+            done
+        done
+        # Nodes that know no peers yet form the cluster; otherwise they are rejoining it.
+        if [[ "$(redis-cli -h "$REDIS_HOST" -p "$first" cluster info | grep '^cluster_known_nodes:' | tr -dc '0-9')" == "1" ]]; then
+            log "creating the Redis Cluster ${nodes[*]} (no replicas)"
+            redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null \
+                || die "redis-cli --cluster create failed"
+        fi
+        until redis_cluster_answers; do
+            ((SECONDS < deadline)) || die "the Redis Cluster on ${nodes[*]} did not reach cluster_state:ok within ${WAIT_SECONDS}s"
+            sleep 0.2
+        done
+    fi
+    REDIS_CLUSTER_URL="redis+cluster://${REDIS_HOST}:${first}"
+    log "Redis Cluster ready"
+}
+
 # ------------------------------------------------------------------- outputs
 
 # Append a line to .gitignore unless an equivalent entry is already there.
@@ -196,6 +267,9 @@ write_env_file() {
     local tmp
     tmp="$(mktemp "${ENV_FILE}.XXXXXX")"
     printf 'RTC_TEST_POSTGRES_URL=%s\nRTC_TEST_REDIS_URL=%s\n' "$POSTGRES_URL" "$REDIS_URL" >"$tmp"
+    if [[ -n "$REDIS_CLUSTER_URL" ]]; then
+        printf 'RTC_TEST_REDIS_CLUSTER_URL=%s\n' "$REDIS_CLUSTER_URL" >>"$tmp"
+    fi
     chmod 0644 "$tmp"
     mv -f "$tmp" "$ENV_FILE"
 }
@@ -203,6 +277,7 @@ write_env_file() {
 main() {
     ensure_postgres
     ensure_redis
+    ensure_redis_cluster
     if [[ -w "$ROOT_DIR" ]] && [[ ! -e "$ROOT_DIR/.gitignore" || -w "$ROOT_DIR/.gitignore" ]]; then
         gitignore_ensure .venv/ .services.env
         write_env_file
@@ -211,6 +286,9 @@ main() {
     fi
     printf 'RTC_TEST_POSTGRES_URL=%s\n' "$POSTGRES_URL"
     printf 'RTC_TEST_REDIS_URL=%s\n' "$REDIS_URL"
+    if [[ -n "$REDIS_CLUSTER_URL" ]]; then
+        printf 'RTC_TEST_REDIS_CLUSTER_URL=%s\n' "$REDIS_CLUSTER_URL"
+    fi
 }
 
 main "$@"

@@ -27,6 +27,11 @@ Fixtures:
     URL of a reachable Redis.
 ``redis_key_prefix`` (function) -> str
     A key prefix unique to the test; keys under it are deleted at teardown.
+``redis_cluster_url`` (session) -> str
+    URL (``redis+cluster://host:port``) of a Redis Cluster whose state is ok
+    (``RTC_TEST_REDIS_CLUSTER_URL``; ``scripts/services.sh`` starts three nodes).
+``redis_cluster_key_prefix`` (function) -> str
+    Like ``redis_key_prefix``, on the cluster (deleted on every primary).
 
 All PostgreSQL URLs are SQLAlchemy URLs with the ``postgresql+psycopg``
 driver, usable with both ``create_engine`` and ``create_async_engine``.
@@ -54,6 +59,7 @@ __all__ = [
     "DEFAULT_POSTGRES_URL",
     "DEFAULT_REDIS_URL",
     "POSTGRES_URL_ENV",
+    "REDIS_CLUSTER_URL_ENV",
     "REDIS_URL_ENV",
     "REQUIRE_SERVICES_ENV",
     "RUN_ID",
@@ -61,11 +67,14 @@ __all__ = [
     "PostgresDatabases",
     "check_postgres",
     "check_redis",
+    "check_redis_cluster",
     "configured_url",
     "delete_keys",
     "postgres_database",
     "postgres_server_url",
     "postgres_url",
+    "redis_cluster_key_prefix",
+    "redis_cluster_url",
     "redis_key_prefix",
     "redis_server_url",
     "require_services",
@@ -75,8 +84,10 @@ __all__ = [
 REQUIRE_SERVICES_ENV = "RTC_REQUIRE_SERVICES"
 POSTGRES_URL_ENV = "RTC_TEST_POSTGRES_URL"
 REDIS_URL_ENV = "RTC_TEST_REDIS_URL"
+REDIS_CLUSTER_URL_ENV = "RTC_TEST_REDIS_CLUSTER_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://rtc_test:rtc_test@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_REDIS_CLUSTER_URL = "redis+cluster://127.0.0.1:7000"
 SERVICES_ENV_FILE = Path(__file__).resolve().parent.parent / ".services.env"
 CONNECT_TIMEOUT_SECONDS = 3
 DATABASE_NAME_PREFIX = "rtc_t_"
@@ -366,5 +377,62 @@ def redis_key_prefix(redis_server_url: str) -> Iterator[str]:
     client = _redis_client(redis_server_url)
     try:
         delete_keys(client, prefix)
+    finally:
+        client.close()
+
+
+# ----------------------------------------------------------- Redis Cluster
+
+
+def _redis_cluster_client(url: str) -> redis.RedisCluster:
+    scheme, sep, rest = url.partition("://")
+    return redis.RedisCluster.from_url(
+        scheme.replace("+cluster", "") + sep + rest,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=CONNECT_TIMEOUT_SECONDS,
+    )
+
+
+def check_redis_cluster(url: str) -> str:
+    """Return *url* if a Redis Cluster there answers and its state is ok; else skip/fail."""
+    hint = f"run `bash scripts/services.sh` or set {REDIS_CLUSTER_URL_ENV}"
+    try:
+        client = _redis_cluster_client(url)
+    except (ValueError, redis.RedisError) as exc:
+        problem = f"cannot reach {url}: {exc}"
+    else:
+        try:
+            state = client.cluster_info().get("cluster_state")
+        except redis.RedisError as exc:
+            problem = f"cannot reach {url}: {exc}"
+        else:
+            if state == "ok":
+                return url
+            problem = f"cluster_state is {state!r} at {url}"
+        finally:
+            client.close()
+    unavailable("Redis Cluster", f"{problem} ({hint})")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> str:
+    """URL (``redis+cluster://host:port``) of a Redis Cluster whose state is ok; else skip (or fail)."""
+    return check_redis_cluster(configured_url(REDIS_CLUSTER_URL_ENV, DEFAULT_REDIS_CLUSTER_URL))
+
+
+@pytest.fixture
+def redis_cluster_key_prefix(redis_cluster_url: str) -> Iterator[str]:
+    """Key prefix ``rtc-test:<RUN_ID>:<n>:`` unique to this test; its keys are deleted on every primary."""
+    prefix = f"rtc-test:{RUN_ID}:{next(_key_prefix_counter)}:"
+    yield prefix
+    client = _redis_cluster_client(redis_cluster_url)
+    try:
+        pattern = "".join("\\" + ch if ch in "*?[]\\" else ch for ch in prefix) + "*"
+        for node in client.get_primaries():  # type: ignore[no-untyped-call]  # untyped in redis-py 8.1
+            node_client = client.get_redis_connection(node)
+            pipe = node_client.pipeline(transaction=False)  # one DEL per key: keys span cluster slots
+            for key in node_client.scan_iter(match=pattern, count=500):
+                pipe.delete(key)
+            pipe.execute()
     finally:
         client.close()

@@ -363,3 +363,40 @@ def test_monitor_bench_runs_at_small_scale(tmp_path: Path, capsys: pytest.Captur
         assert "first ListCalls 14d before ANALYZE" in row["note"]
     assert "ix_room_events_calls used: yes" in sqlite_rows[0]["note"]
     assert "B per stored sample" in sqlite_rows[-1]["note"]
+
+
+# --- the real-time fan-out benchmark, quick ---------------------------------------------------
+
+
+def test_realtime_fanout_bench_runs_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m bench realtime-fanout --quick``: 50 subscribers receive one live frame (a real
+    10-second slot, so this waits up to 12 s) beside the bare streaming server; both rows measured."""
+    out = tmp_path / "fanout.json"
+    status = main(["realtime-fanout", "--quick", "--json", str(out)])
+    assert status == 0, capsys.readouterr().err[-3000:]
+    document = json.loads(out.read_text())
+    assert document["failed"] == []
+    fanout, memory = document["rows"]
+    assert fanout["subject"] == "SubscribeRealtime fan-out 50 subs" and fanout["p99_ms"] is not None
+    assert fanout["ops_per_s"] > 0 and fanout["baseline_ops_per_s"] > 0
+    assert memory["ops_per_s"] >= memory["baseline_ops_per_s"] > 0
+    assert "50 subscriptions" in memory["note"]
+
+
+# --- the real-time counting benchmark, quick --------------------------------------------------
+
+
+def test_realtime_count_bench_runs_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m bench realtime-count --quick``: counted vs free ingest, in process (Redis rows
+    too when it answers); the run checks that the counted app shows online users."""
+    out = tmp_path / "count.json"
+    status = main(["realtime-count", "--quick", "--json", str(out)])
+    assert status == 0, capsys.readouterr().err[-3000:]
+    document = json.loads(out.read_text())
+    assert document["failed"] == []
+    first, *_ = document["rows"]
+    assert first["subject"] == "counted, in process" and first["baseline"] == "not counted (free)"
+    for row in document["rows"]:
+        assert row["errors"] == row["baseline_errors"] == 0
+        assert row["ops_per_s"] > 0 and row["baseline_ops_per_s"] > 0
+        assert "online users summed" in row["note"]

@@ -202,7 +202,8 @@ async def build_server(
     if settings.migrate:
         revision = await asyncio.get_running_loop().run_in_executor(executor, upgrade, store)
         log.info("store migrated to %s", revision)
-    live = open_live_state(settings.redis_url, clock=clock)  # connects lazily, on first use
+    # connects lazily, on first use
+    live = open_live_state(settings.redis_url, clock=clock, prefix=settings.redis_key_prefix)
     console = Console.build(store, clock, settings, live=live)
     server = grpc.aio.server(
         interceptors=[ErrorInterceptor()],

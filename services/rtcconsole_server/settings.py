@@ -71,6 +71,14 @@ LISTEN_FORM = "--listen takes HOST:PORT, e.g. 127.0.0.1:50762 (or a bare PORT, t
 """What ``--listen`` accepts, in words for error messages."""
 
 
+def redis_key_prefix(text: str) -> str:
+    """``--redis-key-prefix``'s value: not empty and without braces (they would become the Redis
+    Cluster hash tag of every key; the app's own tag comes later in each key)."""
+    if not text or "{" in text or "}" in text:
+        raise ValueError(f"a Redis key prefix is not empty and has no braces, got {text!r}")
+    return text
+
+
 def listen_address(text: str) -> str:
     """``--listen``'s value as the server binds it: a bare port number means loopback
     (``50762`` → ``127.0.0.1:50762``, never every interface by surprise); any other text is
@@ -155,7 +163,14 @@ class Settings:
     redis_url: str | None = field(default=None, metadata=_meta(
         flag="--redis-url", env="RTC_REDIS_URL", commands=("serve",), metavar="URL",
         shown="unset: live state (10-second slots, kept 60 min; pub/sub) in process, for one server",
-        help="redis://host:port/db to share live state between replicas (docs/live-state.md)",
+        help="redis://host:port/db (or redis+cluster://host:port, a Redis Cluster) to share live state "
+        "between replicas (docs/live-state.md)",
+    ))  # fmt: skip
+    redis_key_prefix: str = field(default="rtc:", metadata=_meta(
+        flag="--redis-key-prefix", env="RTC_REDIS_KEY_PREFIX", commands=("serve",), metavar="PREFIX",
+        parser=redis_key_prefix,
+        help="prefix of every live-state key and channel in Redis; replicas of one deployment share "
+        "it, another deployment (or a test) on the same Redis uses its own",
     ))  # fmt: skip
     data_plane_token: str | None = field(default=None, metadata=_meta(
         flag="--data-plane-token", env="RTC_DATA_PLANE_TOKEN", commands=("serve",),

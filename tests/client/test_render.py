@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from google.protobuf import timestamp_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 
 from rtcconsole.cli import _render as render
+from rtcconsole.cli._framework import UsageError
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import common_pb2
+from rtcconsole.v1 import monitor_service_pb2 as monitor_pb
 
 CREATED = timestamp_pb2.Timestamp(seconds=1_735_689_600)  # 2025-01-01T00:00:00Z
 
@@ -118,3 +120,34 @@ def test_app_fields_say_what_restores_a_stopped_app() -> None:
     restore = [line.split(None, 2)[2] for line in render.app_fields(app).splitlines() if "restore" in line]
     assert restore == ["buy a package or turn postpaid billing on"]  # said once for both reasons
     assert "restore" not in render.app_fields(app_pb.App(status=app_pb.APP_STATUS_NORMAL))
+
+
+def test_field_picks_an_item_of_a_list_by_its_number() -> None:
+    """``--field calls.0.call_id``: what a shell variable of the README's walkthrough takes."""
+    listed = monitor_pb.ListCallsResponse(
+        calls=[monitor_pb.Call(call_id="1400000001_42_1"), monitor_pb.Call(call_id="1400000001_7_2")]
+    )
+    assert render.field_value(listed, "calls.1.call_id") == "1400000001_7_2"
+    assert render.field_value(listed, "calls.5.call_id") == ""  # past the end: like an unset field
+    assert render.field_value(monitor_pb.ListCallsResponse(), "calls.0.call_id") == ""
+    assert json.loads(render.field_value(listed, "calls"))[0]["call_id"] == "1400000001_42_1"
+    with pytest.raises(UsageError, match=r"calls is a list: pick an item, e\.g\. --field calls\.0"):
+        render.field_value(listed, "calls.call_id")
+    with pytest.raises(UsageError, match=r"calls\.0 has no field 'nope'; its fields: call_id"):
+        render.field_value(listed, "calls.0.nope")
+    with pytest.raises(UsageError, match="call_id is a value, with no fields"):
+        render.field_value(listed, "calls.0.call_id.x")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos", "shown"),
+    [
+        (584, 42_249_000, "0:09:44"),
+        (584, 600_000_000, "0:09:45"),
+        (93_600, 0, "1 day, 2:00:00"),
+        (0, 500_000_000, "0:00:00.5"),
+        (0, 0, "0:00:00"),
+    ],
+)
+def test_span_shows_whole_seconds(seconds: int, nanos: int, shown: str) -> None:
+    assert render.span(duration_pb2.Duration(seconds=seconds, nanos=nanos)) == shown

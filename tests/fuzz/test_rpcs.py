@@ -40,7 +40,9 @@ from rtcconsole.v1 import monitor_service_pb2 as monitor_pb
 from rtcconsole.v1 import quality_pb2 as quality_pb
 from rtcconsole.v1 import quality_series_pb2 as series_pb
 from rtcconsole.v1 import realtime_pb2 as realtime_pb
+from rtcconsole.v1 import realtime_stream_pb2 as realtime_stream_pb
 from rtcconsole.v1 import room_control_pb2 as control_pb
+from rtcconsole.v1 import room_event_stream_pb2 as room_event_stream_pb
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.monitor import set_edition
@@ -384,6 +386,16 @@ async def prepare(tenant: Tenant, other: Tenant, clock: ManualClock) -> tuple[Ta
             realtime_pb.GetRealtimeBreakdownRequest(
                 sdk_app_id=app_id, dimension=realtime_pb.REALTIME_DIMENSION_COUNTRY, top=3
             ),
+            credential=key,
+        ),
+        baseline(
+            monitor + "SubscribeRealtime",
+            realtime_stream_pb.SubscribeRealtimeRequest(sdk_app_id=app_id, resume_after=recent),
+            credential=key,
+        ),
+        baseline(
+            monitor + "SubscribeRoomEvents",
+            room_event_stream_pb.SubscribeRoomEventsRequest(sdk_app_id=app_id, room_id=42, after_sequence=0),
             credential=key,
         ),
         baseline(

@@ -1,4 +1,4 @@
-"""Fixtures of the live-state contract tests: each runs on the in-process and the Redis backend."""
+"""Fixtures of the live-state contract tests: each runs in process, on one Redis and on a Redis Cluster."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rtcconsole_server.live import DEFAULT_MAX_QUEUED, DEFAULT_RETENTION, LiveSt
 from tests.live_support import MakeLive
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 def backend_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -34,6 +34,9 @@ async def make_live(
     if backend_name == "redis":
         url = request.getfixturevalue("redis_server_url")
         prefix = request.getfixturevalue("redis_key_prefix")
+    elif backend_name == "redis-cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        prefix = request.getfixturevalue("redis_cluster_key_prefix")
     created: list[LiveState] = []
 
     def make(*, retention: timedelta = DEFAULT_RETENTION, max_queued: int = DEFAULT_MAX_QUEUED) -> LiveState:

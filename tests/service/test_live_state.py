@@ -1,7 +1,8 @@
 """Contract tests of the live state, run against both implementations.
 
 ``memory`` is :class:`MemoryLiveState`; ``redis`` is :class:`RedisLiveState` on
-the real Redis of ``tests.infra`` under a key prefix private to the test. Time
+the real Redis of ``tests.infra`` under a key prefix private to the test;
+``redis-cluster`` is :class:`RedisClusterLiveState` on the three-node cluster. Time
 moves through a :class:`ManualClock`; nothing sleeps to wait for expiry.
 """
 
@@ -19,6 +20,7 @@ from rtcconsole_server.live import (
     LiveState,
     LiveStateClosed,
     MemoryLiveState,
+    RedisClusterLiveState,
     RedisLiveState,
     slot_of,
 )
@@ -27,7 +29,8 @@ from tests.live_support import WAIT_SECONDS, MakeLive, eventually, next_payload
 
 
 async def test_factory_picks_the_implementation(live: LiveState, backend_name: str) -> None:
-    expected = RedisLiveState if backend_name == "redis" else MemoryLiveState
+    implementations = {"redis": RedisLiveState, "redis-cluster": RedisClusterLiveState}
+    expected = implementations.get(backend_name, MemoryLiveState)
     assert type(live) is expected
     assert live.retention_slots == 360
 

@@ -101,7 +101,8 @@ async def test_redis_ttl_follows_the_key_retention(make_live: MakeLive) -> None:
     slot = live.current_slot()
     await live.incr("long", slot, retention=TWELVE_HOURS)
     await live.incr("short", slot)
-    client: Redis = live._client
+    client = live._client
+    assert isinstance(client, Redis)
     long_ttl = await client.ttl(live.counter_key("long", slot))
     short_ttl = await client.ttl(live.counter_key("short", slot))
     assert 11 * 3600 < long_ttl <= 12 * 3600 + 70

@@ -75,6 +75,7 @@ def test_public_names() -> None:
         "LiveState",
         "LiveStateClosed",
         "MemoryLiveState",
+        "RedisClusterLiveState",
         "RedisLiveState",
         "Subscription",
         "open_live_state",

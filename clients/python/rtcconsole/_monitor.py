@@ -9,18 +9,23 @@ from typing import TYPE_CHECKING
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from rtcconsole._transport import DEFAULT_TIMEOUT, Transport, paginate
+from rtcconsole._transport import DEFAULT_TIMEOUT, ResponseStream, Transport, paginate
 from rtcconsole.v1 import call_details_pb2 as details_pb
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import monitor_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import quality_series_pb2 as series_pb
 from rtcconsole.v1 import realtime_pb2 as realtime_pb
+from rtcconsole.v1 import realtime_stream_pb2 as stream_pb
 from rtcconsole.v1 import room_control_pb2 as control_pb
+from rtcconsole.v1 import room_event_stream_pb2 as event_stream_pb
 
 if TYPE_CHECKING:
     from rtcconsole.v1.monitor_service_pb2_grpc import MonitorServiceAsyncStub
 
-__all__ = ["CALL_RANGES", "MonitorClient"]
+__all__ = ["CALL_RANGES", "SUBSCRIPTION_TIMEOUT", "MonitorClient"]
+
+SUBSCRIPTION_TIMEOUT = 24 * 3600.0
+"""The default deadline of a subscription (``subscribe_realtime``): 24 hours, in seconds."""
 
 CALL_RANGES = {
     "today": pb.CALL_RANGE_TODAY,
@@ -351,9 +356,64 @@ class MonitorClient:
         )
         return await self._transport.unary(self._stub.GetRealtimeBreakdown, request, rpc_timeout)
 
+    def subscribe_realtime(
+        self,
+        *,
+        sdk_app_id: int = 0,
+        resume_after: datetime | None = None,
+        rpc_timeout: float = SUBSCRIPTION_TIMEOUT,
+    ) -> ResponseStream[stream_pb.SubscribeRealtimeResponse]:
+        """One frame per closed 10-second slot (the overview and the new series point), live,
+        until the caller leaves ``async with`` or the server shuts down (UNAVAILABLE: reconnect,
+        to another replica, with ``resume_after`` = the last frame's ``slot_start`` to get what
+        was missed without a gap or a duplicate). ``rpc_timeout`` bounds the whole subscription
+        (default 24 hours).
+
+        Example::
+
+            async with console.monitor.subscribe_realtime(sdk_app_id=app) as frames:
+                async for frame in frames:
+                    show(frame.figures, skipped=frame.skipped)
+        """
+        request = stream_pb.SubscribeRealtimeRequest(sdk_app_id=sdk_app_id, resume_after=_stamp(resume_after))
+        return self._transport.unary_stream(self._stub.SubscribeRealtime, request, rpc_timeout)
+
+    def subscribe_room_events(
+        self,
+        *,
+        sdk_app_id: int = 0,
+        room: RoomLike | None = None,
+        after_sequence: int | None = None,
+        rpc_timeout: float = SUBSCRIPTION_TIMEOUT,
+    ) -> ResponseStream[event_stream_pb.SubscribeRoomEventsResponse]:
+        """The app's room and media events (of ``room`` only, when given) with their per-app
+        sequence: with ``after_sequence``, the stored ones numbered after it first (0: all), then
+        each new one as it is ingested; without, only new ones. Each response holds up to 500
+        events and ``resume_after``. Ends with UNAVAILABLE when the server shuts down: subscribe
+        again (to another replica) with ``after_sequence`` = the last ``resume_after`` received,
+        and nothing is missed or repeated. ``rpc_timeout`` bounds the whole subscription
+        (default 24 hours).
+
+        Example::
+
+            async with console.monitor.subscribe_room_events(sdk_app_id=app, after_sequence=0) as s:
+                async for response in s:
+                    for item in response.events:
+                        show(item.sequence, item.event)
+        """
+        request = event_stream_pb.SubscribeRoomEventsRequest(
+            sdk_app_id=sdk_app_id, after_sequence=after_sequence
+        )
+        if room is not None:
+            _set_room(request, room)
+        return self._transport.unary_stream(self._stub.SubscribeRoomEvents, request, rpc_timeout)
+
 
 _RoomRequest = (
-    control_pb.DismissRoomRequest | control_pb.RemoveUsersRequest | control_pb.ListRoomCommandsRequest
+    control_pb.DismissRoomRequest
+    | control_pb.RemoveUsersRequest
+    | control_pb.ListRoomCommandsRequest
+    | event_stream_pb.SubscribeRoomEventsRequest
 )
 
 

@@ -88,6 +88,7 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         await self.data_plane(context)
         outcome = await self.run(_report, self.console.events, request)
         await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
+        await self.console.room_event_stream.announce(outcome.stored)  # wake SubscribeRoomEvents
         return pb.ReportEventsResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
     async def StreamEvents(
@@ -107,6 +108,7 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
                 )
             outcome = await self.run(_ingest, self.console.events, request, offset)
             await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
+            await self.console.room_event_stream.announce(outcome.stored)  # wake SubscribeRoomEvents
             offset += len(request.events)
             _tally(response, outcome)
         return response

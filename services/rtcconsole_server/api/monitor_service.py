@@ -6,12 +6,20 @@ Today it serves the call list (R17), the quality thresholds (R20) and stall-rate
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
+import grpc
+
 from rtcconsole.v1 import call_details_pb2 as details_pb
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import monitor_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import quality_series_pb2 as series_pb
 from rtcconsole.v1 import realtime_pb2 as realtime_pb
+from rtcconsole.v1 import realtime_stream_pb2 as stream_pb
 from rtcconsole.v1 import room_control_pb2 as control_pb
+from rtcconsole.v1 import room_event_stream_pb2 as event_stream_pb
+from rtcconsole_server.api import convert_room_event_stream as event_stream
 from rtcconsole_server.api.base import Context, ServicerBase
 from rtcconsole_server.api.convert import optional_instant
 from rtcconsole_server.api.convert_call_details import call_info, call_users_response
@@ -23,6 +31,7 @@ from rtcconsole_server.api.convert_realtime import (
     rooms_response,
     series_response,
 )
+from rtcconsole_server.api.convert_realtime_stream import SHUTTING_DOWN, frame_response
 from rtcconsole_server.api.convert_room_control import (
     command_state,
     commands_response,
@@ -37,6 +46,7 @@ from rtcconsole_server.api.convert_series import (
     user_view_response,
 )
 from rtcconsole_server.api.convert_series import sides as series_sides
+from rtcconsole_server.domain.monitor import check_after_sequence, room_event_filter
 
 __all__ = ["MonitorServicer"]
 
@@ -238,3 +248,37 @@ class MonitorServicer(ServicerBase, pb_grpc.MonitorServiceServicer):
         scope = await self.read(realtime.scope, caller, request.sdk_app_id)
         found = await realtime.breakdown(scope, dimension=request.dimension, top=request.top)
         return breakdown_response(found)
+
+    # --- streaming subscriptions (R21): SubscribeRealtime, SubscribeRoomEvents
+
+    async def SubscribeRealtime(
+        self, request: stream_pb.SubscribeRealtimeRequest, context: Context
+    ) -> AsyncIterator[stream_pb.SubscribeRealtimeResponse]:
+        """One frame per closed slot of the app (``domain.monitor._realtime_stream``); at the
+        server's shutdown the stream ends UNAVAILABLE, to resume on another replica."""
+        caller = await self.caller(context)
+        scope = await self.read(self.console.realtime.scope, caller, request.sdk_app_id)
+        frames = self.console.realtime_stream.subscribe(
+            scope, resume_after=optional_instant(request, "resume_after")
+        )
+        async with aclosing(frames):
+            async for frame in frames:
+                yield frame_response(frame)
+        await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
+
+    async def SubscribeRoomEvents(
+        self, request: event_stream_pb.SubscribeRoomEventsRequest, context: Context
+    ) -> AsyncIterator[event_stream_pb.SubscribeRoomEventsResponse]:
+        """The app's stored events after ``after_sequence``, then live ones, by pages
+        (``domain.monitor._room_event_stream``); at the server's shutdown the stream ends
+        UNAVAILABLE, to resume (from the last ``resume_after``) on another replica."""
+        caller = await self.caller(context)
+        room = room_event_filter(*event_stream.room_of(request))
+        after = check_after_sequence(event_stream.after_sequence(request))
+        stream = self.console.room_event_stream
+        scope = await self.read(self.console.realtime.scope, caller, request.sdk_app_id)
+        pages = stream.follow(self.run, scope, after=after, room=room)
+        async with aclosing(pages):
+            async for page in pages:
+                yield event_stream.page_response(page)
+        await context.abort(grpc.StatusCode.UNAVAILABLE, event_stream.SHUTTING_DOWN)

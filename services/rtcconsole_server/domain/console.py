@@ -29,7 +29,9 @@ from rtcconsole_server.domain.monitor import (
     QualityIngest,
     RealtimeCounter,
     RealtimeReads,
+    RealtimeStream,
     RoomCommands,
+    RoomEventStream,
     acknowledge_commands,
 )
 from rtcconsole_server.domain.usage import Billing, UsageIngest, UsageQuery
@@ -83,6 +85,10 @@ class Console:
     """Counts every committed ingest batch into the live state's 10-second slots (R21)."""
     realtime: RealtimeReads
     """The real-time overview, charts, room list and breakdowns (R21), for paid editions."""
+    room_event_stream: RoomEventStream
+    """SubscribeRoomEvents' loop (R21) and the wake-up of its subscribers on every replica."""
+    realtime_stream: RealtimeStream
+    """SubscribeRealtime's frames: one per app per slot, broadcast to every subscriber (R21)."""
 
     @classmethod
     def build(
@@ -135,6 +141,8 @@ class Console:
             call_quality=CallQuality(store, clock, tokens=tokens),
             realtime_counter=RealtimeCounter(store, clock, live),
             realtime=RealtimeReads(store, clock, live, tokens=tokens),
+            room_event_stream=RoomEventStream(store, clock, live),
+            realtime_stream=RealtimeStream(clock, live),
         )
 
 

@@ -33,6 +33,7 @@ from rtcconsole_server.live.factory import open_live_state
 from rtcconsole_server.live.fanout import Subscription
 from rtcconsole_server.live.memory import MemoryLiveState
 from rtcconsole_server.live.redis import RedisLiveState
+from rtcconsole_server.live.redis_cluster import RedisClusterLiveState
 
 __all__ = [
     "DEFAULT_MAX_QUEUED",
@@ -43,6 +44,7 @@ __all__ = [
     "LiveState",
     "LiveStateClosed",
     "MemoryLiveState",
+    "RedisClusterLiveState",
     "RedisLiveState",
     "Subscription",
     "open_live_state",

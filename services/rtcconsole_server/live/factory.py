@@ -8,6 +8,7 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.live.base import DEFAULT_MAX_QUEUED, DEFAULT_PREFIX, DEFAULT_RETENTION, LiveState
 from rtcconsole_server.live.memory import MemoryLiveState
 from rtcconsole_server.live.redis import DEFAULT_CLIENT_NAME, RedisLiveState
+from rtcconsole_server.live.redis_cluster import RedisClusterLiveState, is_cluster_url
 
 __all__ = ["open_live_state"]
 
@@ -21,12 +22,26 @@ def open_live_state(
     max_queued: int = DEFAULT_MAX_QUEUED,
     client_name: str = DEFAULT_CLIENT_NAME,
 ) -> LiveState:
-    """Redis live state for ``redis_url`` (``redis://…``), or in-process when it is None or empty.
+    """Redis live state for ``redis_url``, or in-process when it is None or empty.
+
+    ``redis://host:port/db`` (``rediss://`` with TLS) is one Redis;
+    ``redis+cluster://host:port`` (``rediss+cluster://``) a Redis Cluster, any one node
+    named (decision 0029). ``prefix`` (default ``rtc:``) namespaces every key and channel
+    and must not contain braces.
 
     Nothing connects yet: Redis connects on first use. ``retention`` defaults to
     60 minutes, ``max_queued`` (per-subscriber queue bound, messages) to 64;
     ``client_name`` names the Redis connections (``CLIENT LIST``).
     """
+    if redis_url and is_cluster_url(redis_url):
+        return RedisClusterLiveState.from_url(
+            redis_url,
+            clock=clock,
+            prefix=prefix,
+            retention=retention,
+            max_queued=max_queued,
+            client_name=client_name,
+        )
     if redis_url:
         return RedisLiveState.from_url(
             redis_url,

@@ -41,6 +41,7 @@ __all__ = [
     "Material",
     "Operation",
     "RoomEvent",
+    "RoomEventHead",
     "RoomSequence",
     "SecondaryAuthToken",
     "ServerKey",
@@ -266,6 +267,7 @@ class RoomEvent(Base):
             postgresql_where=text("event_type BETWEEN 101 AND 104"),
             sqlite_where=text("event_type BETWEEN 101 AND 104"),
         ),
+        Index("ix_room_events_seq", "sdk_app_id", "seq", unique=True),  # SubscribeRoomEvents (0028)
         {"sqlite_autoincrement": True},
     )
 
@@ -284,6 +286,18 @@ class RoomEvent(Base):
     payload_sha256: Mapped[str] = mapped_column(String(64))
     """Digest of the canonical event, to tell a retry from a conflicting reuse of the id."""
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The event's number in its app's sequence (``RoomEventHead``; decision 0028); the ingest
+    always sets it, NULL only for rows written around it."""
+
+
+class RoomEventHead(Base):
+    """The last room-event sequence number handed out per app (decision 0028)."""
+
+    __tablename__ = "room_event_heads"
+
+    sdk_app_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    last_sequence: Mapped[int] = mapped_column(BigInteger)
 
 
 class RoomSequence(Base):

@@ -157,8 +157,8 @@ def add_global_options(parser: argparse.ArgumentParser, environ: Mapping[str, st
         "--field",
         default=default(None),
         metavar="NAME",
-        help="print only this field of the response (proto name, dotted for nested: claims.identifier); "
-        "text as it is, other values as JSON",
+        help="print only this field of the response (proto name, dotted for nested: claims.identifier; "
+        "a number picks an item of a list: calls.0.call_id); text as it is, other values as JSON",
     )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
-from google.protobuf import any_pb2, json_format, timestamp_pb2
+from google.protobuf import any_pb2, duration_pb2, json_format, timestamp_pb2
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
@@ -70,29 +70,40 @@ def error_json(error: RtcConsoleError, *, message: str | None = None) -> str:
 def field_value(message: Message, path: str, *, as_json: bool = False) -> str:
     """``--field PATH``: one field of ``message`` in its proto-JSON form (``claims.identifier``).
 
-    Text is printed as it is (``--json``: as a JSON string), anything else as JSON; an unset
-    message field is an empty line. A name the message does not have is a usage error that
-    lists the names it has.
+    A number after a list field picks one item, counting from 0 (``calls.0.call_id``); past
+    the end of the list is an empty line, like an unset field. Text is printed as it is
+    (``--json``: as a JSON string), anything else as JSON; an unset message field is an empty
+    line. A name the message does not have is a usage error that lists the names it has.
     """
     descriptor: Any = message.DESCRIPTOR
     value: Any = _as_dict(message)
     names = path.split(".")
+    items: Any = None  # after a list field: the descriptor of its items (False: not messages)
     for depth, name in enumerate(names):
         where = ".".join(names[:depth]) or message.DESCRIPTOR.name
+        if items is not None:
+            if not (name.isascii() and name.isdigit()):
+                raise UsageError(f"--field {path}: {where} is a list: pick an item, e.g. --field {where}.0")
+            index = int(name)
+            value = value[index] if isinstance(value, list) and index < len(value) else None
+            descriptor, items = items or None, None
+            continue
         if descriptor is None:
-            raise UsageError(
-                f"--field {path}: {where} is a list or a value, with no fields: use --field {where}"
-            )
+            raise UsageError(f"--field {path}: {where} is a value, with no fields: use --field {where}")
         known = descriptor.fields_by_name.get(name)
         if known is None:
             fields = ", ".join(f.name for f in descriptor.fields)
             raise UsageError(f"--field {path}: {where} has no field {name!r}; its fields: {fields}")
         value = value.get(name) if isinstance(value, dict) else None  # None: not set
         nested = known.message_type if known.type == FieldDescriptor.TYPE_MESSAGE else None
-        # a list, a map or a well-known type (Timestamp: a string in JSON) is a value, not fields
-        if known.is_repeated or (nested is not None and nested.full_name.startswith("google.protobuf.")):
-            nested = None
-        descriptor = nested
+        # a map or a well-known type (Timestamp: a string in JSON) is a value, not fields
+        well_known = nested is not None and nested.full_name.startswith("google.protobuf.")
+        is_map = nested is not None and nested.GetOptions().map_entry
+        if known.is_repeated and not is_map:
+            items = nested if nested is not None and not well_known else False
+            descriptor = None
+            continue
+        descriptor = None if (is_map or well_known) else nested
     if value is None:
         return ""
     if isinstance(value, str) and not as_json:
@@ -129,6 +140,15 @@ def when(timestamp: timestamp_pb2.Timestamp) -> str:
     if timestamp.seconds == 0 and timestamp.nanos == 0:
         return "-"
     return timestamp.ToDatetime(tzinfo=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def span(duration: duration_pb2.Duration) -> str:
+    """A duration for people, to the whole second: ``0:09:44``, ``1 day, 2:00:00``; ``0:00:00.5``
+    below a second (a step of a short series)."""
+    exact = duration.ToTimedelta()
+    if exact < timedelta(seconds=1):
+        return str(exact).rstrip("0") if exact else "0:00:00"
+    return str(timedelta(seconds=round(exact.total_seconds())))
 
 
 def label(enum: Any, value: int) -> str:

@@ -33,7 +33,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from rtcconsole._monitor import CALL_RANGES
 from rtcconsole.cli import _render as render
-from rtcconsole.cli import monitor_call, monitor_realtime, monitor_view
+from rtcconsole.cli import monitor_call, monitor_realtime, monitor_view, monitor_watch, monitor_watch_events
 from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError, add_paging, instant, uint64
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import quality_pb2
@@ -57,6 +57,8 @@ def register(commands: Commands) -> None:
     monitor_call.register(monitor)  # monitor call CALL_ID (R18)
     monitor_view.register_views(monitor)  # monitor view|quality|events CALL_ID (R19, R20)
     monitor_realtime.register(monitor)  # monitor realtime overview|series|rooms|breakdown (R21)
+    monitor_watch.register(monitor)  # monitor watch: SubscribeRealtime frames (R21)
+    monitor_watch_events.register(monitor)  # monitor watch-events: SubscribeRoomEvents (R21)
 
 
 def range_text(value_range: pb.ThresholdRange, unit: str) -> str:
@@ -140,7 +142,7 @@ def _room(call: pb.Call) -> str:
 
 
 def _duration(call: pb.Call) -> str:
-    return str(call.duration.ToTimedelta())
+    return render.span(call.duration)
 
 
 _CALL_HEADERS = ("CALL_ID", "ROOM", "START", "END", "DURATION", "USERS")

@@ -64,7 +64,7 @@ def _user_row(user: pb.CallUser) -> tuple[str, ...]:
         user.region or "-",
         render.when(user.first_join_time),
         render.when(user.last_leave_time),
-        str(user.total_stay.ToTimedelta()),
+        render.span(user.total_stay),
         user.sdk_version or "-",
         user.platform or "-",
         user.device_model or "-",
@@ -94,7 +94,7 @@ def call_text(details: pb.CallDetails) -> str:
     lines = [
         f"call {call.call_id}: app {call.sdk_app_id} ({call.app_name}), room {_room(call)}",
         f"start {render.when(call.start_time)}  end {render.when(call.end_time)}  "
-        f"duration {call.duration.ToTimedelta()}  users {call.user_count}  as of {render.when(call.as_of)}",
+        f"duration {render.span(call.duration)}  users {call.user_count}  as of {render.when(call.as_of)}",
         "",
         f"users {render.when(users.start_time)} to {render.when(users.end_time)} (UTC): "
         f"{len(users.users)} of {users.total_users}, latest entry first",

@@ -101,7 +101,7 @@ def view_text(response: pb.GetUserViewResponse) -> str:
     """Per view: its sub-views, its streams with their worst levels, its jitter moments."""
     parts = [
         f"user {response.user_id} in call {response.call_id}, {render.when(response.start_time)} to "
-        f"{render.when(response.end_time)} (UTC), step {response.step.ToTimedelta()}"
+        f"{render.when(response.end_time)} (UTC), step {render.span(response.step)}"
     ]
     for view in response.views:
         side = render.label(quality_series_pb2.ViewSide, view.side).lower()
@@ -158,7 +158,7 @@ def quality_text(response: pb.GetQualitySeriesResponse) -> str:
     header = (
         f"{_media(response.media)} of {pair} in call {response.call_id}, "
         f"{render.when(response.start_time)} to {render.when(response.end_time)} (UTC), "
-        f"step {response.step.ToTimedelta()}"
+        f"step {render.span(response.step)}"
     )
     cells: dict[str, dict[int, str]] = {}
     for i, series in enumerate(response.series):
@@ -182,7 +182,7 @@ def quality_text(response: pb.GetQualitySeriesResponse) -> str:
         for f in response.flags
     ]
     if flags:
-        body += f"\n\nflagged (R20, held for at least {response.sustained_for.ToTimedelta()}):\n"
+        body += f"\n\nflagged (R20, held for at least {render.span(response.sustained_for)}):\n"
         body += render.table(("RULE", "METRIC", "FROM", "TO"), flags)
     return f"{header}\n{body}"
 

@@ -7,7 +7,9 @@ from rtcconsole.v1 import call_details_pb2 as rtcconsole_dot_v1_dot_call__detail
 from rtcconsole.v1 import monitor_service_pb2 as rtcconsole_dot_v1_dot_monitor__service__pb2
 from rtcconsole.v1 import quality_series_pb2 as rtcconsole_dot_v1_dot_quality__series__pb2
 from rtcconsole.v1 import realtime_pb2 as rtcconsole_dot_v1_dot_realtime__pb2
+from rtcconsole.v1 import realtime_stream_pb2 as rtcconsole_dot_v1_dot_realtime__stream__pb2
 from rtcconsole.v1 import room_control_pb2 as rtcconsole_dot_v1_dot_room__control__pb2
+from rtcconsole.v1 import room_event_stream_pb2 as rtcconsole_dot_v1_dot_room__event__stream__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -119,6 +121,16 @@ class MonitorServiceStub:
                 request_serializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownRequest.SerializeToString,
                 response_deserializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownResponse.FromString,
                 _registered_method=True)
+        self.SubscribeRealtime = channel.unary_stream(
+                '/rtcconsole.v1.MonitorService/SubscribeRealtime',
+                request_serializer=rtcconsole_dot_v1_dot_realtime__stream__pb2.SubscribeRealtimeRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_realtime__stream__pb2.SubscribeRealtimeResponse.FromString,
+                _registered_method=True)
+        self.SubscribeRoomEvents = channel.unary_stream(
+                '/rtcconsole.v1.MonitorService/SubscribeRoomEvents',
+                request_serializer=rtcconsole_dot_v1_dot_room__event__stream__pb2.SubscribeRoomEventsRequest.SerializeToString,
+                response_deserializer=rtcconsole_dot_v1_dot_room__event__stream__pb2.SubscribeRoomEventsResponse.FromString,
+                _registered_method=True)
 
 
 class MonitorServiceServicer:
@@ -228,6 +240,19 @@ class MonitorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubscribeRealtime(self, request, context):
+        """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubscribeRoomEvents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MonitorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -300,6 +325,16 @@ def add_MonitorServiceServicer_to_server(servicer, server):
                     servicer.GetRealtimeBreakdown,
                     request_deserializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownRequest.FromString,
                     response_serializer=rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownResponse.SerializeToString,
+            ),
+            'SubscribeRealtime': grpc.unary_stream_rpc_method_handler(
+                    servicer.SubscribeRealtime,
+                    request_deserializer=rtcconsole_dot_v1_dot_realtime__stream__pb2.SubscribeRealtimeRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_realtime__stream__pb2.SubscribeRealtimeResponse.SerializeToString,
+            ),
+            'SubscribeRoomEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.SubscribeRoomEvents,
+                    request_deserializer=rtcconsole_dot_v1_dot_room__event__stream__pb2.SubscribeRoomEventsRequest.FromString,
+                    response_serializer=rtcconsole_dot_v1_dot_room__event__stream__pb2.SubscribeRoomEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -691,6 +726,60 @@ class MonitorService:
             '/rtcconsole.v1.MonitorService/GetRealtimeBreakdown',
             rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownRequest.SerializeToString,
             rtcconsole_dot_v1_dot_realtime__pb2.GetRealtimeBreakdownResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubscribeRealtime(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/SubscribeRealtime',
+            rtcconsole_dot_v1_dot_realtime__stream__pb2.SubscribeRealtimeRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_realtime__stream__pb2.SubscribeRealtimeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubscribeRoomEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/rtcconsole.v1.MonitorService/SubscribeRoomEvents',
+            rtcconsole_dot_v1_dot_room__event__stream__pb2.SubscribeRoomEventsRequest.SerializeToString,
+            rtcconsole_dot_v1_dot_room__event__stream__pb2.SubscribeRoomEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

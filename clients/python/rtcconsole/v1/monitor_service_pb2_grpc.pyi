@@ -9,7 +9,9 @@ from rtcconsole.v1 import call_details_pb2 as _call_details_pb2
 from rtcconsole.v1 import monitor_service_pb2 as _monitor_service_pb2
 from rtcconsole.v1 import quality_series_pb2 as _quality_series_pb2
 from rtcconsole.v1 import realtime_pb2 as _realtime_pb2
+from rtcconsole.v1 import realtime_stream_pb2 as _realtime_stream_pb2
 from rtcconsole.v1 import room_control_pb2 as _room_control_pb2
+from rtcconsole.v1 import room_event_stream_pb2 as _room_event_stream_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -72,6 +74,9 @@ class MonitorServiceStub:
     GetRealtimeSeries: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeSeriesRequest, _realtime_pb2.GetRealtimeSeriesResponse]
     ListRealtimeRooms: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.ListRealtimeRoomsRequest, _realtime_pb2.ListRealtimeRoomsResponse]
     GetRealtimeBreakdown: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeBreakdownRequest, _realtime_pb2.GetRealtimeBreakdownResponse]
+    SubscribeRealtime: _grpc.UnaryStreamMultiCallable[_realtime_stream_pb2.SubscribeRealtimeRequest, _realtime_stream_pb2.SubscribeRealtimeResponse]
+    """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto"""
+    SubscribeRoomEvents: _grpc.UnaryStreamMultiCallable[_room_event_stream_pb2.SubscribeRoomEventsRequest, _room_event_stream_pb2.SubscribeRoomEventsResponse]
 
 @_typing.type_check_only
 class MonitorServiceAsyncStub(MonitorServiceStub):
@@ -113,6 +118,9 @@ class MonitorServiceAsyncStub(MonitorServiceStub):
     GetRealtimeSeries: _aio.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeSeriesRequest, _realtime_pb2.GetRealtimeSeriesResponse]  # type: ignore[assignment]
     ListRealtimeRooms: _aio.UnaryUnaryMultiCallable[_realtime_pb2.ListRealtimeRoomsRequest, _realtime_pb2.ListRealtimeRoomsResponse]  # type: ignore[assignment]
     GetRealtimeBreakdown: _aio.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeBreakdownRequest, _realtime_pb2.GetRealtimeBreakdownResponse]  # type: ignore[assignment]
+    SubscribeRealtime: _aio.UnaryStreamMultiCallable[_realtime_stream_pb2.SubscribeRealtimeRequest, _realtime_stream_pb2.SubscribeRealtimeResponse]  # type: ignore[assignment]
+    """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto"""
+    SubscribeRoomEvents: _aio.UnaryStreamMultiCallable[_room_event_stream_pb2.SubscribeRoomEventsRequest, _room_event_stream_pb2.SubscribeRoomEventsResponse]  # type: ignore[assignment]
 
 class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
     """The monitoring dashboard (R17–R21): today the call list (R17) and the
@@ -235,5 +243,20 @@ class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _realtime_pb2.GetRealtimeBreakdownRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_realtime_pb2.GetRealtimeBreakdownResponse, _abc.Awaitable[_realtime_pb2.GetRealtimeBreakdownResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SubscribeRealtime(
+        self,
+        request: _realtime_stream_pb2.SubscribeRealtimeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_realtime_stream_pb2.SubscribeRealtimeResponse], _abc.AsyncIterator[_realtime_stream_pb2.SubscribeRealtimeResponse]]:
+        """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto"""
+
+    @_abc_1.abstractmethod
+    def SubscribeRoomEvents(
+        self,
+        request: _room_event_stream_pb2.SubscribeRoomEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_room_event_stream_pb2.SubscribeRoomEventsResponse], _abc.AsyncIterator[_room_event_stream_pb2.SubscribeRoomEventsResponse]]: ...
 
 def add_MonitorServiceServicer_to_server(servicer: MonitorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -6,7 +6,9 @@ stored read back (``event_rows``: one ``INSERT … ON CONFLICT DO NOTHING
 RETURNING`` on PostgreSQL, one SELECT then one ``executemany`` on SQLite); and
 every new event of an app with a callback URL in effect for its group gets an
 outbox row (``callback_queue``) numbered by a per-(app, room, group) sequence.
-Event, sequence and outbox row commit together.
+Every new event also gets its app's next room-event sequence number (``_sequences``, taken
+first, decision 0028: what ``SubscribeRoomEvents`` resumes from). Event, sequences and outbox
+row commit together.
 
 * Same (app, event id) and same payload: a retry, counted as a duplicate.
 * Same (app, event id), other payload: a conflict; the first one is kept.
@@ -43,6 +45,7 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.common import BatchOutcome, Rejection
 from rtcconsole_server.domain.events._rows import Key, Stored, insert_new
 from rtcconsole_server.domain.events._rules import canonical_of, check_event, differing_fields, digest_of
+from rtcconsole_server.domain.events._sequences import claim_sequences
 from rtcconsole_server.domain.events._vocabulary import EventInput
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
@@ -175,7 +178,9 @@ class EventIngest:
             )
             items = [it for it in items if it.event.sdk_app_id in deleted]
             firsts = list({it.key: it for it in reversed(items)}.values())
-            inserted, stored = insert_new(session, [(it.event, it.digest) for it in firsts], now)
+            numbered = [it.event for it in sorted(firsts, key=lambda it: it.index)]
+            sequences = claim_sequences(session, numbered)  # the apps' heads first (decision 0028)
+            inserted, stored = insert_new(session, [(it.event, it.digest) for it in firsts], now, sequences)
             fresh, conflicts = _classify(items, inserted, stored, outcome)
             if conflicts and atomic:
                 raise _conflict_error(conflicts)  # rolls back what was inserted

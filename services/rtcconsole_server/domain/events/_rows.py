@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import String, any_, bindparam, insert, select, text
@@ -38,11 +38,12 @@ Stored = tuple[dict[str, object], str]
 _CHUNK = 500
 _UNNEST_INSERT = text(
     "INSERT INTO room_events (sdk_app_id, event_id, room_key, user_id, event_type, event_time, role, "
-    "reason, session, payload_sha256, received_at) "
+    "reason, session, payload_sha256, received_at, seq) "
     "SELECT * FROM unnest(CAST(:sdk_app_id AS bigint[]), CAST(:event_id AS varchar[]), "
     "CAST(:room_key AS varchar[]), CAST(:user_id AS varchar[]), CAST(:event_type AS integer[]), "
     "CAST(:event_time AS timestamptz[]), CAST(:role AS integer[]), CAST(:reason AS integer[]), "
-    "CAST(:session AS text[]), CAST(:payload_sha256 AS varchar[]), CAST(:received_at AS timestamptz[])) "
+    "CAST(:session AS text[]), CAST(:payload_sha256 AS varchar[]), CAST(:received_at AS timestamptz[]), "
+    "CAST(:seq AS bigint[])) "
     "ON CONFLICT (sdk_app_id, event_id) DO NOTHING RETURNING sdk_app_id, event_id"
 )
 
@@ -51,7 +52,9 @@ def _session_json(session: dict[str, str]) -> str:
     return json.dumps(session, ensure_ascii=False, separators=(",", ":")) if session else "{}"
 
 
-def _columns(events: Sequence[tuple[EventInput, str]], now: datetime) -> dict[str, list[object]]:
+def _columns(
+    events: Sequence[tuple[EventInput, str]], now: datetime, sequences: Mapping[Key, int]
+) -> dict[str, list[object]]:
     columns: dict[str, list[object]] = defaultdict(list)
     for event, digest in sorted(events, key=lambda pair: (pair[0].sdk_app_id, pair[0].event_id)):
         columns["sdk_app_id"].append(event.sdk_app_id)
@@ -65,6 +68,7 @@ def _columns(events: Sequence[tuple[EventInput, str]], now: datetime) -> dict[st
         columns["session"].append(_session_json(event.kept_session))
         columns["payload_sha256"].append(digest)
         columns["received_at"].append(now)
+        columns["seq"].append(sequences[(event.sdk_app_id, event.event_id)])
     return columns
 
 
@@ -100,9 +104,13 @@ def read_stored(session: Session, keys: Sequence[Key]) -> dict[Key, Stored]:
 
 
 def insert_new(
-    session: Session, candidates: Sequence[tuple[EventInput, str]], now: datetime
+    session: Session,
+    candidates: Sequence[tuple[EventInput, str]],
+    now: datetime,
+    sequences: Mapping[Key, int],
 ) -> tuple[set[Key], dict[Key, Stored]]:
-    """Insert the (event, digest) pairs whose key is not stored yet (keys unique in the batch).
+    """Insert the (event, digest) pairs whose key is not stored yet (keys unique in the batch),
+    each with its app sequence number from ``sequences`` (``_sequences.claim_sequences``).
 
     Returns the keys inserted now, and the stored events of the others.
     """
@@ -110,9 +118,8 @@ def insert_new(
     if not candidates:
         return set(), {}
     if _postgresql(session):
-        inserted = {
-            (app, event_id) for app, event_id in session.execute(_UNNEST_INSERT, _columns(candidates, now))
-        }
+        returned = session.execute(_UNNEST_INSERT, _columns(candidates, now, sequences))
+        inserted = {(app, event_id) for app, event_id in returned}
         return inserted, read_stored(session, [k for k in keys if k not in inserted])
     stored = read_stored(session, keys)
     fresh = [
@@ -132,6 +139,7 @@ def insert_new(
                 "session": _session_json(event.kept_session),
                 "payload_sha256": digest,
                 "received_at": now,
+                "seq": sequences[(event.sdk_app_id, event.event_id)],
             }
             for event, digest in sorted(fresh, key=lambda pair: (pair[0].sdk_app_id, pair[0].event_id))
         ]

@@ -54,6 +54,7 @@ from rtcconsole_server.domain.monitor._realtime_edition import (
 )
 from rtcconsole_server.domain.monitor._realtime_figures import Figures as RealtimeFigures
 from rtcconsole_server.domain.monitor._realtime_figures import StallRate as RealtimeStallRate
+from rtcconsole_server.domain.monitor._realtime_frames import Frame as RealtimeFrame
 from rtcconsole_server.domain.monitor._realtime_keys import LOOK_BACK as EDITION_LOOK_BACK
 from rtcconsole_server.domain.monitor._realtime_keys import Dimension as RealtimeDimension
 from rtcconsole_server.domain.monitor._realtime_keys import Edition
@@ -62,6 +63,7 @@ from rtcconsole_server.domain.monitor._realtime_read import Overview as Realtime
 from rtcconsole_server.domain.monitor._realtime_read import RealtimeReads, RoomOrder
 from rtcconsole_server.domain.monitor._realtime_read import RoomList as RealtimeRoomList
 from rtcconsole_server.domain.monitor._realtime_read import Series as RealtimeSeries
+from rtcconsole_server.domain.monitor._realtime_stream import RealtimeStream
 from rtcconsole_server.domain.monitor._retention import (
     DEFAULT_RETENTION_DAYS,
     Retention,
@@ -75,6 +77,12 @@ from rtcconsole_server.domain.monitor._room_commands import (
     Issued,
     RoomCommands,
 )
+from rtcconsole_server.domain.monitor._room_event_stream import EventPage as RoomEventPage
+from rtcconsole_server.domain.monitor._room_event_stream import RoomEventStream
+from rtcconsole_server.domain.monitor._room_event_stream import SequencedEvent as SequencedRoomEvent
+from rtcconsole_server.domain.monitor._room_event_stream import channel_of as room_events_channel
+from rtcconsole_server.domain.monitor._room_event_stream import check_after as check_after_sequence
+from rtcconsole_server.domain.monitor._room_event_stream import room_filter as room_event_filter
 from rtcconsole_server.domain.monitor._samples import MEDIA_NAMES, METRICS, Metric, SampleInput
 from rtcconsole_server.domain.monitor._series import (
     SERIES_METRICS,
@@ -164,19 +172,24 @@ __all__ = [
     "RealtimeCounter",
     "RealtimeDimension",
     "RealtimeFigures",
+    "RealtimeFrame",
     "RealtimeOverview",
     "RealtimeReads",
     "RealtimeRoomList",
     "RealtimeScope",
     "RealtimeSeries",
     "RealtimeStallRate",
+    "RealtimeStream",
     "RecordIngest",
     "Retention",
     "RetentionBatch",
     "RoomCommandView",
     "RoomCommands",
+    "RoomEventPage",
+    "RoomEventStream",
     "RoomOrder",
     "SampleInput",
+    "SequencedRoomEvent",
     "Series",
     "SeriesMetricSpec",
     "SeriesResult",
@@ -188,10 +201,13 @@ __all__ = [
     "UserView",
     "UserViews",
     "acknowledge_commands",
+    "check_after_sequence",
     "counts_as_stall",
     "find_call",
     "level_of",
     "parse_call_id",
+    "room_event_filter",
+    "room_events_channel",
     "set_edition",
     "stall_level",
     "stall_rate_thresholds",

@@ -169,10 +169,10 @@ class RealtimeCounter:
         attributes = self._attributes_of(
             {(r.sdk_app_id, r.room_key, r.user_id) for r, _, _ in kept if r.user_id}, now
         )
-        writes = _Writes()
+        plan = _Plan(attributes)
         for record, slot, retention in kept:
-            _count(writes, record, slot, retention, attributes)
-        return writes
+            plan.count(record, slot, retention)
+        return plan.finish()
 
     def _editions_of(self, apps: Iterable[int], now: datetime) -> dict[int, Edition]:
         wanted = set(apps)
@@ -202,37 +202,66 @@ class RealtimeCounter:
         return found
 
 
-def _count(
-    writes: _Writes,
-    record: Record,
-    slot: int,
-    retention: timedelta,
-    attributes: dict[UserKey, dict[str, str]],
-) -> None:
-    app, room = record.sdk_app_id, record.room_key
-    if isinstance(record, EventInput) and record.event_type == _ROOM_DISMISSED:
-        writes.add(ended_rooms_key(app), slot, room, DETAIL_RETENTION)
-        return
-    if not record.user_id or (isinstance(record, EventInput) and record.event_type == _USER_EXITED):
-        return
-    subject = _Subject(
-        app, room, record.user_id, slot, retention, attributes.get((app, room, record.user_id), {})
-    )
-    writes.add(rooms_key(app), slot, room, retention)
-    for dimension in Dimension:
-        value = subject.attributes.get(dimension.attribute, "")
-        writes.add(dimension_values_key(app, dimension), slot, value, DETAIL_RETENTION)
-    figures = subject.figures()
-    abnormal = isinstance(record, ClientEventInput) and record.event_type in ABNORMAL_EVENT_TYPES
-    for figure, value, kept in figures:
-        writes.add(figure.users, slot, value, kept)
-        if abnormal:
-            writes.add(figure.abnormal, slot, value, kept)
-    if isinstance(record, SampleInput) and record.peer_id and record.media in _MEDIA:
-        media = _MEDIA[record.media]
-        stalled = record.stall_ms or 0
-        counted = stalled if counts_as_stall(timedelta(milliseconds=stalled), media_kind=media) else 0
-        for figure, _, kept in figures:
-            stall_key, total_key = figure.stall_keys(media)
-            writes.incr(total_key, slot, record.interval, kept)
-            writes.incr(stall_key, slot, counted, kept)
+_SubjectKey = tuple[int, str, str, int, timedelta]
+"""(app, room, user, slot, retention): what a record counts under."""
+_Figures = list[tuple[Figure, str, timedelta]]
+
+
+class _Plan:
+    """One batch's writes, built record by record.
+
+    Presence is a set membership, so a subject's presence writes (and its keys) are made once
+    per batch however many records it has (a user reports several streams every 2 s); stall
+    and total time are summed per (subject, media) first and added to each figure once.
+    """
+
+    def __init__(self, attributes: dict[UserKey, dict[str, str]]) -> None:
+        self.writes = _Writes()
+        self._attributes = attributes
+        self._figures: dict[_SubjectKey, _Figures] = {}
+        self._stall: defaultdict[tuple[_SubjectKey, str], list[int]] = defaultdict(lambda: [0, 0])
+
+    def count(self, record: Record, slot: int, retention: timedelta) -> None:
+        app, room, writes = record.sdk_app_id, record.room_key, self.writes
+        if isinstance(record, EventInput) and record.event_type == _ROOM_DISMISSED:
+            writes.add(ended_rooms_key(app), slot, room, DETAIL_RETENTION)
+            return
+        if not record.user_id or (isinstance(record, EventInput) and record.event_type == _USER_EXITED):
+            return
+        subject_key: _SubjectKey = (app, room, record.user_id, slot, retention)
+        figures = self._figures.get(subject_key)
+        if figures is None:
+            figures = self._figures[subject_key] = self._present(subject_key)
+        if isinstance(record, ClientEventInput) and record.event_type in ABNORMAL_EVENT_TYPES:
+            for figure, value, kept in figures:
+                writes.add(figure.abnormal, slot, value, kept)
+        if isinstance(record, SampleInput) and record.peer_id and record.media in _MEDIA:
+            media = _MEDIA[record.media]
+            stalled = record.stall_ms or 0
+            sums = self._stall[(subject_key, media)]
+            sums[0] += record.interval
+            if counts_as_stall(timedelta(milliseconds=stalled), media_kind=media):
+                sums[1] += stalled
+
+    def _present(self, subject_key: _SubjectKey) -> _Figures:
+        """Mark the subject online in every figure it belongs to; its figures."""
+        app, room, user, slot, retention = subject_key
+        subject = _Subject(app, room, user, slot, retention, self._attributes.get((app, room, user), {}))
+        self.writes.add(rooms_key(app), slot, room, retention)
+        for dimension in Dimension:
+            value = subject.attributes.get(dimension.attribute, "")
+            self.writes.add(dimension_values_key(app, dimension), slot, value, DETAIL_RETENTION)
+        figures = subject.figures()
+        for figure, value, kept in figures:
+            self.writes.add(figure.users, slot, value, kept)
+        return figures
+
+    def finish(self) -> _Writes:
+        """The writes, with the summed stall and total times added."""
+        for (subject_key, media), (total, stalled) in self._stall.items():
+            slot = subject_key[3]
+            for figure, _, kept in self._figures[subject_key]:
+                stall_key, total_key = figure.stall_keys(media)
+                self.writes.incr(total_key, slot, total, kept)
+                self.writes.incr(stall_key, slot, stalled, kept)
+        return self.writes

@@ -1,0 +1,54 @@
+"""Each app's room-event sequence (R21's ``SubscribeRoomEvents``; decision 0028).
+
+Every event the ingest stores gets the next number of its app, from the app's row of
+``room_event_heads`` (the last number handed out), bumped at the start of the storing
+transaction: one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` per app of the batch, in app
+order. On PostgreSQL that row stays locked until the commit, so two batches of one app number
+and commit one after the other: a reader that sees number *n* committed also sees every lower
+number that will ever exist (PostgreSQL's own sequences give no such promise: a transaction
+that took 10 may commit after the one that took 11). On SQLite the single writer does the same.
+The price is that one app's event batches are stored one at a time (other apps' run alongside).
+
+A batch's candidates (the first event of each id) are numbered in batch order before the
+insert, so one that proves a duplicate of a stored event leaves its number unused: numbers
+are strictly increasing and never reused, but not gap-free. A batch rolled back (a lost race
+run again) returns its numbers with it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from rtcconsole_server.domain.events._vocabulary import EventInput
+from rtcconsole_server.store.models import RoomEventHead
+from rtcconsole_server.store.upsert import insert_for
+
+__all__ = ["claim_sequences"]
+
+Key = tuple[int, str]
+
+
+def claim_sequences(session: Session, events: Sequence[EventInput]) -> dict[Key, int]:
+    """The sequence number of each of ``events`` (keys unique; numbered in the given order).
+
+    Locks each app's head until the transaction ends (PostgreSQL).
+    """
+    wanted = Counter(event.sdk_app_id for event in events)
+    table = RoomEventHead.__table__
+    next_of: dict[int, int] = {}
+    for app_id in sorted(wanted):
+        statement = insert_for(session, table).values(sdk_app_id=app_id, last_sequence=wanted[app_id])
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.sdk_app_id],
+            set_={"last_sequence": table.c.last_sequence + statement.excluded.last_sequence},
+        ).returning(table.c.last_sequence)
+        last = int(session.execute(statement).scalar_one())
+        next_of[app_id] = last - wanted[app_id] + 1
+    numbers: dict[Key, int] = {}
+    for event in events:
+        numbers[(event.sdk_app_id, event.event_id)] = next_of[event.sdk_app_id]
+        next_of[event.sdk_app_id] += 1
+    return numbers
