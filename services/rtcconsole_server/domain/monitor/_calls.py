@@ -51,6 +51,7 @@ __all__ = [
     "CallView",
     "Calls",
     "find_call",
+    "newest_app",
     "parse_call_id",
 ]
 
@@ -233,7 +234,9 @@ class Calls:
             zone = time_zone(session.scalar(select(Account.time_zone).where(Account.id == caller.account_id)))
             resolved = resolve_range(now, preset, start, end, zone)
             app_id = (
-                load_app(session, caller, sdk_app_id).sdk_app_id if sdk_app_id else _latest(session, caller)
+                load_app(session, caller, sdk_app_id).sdk_app_id
+                if sdk_app_id
+                else newest_app(session, caller)
             )
             filters = {
                 "app": app_id,
@@ -319,8 +322,9 @@ def _view(app_id: int, row: CallRow, now: datetime) -> CallView:
     )
 
 
-def _latest(session: Session, caller: Caller) -> int:
-    """The caller's most recently created live app (R17's default), or ``FailedPrecondition``."""
+def newest_app(session: Session, caller: Caller, purpose: str = "to list calls of") -> int:
+    """The caller's most recently created live app (R17's default, and the real-time RPCs'), or
+    ``FailedPrecondition`` (``APP_EXISTS``) saying the account has no app ``purpose``."""
     app_id = session.scalar(
         select(App.sdk_app_id)
         .where(App.account_id == caller.account_id, App.deleted_at.is_(None))
@@ -332,7 +336,7 @@ def _latest(session: Session, caller: Caller) -> int:
             PreconditionViolation(
                 "APP_EXISTS",
                 f"accounts/{caller.account_id}",
-                "the account has no app to list calls of; create one or pass sdk_app_id",
+                f"the account has no app {purpose}; create one or pass sdk_app_id",
             )
         )
     return app_id

@@ -21,7 +21,6 @@ never keeps a graceful stop waiting.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import logging
@@ -32,6 +31,7 @@ from typing import Protocol, TypeVar
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.monitor._command_views import CommandState, RoomCommandView, as_delivered
 from rtcconsole_server.domain.monitor._room_commands import RoomCommands
+from rtcconsole_server.domain.monitor._wake import wake_or_poll
 from rtcconsole_server.live import LiveState, LiveStateClosed, Subscription
 
 __all__ = ["CHANNEL", "POLL_INTERVAL", "CommandWatch", "Offload"]
@@ -115,17 +115,4 @@ class CommandWatch:
 
     async def _wait(self, subscription: Subscription | None) -> bool:
         """Until a wake-up or the poll interval; False once the subscription has ended."""
-        if subscription is None:
-            await self._clock.sleep(self.poll_interval)
-            return True
-        nap = asyncio.ensure_future(self._clock.sleep(self.poll_interval))
-        wake = asyncio.ensure_future(subscription.get())
-        try:
-            await asyncio.wait({nap, wake}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (nap, wake):
-                task.cancel()
-            await asyncio.gather(nap, wake, return_exceptions=True)
-        while subscription.get_nowait() is not None:  # wake-ups that came together: one look
-            pass
-        return not subscription.closed
+        return await wake_or_poll(subscription, self._clock, self.poll_interval)

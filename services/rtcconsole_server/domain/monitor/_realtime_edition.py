@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.domain.common import Caller, load_app
+from rtcconsole_server.domain.monitor._calls import newest_app
 from rtcconsole_server.domain.monitor._realtime_keys import LOOK_BACK, Edition
 from rtcconsole_server.errors import FailedPrecondition, NotFound, PreconditionViolation
 from rtcconsole_server.store import Store
-from rtcconsole_server.store.models import Account, App
+from rtcconsole_server.store.models import Account
 
 __all__ = ["EDITION_REQUIRED", "RealtimeScope", "realtime_scope", "set_edition"]
 
@@ -49,27 +50,13 @@ def set_edition(store: Store, account_id: int, edition: Edition | str) -> Editio
     return chosen
 
 
-def _latest_app(session: Session, caller: Caller) -> int:
-    app_id = session.scalar(
-        select(App.sdk_app_id)
-        .where(App.account_id == caller.account_id, App.deleted_at.is_(None))
-        .order_by(App.created_at.desc(), App.sdk_app_id.desc())
-        .limit(1)
-    )
-    if app_id is None:
-        raise FailedPrecondition(
-            PreconditionViolation(
-                "APP_EXISTS",
-                f"accounts/{caller.account_id}",
-                "the account has no app to monitor; create one or pass sdk_app_id",
-            )
-        )
-    return app_id
-
-
 def realtime_scope(session: Session, caller: Caller, sdk_app_id: int) -> RealtimeScope:
     """The app to read (0: the caller's most recently created one) if the account's edition allows."""
-    app_id = load_app(session, caller, sdk_app_id).sdk_app_id if sdk_app_id else _latest_app(session, caller)
+    app_id = (
+        load_app(session, caller, sdk_app_id).sdk_app_id
+        if sdk_app_id
+        else newest_app(session, caller, "to monitor")
+    )
     stored = session.scalar(select(Account.edition).where(Account.id == caller.account_id))
     edition = Edition(stored) if stored is not None and stored in set(Edition) else Edition.FREE
     if edition is Edition.FREE:

@@ -24,7 +24,6 @@ server's shutdown): the API then answers UNAVAILABLE, to resume on another repli
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import json
@@ -40,6 +39,7 @@ from rtcconsole_server.domain.common import room_violations
 from rtcconsole_server.domain.events import EventInput, room_key, room_of_key
 from rtcconsole_server.domain.monitor._command_watch import Offload
 from rtcconsole_server.domain.monitor._realtime_edition import RealtimeScope
+from rtcconsole_server.domain.monitor._wake import wake_or_poll
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 from rtcconsole_server.live import LiveState, LiveStateClosed, Subscription
 from rtcconsole_server.store import Store
@@ -229,17 +229,4 @@ class RoomEventStream:
 
     async def _wait(self, subscription: Subscription | None) -> bool:
         """Until a wake-up or the poll interval; False once the subscription has ended."""
-        if subscription is None:
-            await self._clock.sleep(self.poll_interval)
-            return True
-        nap = asyncio.ensure_future(self._clock.sleep(self.poll_interval))
-        wake = asyncio.ensure_future(subscription.get())
-        try:
-            await asyncio.wait({nap, wake}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (nap, wake):
-                task.cancel()
-            await asyncio.gather(nap, wake, return_exceptions=True)
-        while subscription.get_nowait() is not None:  # wake-ups that came together: one read
-            pass
-        return not subscription.closed
+        return await wake_or_poll(subscription, self._clock, self.poll_interval)
