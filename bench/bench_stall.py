@@ -153,8 +153,8 @@ async def _measure(config: BenchConfig, backend: Backend) -> list[Row]:
                     baseline=f"{name} c=1, idle",
                     baseline_result=idle,
                     note=f"{backend.note}; another account uploads {side}x{side} PNGs "
-                    f"({len(content):,} B, decoded in full), {uploads[0]} uploads while recording "
-                    "and warming up",
+                    f"({len(content):,} B, decoded in full), kept in flight; {uploads[0]} of them "
+                    "completed inside the attacked segments",
                 )
             )
     return rows
