@@ -84,7 +84,8 @@ class MonitorClient:
 
         ``sdk_app_id`` 0 is the account's most recently created app; ``range`` a preset (``"today"``,
         ``"yesterday"``, ``"6h"``, ``"14d"`` or a ``CallRange`` number) or ``start``/``end`` (aware
-        datetimes, at most 14 days back); neither is today (UTC). ``room`` an int is a numeric room.
+        datetimes, at most 14 days back); neither is today (in the account's time zone). ``room`` an
+        int is a numeric room.
         """
         request = pb.ListCallsRequest(
             sdk_app_id=sdk_app_id,

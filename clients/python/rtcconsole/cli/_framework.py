@@ -28,8 +28,10 @@ __all__ = [
     "UsageError",
     "add_global_options",
     "add_paging",
+    "bounded_integer",
     "instant",
     "key_value",
+    "room",
     "seconds",
     "totp_code",
     "uint32",
@@ -219,7 +221,8 @@ def add_paging(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="follow next_page_token to the last page")
 
 
-def _integer(text: str, low: int, high: int) -> int:
+def bounded_integer(text: str, low: int, high: int) -> int:
+    """A whole-number argument from ``low`` to ``high``, both included."""
     try:
         value = int(text, 10)
     except ValueError:
@@ -231,12 +234,18 @@ def _integer(text: str, low: int, high: int) -> int:
 
 def uint64(text: str) -> int:
     """An id argument: a positive integer below 2**64."""
-    return _integer(text, 1, 2**64 - 1)
+    return bounded_integer(text, 1, 2**64 - 1)
 
 
 def uint32(text: str) -> int:
     """A pixel position or size: 0 to 2**32 - 1."""
-    return _integer(text, 0, 2**32 - 1)
+    return bounded_integer(text, 0, 2**32 - 1)
+
+
+def room(text: str) -> int | str:
+    """A room argument as rooms are reported: digits are the numeric room, anything else a
+    string room."""
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
 def seconds(text: str) -> float:

@@ -142,6 +142,12 @@ def when(timestamp: timestamp_pb2.Timestamp) -> str:
     return timestamp.ToDatetime(tzinfo=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def room(message: Message) -> str:
+    """The room of a message with a ``room`` oneof (``room_id`` / ``str_room_id``), as text."""
+    which = message.WhichOneof("room") or "str_room_id"  # unset: the empty string room
+    return str(getattr(message, which))
+
+
 def span(duration: duration_pb2.Duration) -> str:
     """A duration for people, to the whole second: ``0:09:44``, ``1 day, 2:00:00``; ``0:00:00.5``
     below a second (a step of a short series)."""

@@ -35,6 +35,7 @@ from rtcconsole._monitor import CALL_RANGES
 from rtcconsole.cli import _render as render
 from rtcconsole.cli import monitor_call, monitor_realtime, monitor_view, monitor_watch, monitor_watch_events
 from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError, add_paging, instant, uint64
+from rtcconsole.cli._framework import room as room_argument
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import quality_pb2
 
@@ -137,10 +138,6 @@ async def _thresholds(run: Invocation) -> Output:
     return Output(response, thresholds_text(response))
 
 
-def _room(call: pb.Call) -> str:
-    return str(call.room_id) if call.WhichOneof("room") == "room_id" else call.str_room_id
-
-
 def _duration(call: pb.Call) -> str:
     return render.span(call.duration)
 
@@ -151,7 +148,7 @@ _CALL_HEADERS = ("CALL_ID", "ROOM", "START", "END", "DURATION", "USERS")
 def _call_row(call: pb.Call) -> tuple[str, ...]:
     return (
         call.call_id,
-        _room(call),
+        render.room(call),
         render.when(call.start_time),
         render.when(call.end_time) if call.HasField("end_time") else "-",
         _duration(call),
@@ -194,7 +191,7 @@ async def _calls(run: Invocation) -> Output:
         raise UsageError("--from and --to go together")
     room: int | str | None = None
     if a.room is not None:
-        room = int(a.room) if a.room.isascii() and a.room.isdigit() else a.room
+        room = room_argument(a.room)
     console = await run.console()
     filters = {
         "sdk_app_id": a.sdk_app_id,

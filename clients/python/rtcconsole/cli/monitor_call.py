@@ -51,10 +51,6 @@ def _roles(user: pb.CallUser) -> str:
     return "→".join(_role(r.role) for r in user.roles) if len(user.roles) > 1 else _role(user.role)
 
 
-def _room(call: pb.GetCallResponse) -> str:
-    return str(call.room_id) if call.WhichOneof("room") == "room_id" else call.str_room_id
-
-
 def _user_row(user: pb.CallUser) -> tuple[str, ...]:
     return (
         user.user_id,
@@ -92,7 +88,7 @@ def call_text(details: pb.CallDetails) -> str:
     """The room info, the users' table, their stays in the range, and the role changes if any."""
     call, users = details.call, details.users
     lines = [
-        f"call {call.call_id}: app {call.sdk_app_id} ({call.app_name}), room {_room(call)}",
+        f"call {call.call_id}: app {call.sdk_app_id} ({call.app_name}), room {render.room(call)}",
         f"start {render.when(call.start_time)}  end {render.when(call.end_time)}  "
         f"duration {render.span(call.duration)}  users {call.user_count}  as of {render.when(call.as_of)}",
         "",

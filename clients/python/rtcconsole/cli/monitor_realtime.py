@@ -167,10 +167,6 @@ async def _series(run: Invocation) -> Output:
     return Output(r, f"{head}\n{table}")
 
 
-def _room(room: pb.RealtimeRoom) -> str:
-    return str(room.room_id) if room.WhichOneof("room") == "room_id" else room.str_room_id
-
-
 async def _rooms(run: Invocation) -> Output:
     _check(run)
     a = run.args
@@ -183,10 +179,10 @@ async def _rooms(run: Invocation) -> Output:
         page_token=a.page_token,
     )
     if a.csv:
-        rows = [[_room(room), *_csv_cells(room.figures)] for room in r.rooms]
+        rows = [[render.room(room), *_csv_cells(room.figures)] for room in r.rooms]
         return Output(r, _csv(["room", *_CSV_FIGURES], rows))
     headers = ["ROOM", "ONLINE USERS", "ABNORMAL USERS", "VIDEO STALL", "AUDIO STALL"]
-    rows_text = [[_room(room), *(_cells(room.figures)[i] for i in (0, 1, 3, 4))] for room in r.rooms]
+    rows_text = [[render.room(room), *(_cells(room.figures)[i] for i in (0, 1, 3, 4))] for room in r.rooms]
     more = f"\nnext page: --page-token {r.next_page_token}" if r.next_page_token else ""
     cut = " (more than 10,000 rooms: the first 10,000 ranked)" if r.truncated else ""
     head = f"app {r.sdk_app_id}: {r.total_size} rooms{cut}, {_slot(r.slot_start, r.slot_end, r.as_of)}"

@@ -19,7 +19,8 @@ import json
 import sys
 
 from rtcconsole.cli import _render as render
-from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError, _integer, uint64
+from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError, bounded_integer, uint64
+from rtcconsole.cli._framework import room as room_argument
 from rtcconsole.errors import Unavailable
 from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
 from rtcconsole.v1 import room_event_stream_pb2 as pb
@@ -32,7 +33,7 @@ _MAX_AFTER = 2**63 - 1
 
 def _sequence(text: str) -> int:
     """A sequence argument: 0 to 2**63 - 1."""
-    return _integer(text, 0, _MAX_AFTER)
+    return bounded_integer(text, 0, _MAX_AFTER)
 
 
 def register(monitor: Commands) -> None:
@@ -56,14 +57,6 @@ def register(monitor: Commands) -> None:
     )
 
 
-def _room(text: str) -> int | str:
-    return int(text) if text.isascii() and text.isdigit() else text
-
-
-def _room_text(event: ingest_pb.RoomEvent) -> str:
-    return str(event.room_id) if event.WhichOneof("room") == "room_id" else event.str_room_id
-
-
 def event_line(item: pb.SequencedRoomEvent) -> str:
     """One event as a line for people."""
     event = item.event
@@ -75,7 +68,7 @@ def event_line(item: pb.SequencedRoomEvent) -> str:
         notes.append(f"reason {event.reason}")
     notes.extend(f"{field.name} {value}" for field, value in event.session.ListFields())
     return (
-        f"{item.sequence}  {render.when(event.event_time)}  room {_room_text(event)}  "
+        f"{item.sequence}  {render.when(event.event_time)}  room {render.room(event)}  "
         f"user {event.user_id or '-'}  {kind}" + (f"  ({', '.join(notes)})" if notes else "")
     )
 
@@ -90,7 +83,7 @@ async def _watch_events(run: Invocation) -> Output:
         raise UsageError("--count must not be negative")
     as_json: bool = run.args.json
     line = _json_line if as_json else event_line
-    room = _room(run.args.room) if run.args.room else None
+    room = room_argument(run.args.room) if run.args.room else None
     console = await run.console()
     last: pb.SequencedRoomEvent | None = None
     seen = 0

@@ -19,6 +19,7 @@ import argparse
 
 from rtcconsole.cli import _render as render
 from rtcconsole.cli._framework import Commands, Invocation, Output, UsageError, add_paging, uint64
+from rtcconsole.cli._framework import room as room_argument
 from rtcconsole.v1 import room_control_pb2 as pb
 
 __all__ = ["STATES", "command_fields", "commands_text", "register"]
@@ -54,14 +55,6 @@ def _target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("room", metavar="ROOM", help="a number (numeric room) or text (string room)")
 
 
-def _room(text: str) -> int | str:
-    return int(text) if text.isascii() and text.isdigit() else text
-
-
-def _room_text(command: pb.RoomCommand) -> str:
-    return str(command.room_id) if command.WhichOneof("room") == "room_id" else command.str_room_id
-
-
 def command_fields(command: pb.RoomCommand, *, created: bool = True) -> str:
     """The command's id and state first, then what it asks and how far it got."""
     pairs = [
@@ -69,7 +62,7 @@ def command_fields(command: pb.RoomCommand, *, created: bool = True) -> str:
         ("state", render.label(pb.RoomCommandState, command.state)),
         ("kind", render.label(pb.RoomCommandKind, command.kind)),
         ("app", str(command.sdk_app_id)),
-        ("room", _room_text(command)),
+        ("room", render.room(command)),
     ]
     if command.user_ids:
         pairs.append(("users", ",".join(command.user_ids)))
@@ -99,7 +92,7 @@ def commands_text(response: pb.ListRoomCommandsResponse) -> str:
         (
             c.command_id,
             render.label(pb.RoomCommandKind, c.kind),
-            _room_text(c),
+            render.room(c),
             render.label(pb.RoomCommandState, c.state),
             f"{len(c.exited_user_ids)}/{len(c.user_ids)}" if c.user_ids else "-",
             render.when(c.create_time),
@@ -114,7 +107,8 @@ def commands_text(response: pb.ListRoomCommandsResponse) -> str:
 async def _dismiss(run: Invocation) -> Output:
     a = run.args
     console = await run.console()
-    response = await console.monitor.dismiss_room(a.sdk_app_id, _room(a.room), request_id=a.request_id)
+    room = room_argument(a.room)
+    response = await console.monitor.dismiss_room(a.sdk_app_id, room, request_id=a.request_id)
     return Output(response, command_fields(response.command, created=response.created))
 
 
@@ -124,14 +118,15 @@ async def _remove(run: Invocation) -> Output:
     if not users:
         raise UsageError("USERS names at least one user id: u1,u2")
     console = await run.console()
-    response = await console.monitor.remove_users(a.sdk_app_id, _room(a.room), users, request_id=a.request_id)
+    room = room_argument(a.room)
+    response = await console.monitor.remove_users(a.sdk_app_id, room, users, request_id=a.request_id)
     return Output(response, command_fields(response.command, created=response.created))
 
 
 async def _commands(run: Invocation) -> Output:
     a = run.args
     console = await run.console()
-    room = _room(a.room) if a.room is not None else None
+    room = room_argument(a.room) if a.room is not None else None
     state = STATES[a.state] if a.state else 0
     listing = console.monitor.list_room_commands
     response = await listing(
