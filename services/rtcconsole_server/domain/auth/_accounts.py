@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.common import Caller, Page, PageTokens, page_size
+from rtcconsole_server.domain.common import Caller, Page, PageTokens, instant_position, page_size
 from rtcconsole_server.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -117,16 +117,6 @@ def _totp_state(account: Account) -> TotpState:
         lockouts=account.totp_lockouts,
         locked_until=account.totp_locked_until,
     )
-
-
-def _key_position(value: object) -> tuple[datetime, str]:
-    """The keyset position of a ListApiKeys token: [creation instant (ISO 8601), key id]."""
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
-        raise ValueError("not a key position")
-    created_at = datetime.fromisoformat(value[0])
-    if created_at.tzinfo is None:
-        raise ValueError("naive instant")
-    return created_at, value[1]
 
 
 @dataclass(frozen=True)
@@ -381,7 +371,7 @@ class Accounts:
         """The caller's live keys, oldest first, ``page_size`` 1-100 (0 means 20)."""
         size = page_size(page_size_requested)
         filters: dict[str, object] = {}
-        after = self._tokens.decode(page_token, "api_keys", filters, _key_position)
+        after = self._tokens.decode(page_token, "api_keys", filters, instant_position)
         conditions = [ApiKey.account_id == caller.account_id, ApiKey.revoked_at.is_(None)]
         if after is not None:
             created_at, key_id = after

@@ -18,7 +18,16 @@ from rtcconsole_server.domain.common._destinations import (
 )
 from rtcconsole_server.domain.common._instants import EARLIEST, LATEST, instant_violations
 from rtcconsole_server.domain.common._outcome import BatchOutcome, Rejection
-from rtcconsole_server.domain.common._paging import Page, PageTokens, int_position, page_size, pair_position
+from rtcconsole_server.domain.common._paging import (
+    Page,
+    PageTokens,
+    aware_instant,
+    instant_position,
+    int_position,
+    page_size,
+    pair_position,
+    strings_position,
+)
 from rtcconsole_server.domain.common._rooms import (
     MAX_ROOM_ID,
     MAX_STR_ROOM_ID,
@@ -42,7 +51,9 @@ __all__ = [
     "Page",
     "PageTokens",
     "Rejection",
+    "aware_instant",
     "has_nul",
+    "instant_position",
     "instant_violations",
     "int_position",
     "key_violations",
@@ -52,5 +63,6 @@ __all__ = [
     "pair_position",
     "parse_networks",
     "room_violations",
+    "strings_position",
     "text_violations",
 ]

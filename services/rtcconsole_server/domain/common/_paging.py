@@ -21,6 +21,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
@@ -33,9 +34,12 @@ __all__ = [
     "PAGE_TOKEN_KEY",
     "Page",
     "PageTokens",
+    "aware_instant",
+    "instant_position",
     "int_position",
     "page_size",
     "pair_position",
+    "strings_position",
 ]
 
 T = TypeVar("T")
@@ -64,11 +68,31 @@ def int_position(value: object) -> int:
     return value
 
 
+def strings_position(value: object, length: int) -> list[str]:
+    """A position that is a list of ``length`` strings (the parts of a keyset position)."""
+    if not (isinstance(value, list) and len(value) == length and all(isinstance(v, str) for v in value)):
+        raise ValueError(f"not a list of {length} strings")
+    return value
+
+
+def aware_instant(text: str) -> datetime:
+    """An instant of a position: ISO 8601 with its UTC offset (a naive one is not ours)."""
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise ValueError("a naive instant")
+    return instant
+
+
 def pair_position(value: object) -> tuple[str, str]:
     """A position that is a (key, value) pair of strings."""
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
-        raise ValueError("not a pair of strings")
-    return value[0], value[1]
+    key, text = strings_position(value, 2)
+    return key, text
+
+
+def instant_position(value: object) -> tuple[datetime, str]:
+    """A position that is [instant (ISO 8601, aware), id]: lists ordered by a time, then an id."""
+    instant, text = strings_position(value, 2)
+    return aware_instant(instant), text
 
 
 def _b64(data: bytes) -> str:

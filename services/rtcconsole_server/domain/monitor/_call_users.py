@@ -22,7 +22,16 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.common import Caller, Page, PageTokens, load_app, page_size, text_violations
+from rtcconsole_server.domain.common import (
+    Caller,
+    Page,
+    PageTokens,
+    aware_instant,
+    load_app,
+    page_size,
+    strings_position,
+    text_violations,
+)
 from rtcconsole_server.domain.events import room_key
 from rtcconsole_server.domain.monitor._call_sessions import (
     CallUserView,
@@ -128,13 +137,8 @@ def default_range(call: CallView, now: datetime) -> tuple[datetime, datetime]:
 
 def _position(value: object) -> tuple[datetime, str, datetime, datetime]:
     """(last join, user id, range start, range end) of a page's last row and its first page's range."""
-    if not (isinstance(value, list) and len(value) == 4 and all(isinstance(v, str) for v in value)):
-        raise ValueError("not a call-users position")
-    join, user, start, end = value
-    instants = [datetime.fromisoformat(v) for v in (join, start, end)]
-    if any(i.tzinfo is None for i in instants):
-        raise ValueError("a naive instant")
-    return instants[0], user, instants[1], instants[2]
+    join, user, start, end = strings_position(value, 4)
+    return aware_instant(join), user, aware_instant(start), aware_instant(end)
 
 
 class CallDetails:

@@ -26,9 +26,11 @@ from rtcconsole_server.domain.common import (
     Caller,
     Page,
     PageTokens,
+    aware_instant,
     load_app,
     page_size,
     room_violations,
+    strings_position,
     text_violations,
 )
 from rtcconsole_server.domain.events import room_key, room_of_key
@@ -190,13 +192,8 @@ def parse_call_id(call_id: str, field: str = "call_id") -> CallRef:
 def _position(value: object) -> tuple[datetime, str, datetime, datetime]:
     """(call start, room key, range start, range end): the last row of a page, and the range the
     first page resolved (so that a preset's pages agree while the clock moves on)."""
-    if not (isinstance(value, list) and len(value) == 4 and all(isinstance(v, str) for v in value)):
-        raise ValueError("not a call-list position")
-    start, room, range_start, range_end = value
-    instants = [datetime.fromisoformat(v) for v in (start, range_start, range_end)]
-    if any(i.tzinfo is None for i in instants):
-        raise ValueError("a naive instant")
-    return instants[0], room, instants[1], instants[2]
+    start, room, range_start, range_end = strings_position(value, 4)
+    return aware_instant(start), room, aware_instant(range_start), aware_instant(range_end)
 
 
 class Calls:

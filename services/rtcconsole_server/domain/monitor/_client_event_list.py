@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from rtcconsole_server.domain.common import Page, PageTokens
+from rtcconsole_server.domain.common import Page, PageTokens, instant_position
 from rtcconsole_server.domain.monitor._client_events import ABNORMAL_EVENT_TYPES
 from rtcconsole_server.domain.monitor._series_range import CallScope
 from rtcconsole_server.store.models_monitor import ClientEvent
@@ -50,15 +50,6 @@ class ClientEventList:
     scope: CallScope
 
 
-def _position(value: object) -> tuple[datetime, str]:
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
-        raise ValueError("not a client-event position")
-    instant = datetime.fromisoformat(value[0])
-    if instant.tzinfo is None:
-        raise ValueError("a naive instant")
-    return instant, value[1]
-
-
 def list_client_events(
     session: Session,
     scope: CallScope,
@@ -78,7 +69,7 @@ def list_client_events(
         "abnormal": abnormal_only,
         "range": [scope.start.isoformat(), scope.end.isoformat()],
     }
-    after = tokens.decode(page_token, _LIST, filters, _position)
+    after = tokens.decode(page_token, _LIST, filters, instant_position)
     query = select(ClientEvent).where(
         ClientEvent.sdk_app_id == scope.sdk_app_id,
         ClientEvent.room_key == scope.room_key,

@@ -33,6 +33,7 @@ from rtcconsole_server.domain.common import (
     Caller,
     Page,
     PageTokens,
+    instant_position,
     load_app,
     page_size,
     room_violations,
@@ -84,15 +85,6 @@ class CommandList:
 
 def _room(room_id: int | None, str_room_id: str | None) -> list[FieldViolation]:
     return room_violations(room_id, str_room_id)
-
-
-def _position(value: object) -> tuple[datetime, str]:
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
-        raise ValueError("not a room-command position")
-    instant = datetime.fromisoformat(value[0])
-    if instant.tzinfo is None:
-        raise ValueError("a naive instant")
-    return instant, value[1]
 
 
 class RoomCommands:
@@ -252,7 +244,7 @@ class RoomCommands:
         size = page_size(page_size_requested)
         key = room_key(room_id, str_room_id) if room_id is not None or str_room_id is not None else None
         filters = {"app": sdk_app_id, "room": key, "state": state.value if state else None}
-        position = self._tokens.decode(page_token, _LIST, filters, _position)
+        position = self._tokens.decode(page_token, _LIST, filters, instant_position)
         now = self._clock.now()
         with self._store.read() as session:
             load_app(session, caller, sdk_app_id)
