@@ -48,9 +48,7 @@ from bench.rtc_servers import (
     Backend,
     create_accounts,
     migrate,
-    postgres_backend,
-    reachable_postgres,
-    sqlite_backend,
+    on_each_backend,
 )
 from rtcconsole.v1 import app_service_pb2 as pb
 from rtcconsole.v1 import app_service_pb2_grpc as pb_grpc
@@ -197,12 +195,7 @@ async def _measure(config: BenchConfig, backend: Backend, echo_channel: grpc.aio
 @benchmark(NAME)
 async def apps(config: BenchConfig) -> list[Row]:
     """GetApp and CreateApp vs. the bare echo server (goals: >= 0.60 and >= 0.35); SQLite, PostgreSQL."""
-    postgres = None if config.quick else await reachable_postgres(NAME)
-    rows: list[Row] = []
     async with echo_server() as echo_target, grpc.aio.insecure_channel(echo_target) as echo_channel:
-        async with sqlite_backend() as backend:
-            rows += await _measure(config, backend, echo_channel)
-        if postgres is not None:
-            async with postgres_backend(postgres) as backend:
-                rows += await _measure(config, backend, echo_channel)
-    return rows
+        return await on_each_backend(
+            NAME, lambda backend: _measure(config, backend, echo_channel), postgres=not config.quick
+        )

@@ -44,9 +44,7 @@ from bench.rtc_servers import (
     Backend,
     create_accounts,
     migrate,
-    postgres_backend,
-    reachable_postgres,
-    sqlite_backend,
+    on_each_backend,
 )
 from rtcconsole.client import IngestClient, RtcConsole
 from rtcconsole.errors import RtcConsoleError
@@ -268,11 +266,4 @@ def _row(
 async def monitor(config: BenchConfig) -> list[Row]:
     """ListCalls (14 days, 1 day) on a simulated 14 days vs the same SQL bare; bytes per sample."""
     scale = data.SCALES["small" if config.quick or config.scale == "small" else "full"]
-    postgres = await reachable_postgres(NAME)
-    rows: list[Row] = []
-    async with sqlite_backend() as backend:
-        rows += await _backend_rows(config, backend, scale)
-    if postgres is not None:
-        async with postgres_backend(postgres) as backend:
-            rows += await _backend_rows(config, backend, scale)
-    return rows
+    return await on_each_backend(NAME, lambda backend: _backend_rows(config, backend, scale))

@@ -54,9 +54,7 @@ from bench.rtc_servers import (
     Metadata,
     create_accounts,
     migrate,
-    postgres_backend,
-    reachable_postgres,
-    sqlite_backend,
+    on_each_backend,
 )
 from rtcconsole.client import IngestClient
 from rtcconsole.v1 import app_service_pb2 as app_pb
@@ -237,11 +235,8 @@ def _row(
 @benchmark(NAME)
 async def quality_ingest(config: BenchConfig) -> list[Row]:
     """Quality samples/s through StreamQuality vs executemany / COPY; bytes per stored sample."""
-    postgres = await reachable_postgres(NAME)
-    rows: list[Row] = []
-    async with sqlite_backend() as backend:
-        rows.append(await _backend_row(config, backend))
-    if postgres is not None:
-        async with postgres_backend(postgres) as backend:
-            rows.append(await _backend_row(config, backend))
-    return rows
+
+    async def measure(backend: Backend) -> list[Row]:
+        return [await _backend_row(config, backend)]
+
+    return await on_each_backend(NAME, measure)

@@ -36,9 +36,7 @@ from bench.rtc_servers import (
     Backend,
     create_accounts,
     migrate,
-    postgres_backend,
-    reachable_postgres,
-    sqlite_backend,
+    on_each_backend,
 )
 from rtcconsole.v1 import app_service_pb2 as pb
 from rtcconsole.v1 import app_service_pb2_grpc as pb_grpc
@@ -163,11 +161,4 @@ async def _measure(config: BenchConfig, backend: Backend) -> list[Row]:
 @benchmark(NAME)
 async def stall(config: BenchConfig) -> list[Row]:
     """A bystander's GetApp and health check while another tenant uploads huge images, vs idle."""
-    postgres = None if config.quick else await reachable_postgres(NAME)
-    rows: list[Row] = []
-    async with sqlite_backend() as backend:
-        rows += await _measure(config, backend)
-    if postgres is not None:
-        async with postgres_backend(postgres) as backend:
-            rows += await _measure(config, backend)
-    return rows
+    return await on_each_backend(NAME, lambda backend: _measure(config, backend), postgres=not config.quick)

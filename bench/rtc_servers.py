@@ -16,13 +16,15 @@ import os
 import secrets
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
+
+from bench.registry import Row
 
 __all__ = [
     "CLI",
@@ -35,6 +37,7 @@ __all__ = [
     "check_postgres",
     "create_accounts",
     "migrate",
+    "on_each_backend",
     "postgres_admin_url",
     "postgres_backend",
     "reachable_postgres",
@@ -177,6 +180,22 @@ async def postgres_backend(admin_url: str) -> AsyncIterator[Backend]:
         )
     finally:
         await _drop_database(admin_url, name)
+
+
+async def on_each_backend(
+    name: str, measure: Callable[[Backend], Awaitable[list[Row]]], *, postgres: bool = True
+) -> list[Row]:
+    """The rows of ``measure`` on a fresh SQLite file, then on a fresh PostgreSQL database when
+    ``postgres`` and one is reachable (:func:`reachable_postgres`, asked first, so a skip is
+    logged before the run); each store is removed after its rows."""
+    admin_url = await reachable_postgres(name) if postgres else None
+    rows: list[Row] = []
+    async with sqlite_backend() as backend:
+        rows += await measure(backend)
+    if admin_url is not None:
+        async with postgres_backend(admin_url) as backend:
+            rows += await measure(backend)
+    return rows
 
 
 async def _drop_database(admin_url: str, name: str, attempts: int = 20) -> None:
