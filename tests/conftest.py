@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.server import Server, build_server
+from rtcconsole_server.server import Server
 from rtcconsole_server.settings import Settings
 from rtcconsole_server.store import open_store, upgrade
-from tests.support import Tenant, new_tenant
+from tests.support import Tenant, new_tenant, running_server
 
 if TYPE_CHECKING:
     from tests.infra import PostgresDatabases
@@ -102,12 +102,8 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 async def server(settings: Settings, clock: ManualClock) -> AsyncIterator[Server]:
     """A started server on an ephemeral port; workers are driven by the test (``run_once``)."""
-    built = await build_server(settings, clock=clock)
-    await built.start()
-    try:
+    async with running_server(settings, clock) as built:
         yield built
-    finally:
-        await built.stop(0)
 
 
 @pytest.fixture

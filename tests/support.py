@@ -20,7 +20,8 @@ from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import auth_service_pb2_grpc as auth_grpc
 from rtcconsole.v1 import config_service_pb2_grpc as config_grpc
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.server import Server
+from rtcconsole_server.server import Server, build_server
+from rtcconsole_server.settings import Settings
 
 T = TypeVar("T")
 
@@ -33,6 +34,18 @@ DETAIL_TYPES: dict[str, type[Message]] = {
     "google.rpc.RequestInfo": error_details_pb2.RequestInfo,
     "google.rpc.RetryInfo": error_details_pb2.RetryInfo,
 }
+
+
+@asynccontextmanager
+async def running_server(settings: Settings, clock: Clock) -> AsyncIterator[Server]:
+    """A started server on ``settings`` (an ephemeral port), stopped at once afterwards; a second
+    one on the same settings is a replica over the same store (and Redis, if they name one)."""
+    built = await build_server(settings, clock=clock)
+    await built.start()
+    try:
+        yield built
+    finally:
+        await built.stop(0)
 
 
 def totp_of(otpauth_uri: str) -> pyotp.TOTP:

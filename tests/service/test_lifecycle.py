@@ -18,9 +18,8 @@ from rtcconsole.v1 import common_pb2
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.apps import APP_QUOTA
 from rtcconsole_server.domain.common import Caller
-from rtcconsole_server.server import build_server
 from rtcconsole_server.settings import Settings
-from tests.support import Tenant, fails
+from tests.support import Tenant, fails, running_server
 
 CODE = grpc.StatusCode
 
@@ -212,14 +211,10 @@ async def test_r7_operations_survive_a_restart(
     await tenant.server.stop(0)  # the process that accepted it goes away
 
     clock.advance(minutes=4)
-    replica = await build_server(settings, clock=clock)
-    await replica.start()
-    try:
+    async with running_server(settings, clock) as replica:
         assert (await replica.workers.run_once())["operations"] == 1
         view = replica.console.lifecycle.get(Caller(tenant.account_id, "test"), operation.name)
         assert view.done
-    finally:
-        await replica.stop(0)
 
 
 async def test_operations_are_listed_newest_first(tenant: Tenant, clock: ManualClock) -> None:

@@ -30,7 +30,7 @@ from rtcconsole_server.server import Server, build_server
 from rtcconsole_server.settings import Settings
 from tests.callback_support import DATA_PLANE
 from tests.realtime_support import NOW, SLOT, monitor, overview, paid, report_samples, sample
-from tests.support import Tenant, fails
+from tests.support import Tenant, fails, running_server
 
 CODE = grpc.StatusCode
 PREV = NOW - SLOT
@@ -251,16 +251,6 @@ async def test_rtcctl_monitor_watch_json_lines(
     assert "users 0" in capsys.readouterr().out
 
 
-@asynccontextmanager
-async def _replica(settings: Settings, clock: ManualClock) -> AsyncIterator[Server]:
-    replica = await build_server(settings, clock=clock)
-    await replica.start()
-    try:
-        yield replica
-    finally:
-        await replica.stop(0)
-
-
 async def test_two_replicas_over_one_store_and_one_redis(
     settings: Settings, clock: ManualClock, tenant: Tenant, server: Server, redis_server_url: str
 ) -> None:
@@ -270,8 +260,8 @@ async def test_two_replicas_over_one_store_and_one_redis(
     app = await _app(server, tenant)
     shared = dataclasses.replace(settings, redis_url=redis_server_url)
     async with (
-        _replica(shared, clock) as a,
-        _replica(shared, clock) as b,
+        running_server(shared, clock) as a,
+        running_server(shared, clock) as b,
         grpc.aio.insecure_channel(a.target) as channel_a,
         grpc.aio.insecure_channel(b.target) as channel_b,
     ):

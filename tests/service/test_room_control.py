@@ -28,10 +28,10 @@ from rtcconsole.v1 import monitor_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import room_control_pb2 as pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.monitor import COMMAND_TTL, POLL_INTERVAL
-from rtcconsole_server.server import Server, build_server
+from rtcconsole_server.server import build_server
 from rtcconsole_server.settings import Settings
 from tests.callback_support import DATA_PLANE, DATA_PLANE_TOKEN, report, room_event
-from tests.support import Tenant, fails
+from tests.support import Tenant, fails, running_server
 
 CODE = grpc.StatusCode
 DISMISSED, EXITED = ingest_pb.EVENT_TYPE_ROOM_DISMISSED, ingest_pb.EVENT_TYPE_USER_EXITED
@@ -210,23 +210,12 @@ async def test_pending_until_a_watcher_connects_then_expired_after_ten_minutes(
         assert (await _next(watch)).command_id == fresh.command_id
 
 
-@asynccontextmanager
-async def _replica(settings: Settings, clock: ManualClock) -> AsyncIterator[Server]:
-    """A second server on the same store (and the same Redis, when settings name one)."""
-    replica = await build_server(settings, clock=clock)
-    await replica.start()
-    try:
-        yield replica
-    finally:
-        await replica.stop(0)
-
-
 async def test_a_watcher_on_another_replica_finds_the_command_in_the_store(
     tenant: Tenant, clock: ManualClock, settings: Settings
 ) -> None:
     app = (await tenant.create_app("replicas")).sdk_app_id
     async with (
-        _replica(settings, clock) as replica,
+        running_server(settings, clock) as replica,
         grpc.aio.insecure_channel(replica.target) as channel,
         _watching(channel, server_name="edge-b") as watch,
     ):
@@ -246,8 +235,8 @@ async def test_replicas_sharing_redis_wake_each_other(
     shared = dataclasses.replace(settings, redis_url=redis_server_url)
     app = (await tenant.create_app("redis")).sdk_app_id
     async with (
-        _replica(shared, clock) as accepting,
-        _replica(shared, clock) as watching,
+        running_server(shared, clock) as accepting,
+        running_server(shared, clock) as watching,
         grpc.aio.insecure_channel(watching.target) as channel,
         _watching(channel) as watch,
     ):

@@ -38,7 +38,7 @@ from rtcconsole_server.store.migrate import alembic_config
 from rtcconsole_server.store.models import RoomEvent, RoomEventHead
 from tests.callback_support import report, room_event
 from tests.realtime_support import paid
-from tests.support import Tenant, fails
+from tests.support import Tenant, fails, running_server
 
 CODE = grpc.StatusCode
 READ_TIMEOUT = 10.0
@@ -201,19 +201,15 @@ async def test_a_replica_without_redis_finds_the_events_by_polling(
 ) -> None:
     await paid(tenant.server, tenant)
     app = (await tenant.create_app("replicas")).sdk_app_id
-    replica = await build_server(settings, clock=clock)
-    await replica.start()
-    try:
-        async with (
-            grpc.aio.insecure_channel(replica.target) as channel,
-            _subscribed(replica, channel, tenant.metadata, app, after=0) as call,
-        ):
-            await asyncio.wait_for(clock.wait_for_sleepers(1), READ_TIMEOUT)  # caught up, waiting
-            await report(tenant.channel, [room_event("r1", app, at=clock.now())])  # through the first
-            clock.advance(POLL_INTERVAL)  # in-process live states do not cross: the poll finds it
-            assert _ids(await _events(call, 1)) == ["r1"]
-    finally:
-        await replica.stop(0)
+    async with (
+        running_server(settings, clock) as replica,
+        grpc.aio.insecure_channel(replica.target) as channel,
+        _subscribed(replica, channel, tenant.metadata, app, after=0) as call,
+    ):
+        await asyncio.wait_for(clock.wait_for_sleepers(1), READ_TIMEOUT)  # caught up, waiting
+        await report(tenant.channel, [room_event("r1", app, at=clock.now())])  # through the first
+        clock.advance(POLL_INTERVAL)  # in-process live states do not cross: the poll finds it
+        assert _ids(await _events(call, 1)) == ["r1"]
 
 
 async def test_a_graceful_stop_ends_the_stream_unavailable(settings: Settings, clock: ManualClock) -> None:
@@ -381,18 +377,13 @@ async def test_replicas_sharing_redis_wake_each_others_subscribers(
     await paid(tenant.server, tenant)
     app = (await tenant.create_app("redis")).sdk_app_id
     shared = dataclasses.replace(settings, redis_url=redis_server_url, redis_key_prefix=redis_key_prefix)
-    accepting, watching = await build_server(shared, clock=clock), await build_server(shared, clock=clock)
-    await accepting.start()
-    await watching.start()
-    try:
-        async with (
-            grpc.aio.insecure_channel(watching.target) as channel,
-            _subscribed(watching, channel, tenant.metadata, app, after=0) as call,
-        ):
-            await asyncio.wait_for(clock.wait_for_sleepers(1), READ_TIMEOUT)  # caught up, waiting
-            async with grpc.aio.insecure_channel(accepting.target) as other:
-                await report(other, [room_event("w1", app, at=clock.now())])
-            assert _ids(await _events(call, 1)) == ["w1"]  # no clock advance: woken through Redis
-    finally:
-        await accepting.stop(0)
-        await watching.stop(0)
+    async with (
+        running_server(shared, clock) as accepting,
+        running_server(shared, clock) as watching,
+        grpc.aio.insecure_channel(watching.target) as channel,
+        _subscribed(watching, channel, tenant.metadata, app, after=0) as call,
+    ):
+        await asyncio.wait_for(clock.wait_for_sleepers(1), READ_TIMEOUT)  # caught up, waiting
+        async with grpc.aio.insecure_channel(accepting.target) as other:
+            await report(other, [room_event("w1", app, at=clock.now())])
+        assert _ids(await _events(call, 1)) == ["w1"]  # no clock advance: woken through Redis
