@@ -1,4 +1,4 @@
-"""``monitor``: ListCalls over a simulated 14 days vs the same SQL run bare (issue 12).
+"""``monitor``: ListCalls and GetQualitySeries over a simulated 14 days vs their SQL bare (issue 12).
 
 Per database backend (SQLite always; PostgreSQL when configured, as ``quality-ingest``):
 
@@ -9,12 +9,15 @@ Per database backend (SQLite always; PostgreSQL when configured, as ``quality-in
    StreamClientEvents, StreamUsage, batches of 1,000). Every record must be accepted.
 3. Rows, each timed by :func:`alternate` (one call at a time, B S S B order):
    - ``ListCalls 14d`` (preset LAST_14_DAYS, the first page of 20) vs the same statement bare;
-   - ``ListCalls 1d`` (a custom range: the last 24 hours) vs the same statement bare.
+   - ``ListCalls 1d`` (a custom range: the last 24 hours) vs the same statement bare;
+   - ``GetQualitySeries 5h`` (one pair: a receiver's video from its sender, every metric, the
+     default 1,000 points) vs the store's samples statement bare (``bench.monitor_series``: a
+     5-hour call of its own is loaded beside the 14 days, whose calls are minutes long).
    The bare side is the statement the domain sends for that page (``_call_query.py``), captured
    at the DB-API level with its parameters and replayed on a plain ``sqlite3`` / ``psycopg``
    connection in a thread of the bench process; ops/s counts pages per second of each side's
    own time (a page can take a second or more: no fixed-length segment would hold it).
-   Goal (issue 12): ListCalls takes at most 1.5x the bare query's time, a ratio >= 0.67.
+   Goal (issue 12): each RPC takes at most 1.5x the bare query's time, a ratio >= 0.67.
 4. Notes: calls and samples loaded, load rate, bytes per stored sample (``bench.quality_data``
    footprints), and the query plan (SQLite ``EXPLAIN QUERY PLAN``, PostgreSQL ``EXPLAIN``)
    with whether ``ix_room_events_calls`` is used.
@@ -23,19 +26,17 @@ Per database backend (SQLite always; PostgreSQL when configured, as ``quality-in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from bench import monitor_data as data
-from bench import quality_data
-from bench.load import LoadResult, percentile
+from bench import monitor_series, quality_data
+from bench.load import LoadResult
+from bench.monitor_timing import alternate, bare_side
 from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import (
@@ -48,6 +49,7 @@ from bench.rtc_servers import (
 )
 from rtcconsole.client import IngestClient, RtcConsole
 from rtcconsole.errors import RtcConsoleError
+from rtcconsole.v1 import quality_pb2
 
 __all__ = ["monitor"]
 
@@ -78,17 +80,6 @@ def _serve(url: str) -> list[str]:
     ]
 
 
-@contextlib.asynccontextmanager
-async def _bare_side(query: data.BareQuery) -> AsyncIterator[Callable[[], Awaitable[int]]]:
-    loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(1, thread_name_prefix="bench-monitor-bare") as executor:
-        await loop.run_in_executor(executor, query.open)
-        try:
-            yield lambda: loop.run_in_executor(executor, query.run)
-        finally:
-            await loop.run_in_executor(executor, query.close)
-
-
 async def _backend_rows(config: BenchConfig, backend: Backend, scale: data.Scale) -> list[Row]:
     _log(f"{backend.label}: migrate, account, app")
     await migrate(backend.url)
@@ -110,7 +101,13 @@ async def _backend_rows(config: BenchConfig, backend: Backend, scale: data.Scale
                 console.channel, data_plane_token=TOKEN, timeout=CALL_TIMEOUT_S
             ) as ingest:
                 tally = await data.load(ingest, simulated, now - scale.span, now)
+                # ending as it is loaded, so that the read's 5 hours are full of samples
+                long_events, long_samples = monitor_series.long_call(sdk_app_id, datetime.now(UTC))
+                assert (await ingest.report_events(long_events)).accepted == len(long_events)
+                long_tally = await ingest.stream_quality(long_samples)
             took = time.monotonic() - started
+            if long_tally.rejected:
+                raise RuntimeError(f"{backend.label}: the long call's samples were rejected: {long_tally}")
             if tally.total("accepted") != tally.total("sent"):
                 raise RuntimeError(f"{backend.label}: not every record was accepted: {tally.as_dict()}")
             samples = tally.kinds["sample"].accepted
@@ -143,10 +140,11 @@ async def _backend_rows(config: BenchConfig, backend: Backend, scale: data.Scale
                     else:
                         await console.monitor.list_calls(sdk_app_id=sdk_app_id, start=start, end=end)
 
-                async with _bare_side(query) as bare:
+                async with bare_side(query) as bare:
                     _log(f"{backend.label}: ListCalls {label} vs the bare statement")
                     subject, baseline = await alternate(list_calls, bare, duration_s=config.duration_s)
                 rows.append(_row(backend, label, subject, baseline, query, plan, uses_index, loaded))
+            rows.append(await _series_row(config, backend, console, sdk_app_id, loaded))
     stored = (
         await asyncio.to_thread(quality_data.sqlite_footprint, sqlite_file, size_before)
         if sqlite_file
@@ -163,6 +161,57 @@ async def _backend_rows(config: BenchConfig, backend: Backend, scale: data.Scale
     return rows
 
 
+async def _series_row(
+    config: BenchConfig, backend: Backend, console: RtcConsole, sdk_app_id: int, loaded: str
+) -> Row:
+    """GetQualitySeries over the last 5 hours of the long call's pair vs its samples statement bare."""
+    listed = await console.monitor.list_calls(
+        sdk_app_id=sdk_app_id, range="6h", room=monitor_series.LONG_ROOM
+    )
+    call_id = listed.calls[0].call_id
+    end = datetime.now(UTC)
+    start = end - monitor_series.RANGE
+    query = await asyncio.to_thread(
+        monitor_series.SeriesQuery, backend.url, sdk_app_id=sdk_app_id, call_id=call_id, start=start, end=end
+    )
+
+    async def series() -> None:
+        await console.monitor.get_quality_series(
+            call_id,
+            monitor_series.RECEIVER,
+            peer_id=monitor_series.SENDER,
+            media=quality_pb2.MEDIA_KIND_VIDEO,
+            start=start,
+            end=end,
+        )
+
+    async with bare_side(query) as bare:
+        _log(f"{backend.label}: GetQualitySeries 5h vs the bare statement")
+        subject, baseline = await alternate(series, bare, duration_s=config.duration_s)
+    note = (
+        f"one pair ({monitor_series.RECEIVER} <- {monitor_series.SENDER}, video), {query.metrics} metrics "
+        f"of {query.points} points ({query.step.total_seconds():.0f}-s steps) from one statement "
+        f"of {query.statements} the read runs (the app, the call, the samples: only the samples' "
+        f"is the baseline); per read p50 {subject.p50_ms:.1f} ms vs {baseline.p50_ms:.1f} ms bare; "
+        f"{loaded}; {backend.note}; goal ratio >= 0.67"
+    )
+    return Row(
+        benchmark=NAME,
+        subject=f"GetQualitySeries 5h {backend.label}",
+        ops_per_s=subject.ops_per_s,
+        p50_ms=subject.p50_ms,
+        p99_ms=subject.p99_ms,
+        baseline="bare SQL 5h",
+        baseline_ops_per_s=baseline.ops_per_s,
+        baseline_p50_ms=baseline.p50_ms,
+        baseline_p99_ms=baseline.p99_ms,
+        errors=subject.errors,
+        baseline_errors=baseline.errors,
+        first_error=subject.first_error or baseline.first_error,
+        note=note,
+    )
+
+
 async def _first_call(console: RtcConsole, sdk_app_id: int) -> str:
     """One ListCalls 14d right after the load, before ``ANALYZE``: what a freshly loaded store
     answers (the rows are measured after it)."""
@@ -174,57 +223,6 @@ async def _first_call(console: RtcConsole, sdk_app_id: int) -> str:
         return f"first ListCalls 14d before ANALYZE failed after {took:.1f} s ({error.code.name})"
     took = time.monotonic() - started
     return f"first ListCalls 14d before ANALYZE {1000 * took:.0f} ms; measured after ANALYZE"
-
-
-async def _timed(call: Callable[[], Awaitable[object]], latencies: list[int], errors: list[str]) -> int:
-    started = time.perf_counter_ns()
-    try:
-        await call()
-    except Exception as error:  # counted, as run_load counts them
-        errors.append(repr(error))
-    else:
-        latencies.append(time.perf_counter_ns() - started)
-    return time.perf_counter_ns() - started
-
-
-def _result(latencies: list[int], errors: list[str], spent_ns: int) -> LoadResult:
-    ordered = sorted(latencies)
-    return LoadResult(
-        ops_per_s=len(ordered) / (spent_ns / 1e9) if spent_ns else 0.0,
-        p50_ms=percentile(ordered, 50) / 1e6,
-        p99_ms=percentile(ordered, 99) / 1e6,
-        count=len(ordered),
-        errors=len(errors),
-        first_error=errors[0] if errors else None,
-        concurrency=1,
-        duration_s=spent_ns / 1e9,
-        latencies_ns=tuple(ordered),
-    )
-
-
-async def alternate(
-    subject: Callable[[], Awaitable[object]],
-    baseline: Callable[[], Awaitable[object]],
-    *,
-    duration_s: float,
-    min_calls: int = 3,
-) -> tuple[LoadResult, LoadResult]:
-    """Time one call at a time in the order B S S B (repeated) after one unrecorded call each,
-    until each side has spent ``duration_s`` and made ``min_calls`` calls; ops/s is calls per
-    second of that side's own time. A query of a second or more would fit no segment of
-    ``compare_load``; this measures it whatever it takes, and the ABBA order still cancels a drift."""
-    await _timed(baseline, [], [])
-    await _timed(subject, [], [])
-    sides: dict[str, tuple[list[int], list[str]]] = {"S": ([], []), "B": ([], [])}
-    spent = {"S": 0, "B": 0}
-    calls = {"S": subject, "B": baseline}
-    while (
-        min(spent.values()) < duration_s * 1e9
-        or min(len(v[0]) + len(v[1]) for v in sides.values()) < min_calls
-    ):
-        for side in "BSSB":
-            spent[side] += await _timed(calls[side], *sides[side])
-    return _result(*sides["S"], spent["S"]), _result(*sides["B"], spent["B"])
 
 
 def _row(
@@ -264,6 +262,7 @@ def _row(
 
 @benchmark(NAME)
 async def monitor(config: BenchConfig) -> list[Row]:
-    """ListCalls (14 days, 1 day) on a simulated 14 days vs the same SQL bare; bytes per sample."""
+    """ListCalls (14 days, 1 day) and GetQualitySeries (5 h) on a simulated 14 days vs the same SQL
+    bare; bytes per sample."""
     scale = data.SCALES["small" if config.quick or config.scale == "small" else "full"]
     return await on_each_backend(NAME, lambda backend: _backend_rows(config, backend, scale))

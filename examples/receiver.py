@@ -2,7 +2,7 @@
 
 Run it with the venv's Python (``rtcconsole.callbacks`` is pure, standard library only):
 ``.venv/bin/python examples/receiver.py [PORT]``, then ``rtcctl config callback ID --key
-YourCallbackKey --room-url http://127.0.0.1:8080/room --media-url http://127.0.0.1:8080/media``.
+YourCallbackKey --room-url http://127.0.0.1:9000/room --media-url http://127.0.0.1:9000/media``.
 It listens on loopback only; the server must run with ``--callback-allow-loopback`` to reach it.
 """
 
@@ -28,7 +28,7 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
-port = int(sys.argv[1]) if len(sys.argv) > 1 else 8080
+port = int(sys.argv[1]) if len(sys.argv) > 1 else 9000
 server = HTTPServer(("127.0.0.1", port), Receiver)
 print(f"listening on 127.0.0.1:{server.server_port}", flush=True)
 server.serve_forever()

@@ -28,8 +28,48 @@ else
     echo "no earlier commit with protos: nothing to compare"
 fi
 
+# The Node client (clients/node): installed from its package-lock.json, generated code checked
+# with the others, its tests run against a real server. A machine without Node skips it.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    NODE_CLIENT=1
+    step "npm ci (clients/node, node $(node --version))"
+    (cd clients/node && npm ci --no-audit --no-fund)
+else
+    NODE_CLIENT=
+    printf '\n== clients/node skipped: no node/npm on PATH (install Node 20 and npm to check and test it)\n'
+fi
+
 step "generated code is up to date"
-"$PY" scripts/generate.py --check
+if [ -n "$NODE_CLIENT" ]; then
+    "$PY" scripts/generate.py --check
+else
+    "$PY" scripts/generate.py --check --skip-node
+fi
+
+if [ -n "$NODE_CLIENT" ]; then
+    step "node tests (clients/node: node --test against rtc-console serve)"
+    RTC_CONSOLE_BIN="$(cd "$BIN" && pwd)/rtc-console"
+    export RTC_CONSOLE_BIN  # the server the tests start (default: .venv/bin/rtc-console)
+    (cd clients/node && npm test)
+fi
+
+# The web console (clients/web): unit tests, the committed bundle rebuilt from source and
+# compared (like the generated code), then the browser tests in Debian's headless Chromium
+# (scripts/services.sh installs it) against a real server fed by the simulator.
+if [ -n "$NODE_CLIENT" ]; then
+    step "web console (clients/web: npm ci, unit tests, bundle up to date, browser tests)"
+    (cd clients/web && npm ci --no-audit --no-fund && npm run -s test:unit && npm run -s check-bundle)
+    if [ -x "${RTC_CHROMIUM:-/usr/bin/chromium}" ]; then
+        (cd clients/web && npm run -s test:browser)
+    elif [ "${RTC_REQUIRE_SERVICES:-}" = 1 ]; then
+        echo "browser tests required (RTC_REQUIRE_SERVICES=1) but ${RTC_CHROMIUM:-/usr/bin/chromium} is missing" >&2
+        exit 1
+    else
+        echo "browser tests skipped: no ${RTC_CHROMIUM:-/usr/bin/chromium} (scripts/services.sh installs it as root)"
+    fi
+else
+    printf '\n== clients/web skipped: no node/npm on PATH (the committed bundle is served as is)\n'
+fi
 
 step "pytest"
 "$PY" -m pytest "$@"

@@ -247,6 +247,28 @@ ensure_redis_cluster() {
     log "Redis Cluster ready"
 }
 
+# ------------------------------------------------------------------ Chromium
+
+# Debian's headless Chromium for the web console's browser tests (clients/web; playwright-core
+# drives it, no browser download). Optional: without root the browser tests are skipped.
+ensure_chromium() {
+    [[ -x /usr/bin/chromium ]] && return 0
+    if ! is_root; then
+        log "warning: /usr/bin/chromium is missing and only root may install it (the browser tests skip)"
+        return 0
+    fi
+    log "installing chromium (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    local apt_log
+    apt_log="$(mktemp)"
+    if ! { apt-get update -qq && apt-get install -y -qq chromium; } >"$apt_log" 2>&1; then
+        cat "$apt_log" >&2
+        rm -f "$apt_log"
+        die "installing chromium with apt-get failed (output above)"
+    fi
+    rm -f "$apt_log"
+}
+
 # ------------------------------------------------------------------- outputs
 
 # Append a line to .gitignore unless an equivalent entry is already there.
@@ -278,6 +300,7 @@ main() {
     ensure_postgres
     ensure_redis
     ensure_redis_cluster
+    ensure_chromium
     if [[ -w "$ROOT_DIR" ]] && [[ ! -e "$ROOT_DIR/.gitignore" || -w "$ROOT_DIR/.gitignore" ]]; then
         gitignore_ensure .venv/ .services.env
         write_env_file

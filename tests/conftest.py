@@ -90,6 +90,7 @@ def clock() -> ManualClock:
 def settings(database_url: str) -> Settings:
     return Settings(
         listen="127.0.0.1:0",
+        http_listen="off",  # tests of the HTTP door turn it on, on port 0
         database_url=database_url,
         run_workers=False,
         migrate=False,

@@ -50,6 +50,7 @@ from rtcconsole_server.clock import SystemClock
 from rtcconsole_server.domain.auth import Accounts
 from rtcconsole_server.domain.monitor import Edition, set_edition
 from rtcconsole_server.errors import NotFound, RtcError
+from rtcconsole_server.observability import configure_logging
 from rtcconsole_server.settings import Option, SettingError, Settings, options
 from rtcconsole_server.simulate.command import add_simulate_command
 from rtcconsole_server.store import Store, open_store, upgrade
@@ -352,11 +353,12 @@ def parse(
     return args, settings
 
 
-def _logging(level: str) -> None:
-    """Log to stderr at ``level``; alembic's INFO lines only at DEBUG (``serve`` logs the revision)."""
+def _logging(level: str, log_format: str) -> None:
+    """Log to stderr at ``level`` in ``log_format`` (text or json, ``observability``); alembic's
+    INFO lines only at DEBUG (``serve`` logs the revision)."""
     if level.upper() not in _LOG_LEVELS:
         raise _Failure(f"error: --log-level must be one of {', '.join(_LOG_LEVELS)}, got {level!r}", 2)
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level.upper(), log_format)
     logging.getLogger("alembic").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
 
 
@@ -418,7 +420,7 @@ def _explain(error: ArgumentError | DBAPIError | OSError, settings: Settings) ->
 def main(argv: Sequence[str] | None = None) -> int:
     args, settings = parse(argv)
     try:
-        _logging(settings.log_level)
+        _logging(settings.log_level, settings.log_format)
         for old, new in getattr(args, "deprecated_flags", ()):
             log.warning("%s is deprecated; use %s", old, new)
         return _run(args, settings)

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
 import os
 import socket
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from rtcconsole.v1 import (
     app_service_pb2,
@@ -53,12 +55,19 @@ from rtcconsole_server.api.usage_service import UsageServicer
 from rtcconsole_server.clock import Clock, SystemClock
 from rtcconsole_server.domain.callbacks import Dispatcher
 from rtcconsole_server.domain.console import Console
+from rtcconsole_server.gateway import HttpDoor, MethodTable, intercepted
+from rtcconsole_server.gateway.connect import ConsoleConnectApp
+from rtcconsole_server.gateway.routes import Routes
 from rtcconsole_server.live import LiveState, open_live_state
+from rtcconsole_server.observability import BacklogCollector, Metrics, metrics_asgi_app
+from rtcconsole_server.reflection import enable_reflection
 from rtcconsole_server.settings import Settings, split_listen
 from rtcconsole_server.store import Store, open_store, upgrade
 from rtcconsole_server.store.migrate import shown_url
+from rtcconsole_server.tls import TlsError, listeners
 from rtcconsole_server.workers import WorkerGroup, run_until_signalled
 from rtcconsole_server.workers.appliers import applier_workers
+from rtcconsole_server.workers.backlog import read_backlog
 from rtcconsole_server.workers.dispatcher import dispatcher_worker, run_dispatcher
 from rtcconsole_server.workers.retention import retention_worker
 
@@ -141,6 +150,12 @@ class Server:
     """The callback dispatcher (a worker of ``workers``); tests call its ``run_once``."""
     live: LiveState | None = None
     """Live state (Redis when ``settings.redis_url`` is set, else in process); closed by ``stop``."""
+    http: HttpDoor | None = None
+    """The HTTP door (``settings.http_address``): Connect, gRPC-Web, /metrics, /healthz, /readyz."""
+    ready: bool = False
+    """Takes calls: set once started, cleared when the drain begins (``/readyz``)."""
+    metrics: Metrics | None = None
+    """This server's series and registry (``/metrics``, decision 0033)."""
 
     @property
     def target(self) -> str:
@@ -150,26 +165,44 @@ class Server:
     async def start(self) -> None:
         """Listen, start the workers (unless ``settings.run_workers`` is off), report SERVING."""
         await self.grpc_server.start()
+        if self.http is not None:
+            await self.http.start()
         if self.settings.run_workers:
             await self.workers.start()
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.ready = True
         log.info("rtc-console listening on %s", self.target)
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop in this order, so that a held server stream never keeps the drain waiting:
 
-        1. health NOT_SERVING (load balancers stop sending calls);
+        1. health NOT_SERVING and ``/readyz`` 503 (load balancers stop sending calls);
         2. open live subscriptions end (their streams finish at once);
-        3. gRPC stops admitting calls; in-flight ones get ``grace`` seconds, then are cancelled;
+        3. gRPC and the HTTP door stop admitting calls; in-flight ones get ``grace`` seconds,
+           then are cancelled;
         4. the workers stop (stop claiming, ``grace`` for the step in flight, cancel);
         5. the dispatcher's HTTP client, the live state, the store threads and the store close.
         """
+        self.ready = False
         await self.health.enter_graceful_shutdown()
         if self.live is not None:
             await self.live.end_subscriptions()
-        await self.grpc_server.stop(grace)
+        if self.http is not None:
+            await asyncio.gather(self.grpc_server.stop(grace), self.http.stop(grace))
+        else:
+            await self.grpc_server.stop(grace)
         await self.workers.stop(grace or 0.0)
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
+        if self.live is not None:
+            await self.live.close()
+        self._executor.shutdown(wait=True)
+        self.console.store.dispose()
+
+    async def discard(self) -> None:
+        """Release what a built server holds without having started it (a failed build)."""
+        await self.grpc_server.stop(None)
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
         if self.live is not None:
@@ -202,30 +235,43 @@ async def build_server(
     if settings.migrate:
         revision = await asyncio.get_running_loop().run_in_executor(executor, upgrade, store)
         log.info("store migrated to %s", revision)
+    metrics = Metrics()  # this server's own registry (decision 0033)
     # connects lazily, on first use
-    live = open_live_state(settings.redis_url, clock=clock, prefix=settings.redis_key_prefix)
+    live = open_live_state(
+        settings.redis_url, clock=clock, prefix=settings.redis_key_prefix, on_error=metrics.live_state_error
+    )
     console = Console.build(store, clock, settings, live=live)
+    interceptors = [ErrorInterceptor(metrics)]
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor()],
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
         ],
     )
-    app_service_pb2_grpc.add_AppServiceServicer_to_server(AppServicer(console, executor), server)
-    auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(console, executor), server)
-    config_service_pb2_grpc.add_ConfigServiceServicer_to_server(ConfigServicer(console, executor), server)
-    ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(console, executor), server)
-    usage_service_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(console, executor), server)
-    monitor_service_pb2_grpc.add_MonitorServiceServicer_to_server(MonitorServicer(console, executor), server)
+    methods = MethodTable()  # the same handlers, for the HTTP door
+    registrations: list[tuple[Callable[[Any, Any], None], object]] = [
+        (app_service_pb2_grpc.add_AppServiceServicer_to_server, AppServicer(console, executor)),
+        (auth_service_pb2_grpc.add_AuthServiceServicer_to_server, AuthServicer(console, executor)),
+        (config_service_pb2_grpc.add_ConfigServiceServicer_to_server, ConfigServicer(console, executor)),
+        (
+            ingest_service_pb2_grpc.add_IngestServiceServicer_to_server,
+            IngestServicer(console, executor, metrics=metrics),
+        ),
+        (usage_service_pb2_grpc.add_UsageServiceServicer_to_server, UsageServicer(console, executor)),
+        (
+            monitor_service_pb2_grpc.add_MonitorServiceServicer_to_server,
+            MonitorServicer(console, executor, metrics=metrics),
+        ),
+    ]
+    for register, servicer in registrations:
+        register(servicer, server)
+        register(servicer, methods)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
-    )
+    enable_reflection(server, (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
     try:
-        port = _bind(server, settings.listen)
+        port = _bind(server, settings)
     except ListenError:
         executor.shutdown(wait=True)
         await live.close()
@@ -234,18 +280,65 @@ async def build_server(
     workers = build_workers(console, settings, executor)
     dispatcher = Dispatcher.build(store, clock, settings, executor)
     workers.workers.append(dispatcher_worker(dispatcher, settings))
-    return Server(server, port, console, workers, health_servicer, settings, executor, dispatcher, live=live)
+    workers.metrics = metrics
+    metrics.watch(BacklogCollector(functools.partial(read_backlog, store, clock)))  # read at each scrape
+    built = Server(server, port, console, workers, health_servicer, settings, executor, dispatcher, live=live)
+    built.metrics = metrics
+    if settings.http_address is not None:
+        handlers = await intercepted(methods, interceptors)
+        services = ConsoleConnectApp(handlers, read_max_bytes=_MAX_MESSAGE_BYTES)
+        routes = Routes(
+            services, ready=lambda: built.ready, store_ok=store.ping, metrics=metrics_asgi_app(metrics)
+        )
+        try:
+            built.http = _http_door(routes, settings)
+        except ListenError:
+            await built.discard()
+            raise
+    return built
 
 
-def _bind(server: grpc.aio.Server, address: str) -> int:
-    """Listen on ``address``; the port bound. :class:`ListenError` if it cannot."""
+def _http_door(routes: Routes, settings: Settings) -> HttpDoor:
+    """The HTTP door on ``settings.http_address``, HTTPS with the gRPC listener's certificate when
+    it has one; :class:`ListenError` if it cannot listen there."""
+    address = settings.http_address
+    assert address is not None
+    _check_bindable(address)
+    tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
+    try:
+        return HttpDoor(routes, address, tls=tls)
+    except OSError as error:  # taken between the check and now
+        raise ListenError(address, _WHY_NOT.get(error.errno or 0, str(error))) from None
+
+
+def _bind(server: grpc.aio.Server, settings: Settings) -> int:
+    """Listen on ``settings.listen`` (plain text or TLS) and, with mutual TLS, on
+    ``settings.tls_data_plane_listen`` (:mod:`~rtcconsole_server.tls`); the port of the first.
+    :class:`ListenError` if it cannot (a TLS file that does not do is one too, saying why)."""
+    try:
+        credentials = listeners(settings)
+    except TlsError as error:
+        raise ListenError(settings.listen, str(error)) from None
+    port = _bind_one(server, settings.listen, credentials.console, "--listen")
+    if settings.tls_data_plane_listen is not None:
+        _bind_one(server, settings.tls_data_plane_listen, credentials.data_plane, "--tls-data-plane-listen")
+    log.info("%s", credentials.description)
+    return port
+
+
+def _bind_one(
+    server: grpc.aio.Server, address: str, credentials: grpc.ServerCredentials | None, flag: str
+) -> int:
     _check_bindable(address)
     try:
-        port = server.add_insecure_port(address)
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
     except RuntimeError:  # taken between the check and now
         port = 0
     if port == 0:
-        raise ListenError(address, "gRPC could not bind it (pick another --listen)")
+        raise ListenError(address, f"gRPC could not bind it (pick another {flag})")
     return port
 
 

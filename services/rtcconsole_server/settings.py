@@ -30,7 +30,9 @@ from typing import Any
 __all__ = [
     "COMMANDS",
     "DEFAULT_DATA_DIR",
+    "EMBEDDED_HTTP_LISTEN",
     "LISTEN_FORM",
+    "LOG_FORMATS",
     "Alias",
     "Option",
     "SettingError",
@@ -77,6 +79,25 @@ def redis_key_prefix(text: str) -> str:
     if not text or "{" in text or "}" in text:
         raise ValueError(f"a Redis key prefix is not empty and has no braces, got {text!r}")
     return text
+
+
+EMBEDDED_HTTP_LISTEN = "127.0.0.1:8080"
+"""Where the HTTP door listens when ``--http-listen`` is unset and the server runs embedded."""
+LOG_FORMATS = ("text", "json")
+
+
+def log_format(text: str) -> str:
+    """``--log-format``'s value: one of :data:`LOG_FORMATS`."""
+    word = text.strip().lower()
+    if word not in LOG_FORMATS:
+        raise ValueError(f"one of {', '.join(LOG_FORMATS)}, got {text!r}")
+    return word
+
+
+def http_listen_address(text: str) -> str:
+    """``--http-listen``'s value: ``off`` (no HTTP door), or an address as :func:`listen_address`."""
+    stripped = text.strip()
+    return "off" if stripped.lower() == "off" else listen_address(stripped)
 
 
 def listen_address(text: str) -> str:
@@ -139,11 +160,47 @@ class Settings:
         flag="--log-level", env="RTC_LOG_LEVEL", commands=("global",), metavar="LEVEL",
         help="logging threshold: DEBUG, INFO, WARNING or ERROR",
     ))  # fmt: skip
+    log_format: str = field(default="text", metadata=_meta(
+        flag="--log-format", env="RTC_LOG_FORMAT", commands=("global",), metavar="FORMAT",
+        parser=log_format,
+        help="text (for people) or json (one object per line: time, level, logger, message and, for "
+        "calls, correlation id, method, code and duration in ms)",
+    ))  # fmt: skip
     listen: str = field(default="127.0.0.1:50051", metadata=_meta(
         flag="--listen", env="RTC_LISTEN", commands=("serve",), metavar="HOST:PORT",
         parser=listen_address,
         help="address the gRPC server binds, HOST:PORT ([::1]:PORT for IPv6); a bare PORT means "
         "127.0.0.1:PORT; port 0 picks a free one",
+    ))  # fmt: skip
+    http_listen: str | None = field(default=None, metadata=_meta(
+        flag="--http-listen", env="RTC_HTTP_LISTEN", commands=("serve",), metavar="HOST:PORT|off",
+        parser=http_listen_address,
+        shown=f"{EMBEDDED_HTTP_LISTEN} in the embedded mode (SQLite, no --redis-url); off otherwise",
+        help="address of the HTTP door: every console service over Connect (JSON and binary) and "
+        "gRPC-Web, the web console, /metrics, /healthz and /readyz (docs/http.md); off: none; a bare "
+        "PORT means 127.0.0.1:PORT; port 0 picks a free one",
+    ))  # fmt: skip
+    tls_cert: Path | None = field(default=None, metadata=_meta(
+        flag="--tls-cert", env="RTC_TLS_CERT", commands=("serve",), metavar="FILE",
+        shown="unset: plain text (loopback and trusted networks only)",
+        help="PEM certificate chain of the gRPC listener; with --tls-key, gRPC is served over TLS",
+    ))  # fmt: skip
+    tls_key: Path | None = field(default=None, metadata=_meta(
+        flag="--tls-key", env="RTC_TLS_KEY", commands=("serve",), metavar="FILE",
+        shown="unset", help="PEM private key of --tls-cert",
+    ))  # fmt: skip
+    tls_client_ca: Path | None = field(default=None, metadata=_meta(
+        flag="--tls-client-ca", env="RTC_TLS_CLIENT_CA", commands=("serve",), metavar="FILE",
+        shown="unset: no client certificates asked for",
+        help="PEM CA bundle for mutual TLS on the data plane: the data-plane RPCs (IngestService, "
+        "room-entry checks) then also need a client certificate signed by it (docs/operations.md)",
+    ))  # fmt: skip
+    tls_data_plane_listen: str | None = field(default=None, metadata=_meta(
+        flag="--tls-data-plane-listen", env="RTC_TLS_DATA_PLANE_LISTEN", commands=("serve",),
+        metavar="HOST:PORT", parser=listen_address, shown="unset (required with --tls-client-ca)",
+        help="the data plane's gRPC listener with --tls-client-ca: the same services, but the TLS "
+        "handshake requires a client certificate signed by it (gRPC Python cannot ask for an optional "
+        "one on --listen, decision 0031); the data-plane RPCs answer only here",
     ))  # fmt: skip
     data_dir: Path = field(default=DEFAULT_DATA_DIR, metadata=_meta(
         flag="--data-dir", env="RTC_DATA_DIR", commands=_STORE, metavar="DIR",
@@ -322,6 +379,19 @@ class Settings:
         if not self.database_url:  # the default: a SQLite file in the data directory
             url = f"sqlite:///{Path(self.data_dir).expanduser() / 'rtc-console.db'}"
             object.__setattr__(self, "database_url", url)
+
+    @property
+    def embedded(self) -> bool:
+        """The one-command mode: the store is a SQLite file and live state is in process."""
+        return self.database_url.startswith("sqlite") and not self.redis_url
+
+    @property
+    def http_address(self) -> str | None:
+        """Where the HTTP door listens, or None for none: ``--http-listen`` if given (``off``: none),
+        else :data:`EMBEDDED_HTTP_LISTEN` in the :attr:`embedded` mode (decision 0030)."""
+        if self.http_listen is not None:
+            return None if self.http_listen == "off" else self.http_listen
+        return EMBEDDED_HTTP_LISTEN if self.embedded else None
 
     @classmethod
     def resolve(

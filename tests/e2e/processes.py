@@ -40,7 +40,8 @@ def create_account(database_url: str, name: str) -> tuple[int, str]:
 @contextmanager
 def serving(database_url: str, *extra: str, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``rtc-console serve`` on a free port; yields the process and its target; SIGTERMs it at exit."""
-    argv = ["serve", "--listen", "127.0.0.1:0", "--database-url", database_url, *extra]
+    door = () if any(a.startswith("--http-listen") for a in extra) else ("--http-listen", "off")
+    argv = ["serve", "--listen", "127.0.0.1:0", "--database-url", database_url, *door, *extra]
     with running(argv, log=log) as started:
         yield started
 

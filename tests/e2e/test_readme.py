@@ -4,9 +4,10 @@ The blocks run as written (see ``walkthrough.py``) in a scratch directory that l
 a fresh clone after ``make install``, with a fresh ``HOME`` (so the default data directory
 and rtcctl's token cache start empty, as on a new laptop). Two things differ from a reader's
 terminal, two in the environment and one in the text: the server listens on a free port
-(``RTC_LISTEN``; the walk hands ``RTC_TARGET`` on), the minutes of R7 and R11 are seconds
+(``RTC_LISTEN``; the walk hands ``RTC_TARGET`` on) and so does its HTTP door
+(``RTC_HTTP_LISTEN``, its address replaced in the text as well), the minutes of R7 and R11 are seconds
 (``RTC_OPERATION_DELAY_SECONDS``, ``RTC_CONFIG_DELAY_SECONDS``), so that ``ops wait``
-returns in a second rather than three minutes, and the receiver's port 8080 is replaced by a
+returns in a second rather than three minutes, and the receiver's port 9000 is replaced by a
 free one, so that two runs on one machine do not collide. The examples carry relative
 times, so the walk works on whatever day it runs.
 """
@@ -27,8 +28,10 @@ from tests.e2e.walkthrough import Walk, blocks
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
-RECEIVER_PORT = "8080"
+RECEIVER_PORT = "9000"
 """The port of examples/receiver.py in the README; the walk uses a free one instead."""
+HTTP_DOOR = "127.0.0.1:8080"
+"""The HTTP door of the embedded server in the README; the walk uses a free port instead."""
 
 
 def _free_port() -> str:
@@ -37,11 +40,13 @@ def _free_port() -> str:
         return str(probe.getsockname()[1])
 
 
-def _readme() -> str:
-    """README.md with the receiver on a free port (the only change to its text)."""
+def _readme(http_listen: str) -> str:
+    """README.md with the receiver on a free port and the HTTP door on ``http_listen`` (the only
+    changes to its text)."""
     text = README.read_text()
     assert text.count(RECEIVER_PORT) >= 3  # the receiver, its two URLs
-    return text.replace(RECEIVER_PORT, _free_port())
+    assert text.count(HTTP_DOOR) >= 3  # the curl calls of the HTTP door
+    return text.replace(RECEIVER_PORT, _free_port()).replace(HTTP_DOOR, http_listen)
 
 
 @pytest.fixture
@@ -58,6 +63,7 @@ def walk(tmp_path: Path) -> Iterator[Walk]:
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "RTC_LISTEN": "127.0.0.1:0",
+        "RTC_HTTP_LISTEN": f"127.0.0.1:{_free_port()}",
         "RTC_OPERATION_DELAY_SECONDS": "1",
         "RTC_CONFIG_DELAY_SECONDS": "1",
         "RTC_WORKER_INTERVAL_SECONDS": "1",
@@ -78,7 +84,7 @@ def test_the_makefile_serves_as_the_walk_does() -> None:
 
 
 def test_every_block_of_the_readme_runs(walk: Walk) -> None:
-    walk.walk(_readme())
+    walk.walk(_readme(walk.env["RTC_HTTP_LISTEN"]))
 
     printed = {block.line: output for block, output in walk.outputs}
     assert len(printed) == sum(1 for b in blocks(README.read_text()) if b.mode == "run")
@@ -117,4 +123,4 @@ def test_the_receiver_of_the_docs_is_the_one_in_examples() -> None:
         if line.strip():
             assert line.replace("event.user_id)", "event.user_id, flush=True)") in example, line
     assert 'KEY = "YourCallbackKey"' in shown and 'KEY = "YourCallbackKey"' in example
-    assert '("127.0.0.1", 8080)' in shown and '("127.0.0.1", port)' in example
+    assert '("127.0.0.1", 9000)' in shown and '("127.0.0.1", port)' in example

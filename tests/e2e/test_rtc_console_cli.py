@@ -84,8 +84,9 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 @contextmanager
 def _serve_the_readme_way(home: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``rtc-console serve`` with nothing but ``--listen`` (the default data dir under ``home``)."""
-    with running(["serve", "--listen", "127.0.0.1:0"], log=log, env=_environ(home)) as started:
+    """``rtc-console serve`` with nothing but free ports (the default data dir under ``home``)."""
+    argv = ["serve", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"]
+    with running(argv, log=log, env=_environ(home)) as started:
         yield started
 
 

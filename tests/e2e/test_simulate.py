@@ -3,7 +3,8 @@
 Every record a backfill sends is accepted (the simulator keeps the data plane's rules: which
 metric on which side and media kind, which event needs a peer); the calls it writes are the
 calls ``ListCalls`` derives; the same seed and ``--now`` send the same records again (all
-duplicates); ``--live`` reports at real time until SIGINT, then prints its summary and exits 0.
+duplicates); ``--live`` reports at real time until SIGINT, then prints its summary and exits 0,
+and as the media server of its rooms carries out DismissRoom and RemoveUsers (acknowledged).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any
 import pytest
 
 from rtcconsole.client import RtcConsole
-from rtcconsole_server.simulate.model import Scenario, backfill
+from rtcconsole.v1 import room_control_pb2 as control
+from rtcconsole_server.simulate._host import RoomHost
+from rtcconsole_server.simulate.model import EVENT, Scenario, backfill, rooms
 from tests.e2e.processes import BIN, create_account, serving
 
 TOKEN = "simulate-test-token"
@@ -130,6 +133,123 @@ def test_live_reports_until_sigint_then_prints_the_summary(
     assert process.returncode == 0, log.read_text()
     summary = json.loads(out)
     assert summary["accepted"] > 0 and summary["rejected"] == 0 and summary["now"] is None
+
+
+def _live_simulate(target: str, sdk_app_id: int, err: Path, *args: str) -> subprocess.Popen[bytes]:
+    argv = [str(BIN / "rtc-console"), "simulate", "--target", target, "--token", TOKEN, "--json"]
+    with err.open("wb") as stderr:
+        return subprocess.Popen(
+            [*argv, "--sdk-app-id", str(sdk_app_id), "--live", *args], stdout=subprocess.PIPE, stderr=stderr
+        )
+
+
+async def _inside(console: RtcConsole, sdk_app_id: int) -> dict[int | str, list[str]]:
+    """The users inside each room's ongoing call (a presence without an exit)."""
+    page = await console.monitor.list_calls(sdk_app_id=sdk_app_id, range="6h", page_size=100)
+    found: dict[int | str, list[str]] = {}
+    for call in page.calls:
+        if call.HasField("end_time"):
+            continue
+        room = call.str_room_id if call.WhichOneof("room") == "str_room_id" else call.room_id
+        users = (await console.monitor.list_call_users(call.call_id, page_size=20)).users
+        found[room] = [u.user_id for u in users if u.presence and not u.presence[-1].HasField("exit_time")]
+    return found
+
+
+async def _states(console: RtcConsole, sdk_app_id: int, ids: list[str]) -> list[int]:
+    listed = await console.monitor.list_room_commands(sdk_app_id, page_size=100)
+    by_id = {c.command_id: c.state for c in listed.commands}
+    return [by_id[i] for i in ids]
+
+
+def test_live_carries_out_room_commands_against_its_rooms(
+    served: tuple[str, str, int], tmp_path: Path
+) -> None:
+    target, api_key, sdk_app_id = served
+    log = tmp_path / "simulate.err"
+    process = _live_simulate(target, sdk_app_id, log, "--rooms", "2", "--users", "6", "--seed", "9")
+
+    async def command_both_rooms() -> tuple[list[int], bool]:
+        async with await RtcConsole.connect(target, api_key=api_key) as console:
+            deadline = time.monotonic() + 60  # every room's first call begins within 10 s
+            while len(inside := await _inside(console, sdk_app_id)) < 2 or not all(inside.values()):
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                await asyncio.sleep(0.5)
+            dismissed, removed = sorted(inside, key=str)
+            commands = [
+                (await console.monitor.dismiss_room(sdk_app_id, dismissed)).command,
+                (await console.monitor.remove_users(sdk_app_id, removed, inside[removed][:1])).command,
+                (await console.monitor.dismiss_room(sdk_app_id, 999_999)).command,  # not simulated
+            ]
+            ids = [command.command_id for command in commands]
+            acknowledged = [control.ROOM_COMMAND_STATE_ACKNOWLEDGED] * 2
+            deadline = time.monotonic() + 30
+            while (states := await _states(console, sdk_app_id, ids))[:2] != acknowledged:
+                assert time.monotonic() < deadline, (states, log.read_text())
+                await asyncio.sleep(0.2)
+            left = await _inside(console, sdk_app_id)
+            return states, dismissed not in left and inside[removed][0] not in left.get(removed, [])
+
+    try:
+        states, left = asyncio.run(command_both_rooms())
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert states[2] == control.ROOM_COMMAND_STATE_DELIVERED  # taken, but not one of its rooms
+    assert left  # the dismissed call ended, the removed user is out
+    summary = json.loads(out)
+    assert process.returncode == 0 and summary["commands"] == 2 and summary["rejected"] == 0, log.read_text()
+
+
+def test_the_room_host_drops_what_a_command_ended() -> None:
+    scenario = Scenario(sdk_app_id=1400000001, rooms=2, users=6, seed=4)
+    app, dismiss, remove = (
+        scenario.sdk_app_id,
+        control.ROOM_COMMAND_KIND_DISMISS_ROOM,
+        control.ROOM_COMMAND_KIND_REMOVE_USERS,
+    )
+    start = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    host = RoomHost(scenario.sdk_app_id, rooms(scenario), seed=scenario.seed)
+    items = iter(backfill(scenario, start, start + timedelta(minutes=90)))
+    first, other = rooms(scenario)
+    while not (host.inside(first) and host.inside(other)):
+        host.keep(next(items))
+    inside, removed = sorted(host.inside(first)), sorted(host.inside(other))[0]
+    dismissal = control.RoomCommand(command_id="rc_1", sdk_app_id=app, kind=dismiss)
+    _set_room(dismissal, first)
+    answered = [(e.type, e.user_id, e.command_id, e.reason) for e in host.answer(dismissal, start)]
+    assert answered == [*((104, user, "", 1) for user in inside), (102, "", "rc_1", 0)]
+    assert host.answer(dismissal, start) == []  # once per command_id
+    removal = control.RoomCommand(command_id="rc_2", sdk_app_id=app, kind=remove, user_ids=[removed])
+    _set_room(removal, other)
+    answered = [(e.type, e.user_id, e.command_id, e.reason) for e in host.answer(removal, start)]
+    assert answered == [(104, removed, "rc_2", 0)]
+    elsewhere = control.RoomCommand(command_id="rc_3", sdk_app_id=app, kind=dismiss, room_id=999_999)
+    assert host.answer(elsewhere, start) == [] and host.carried_out == 2  # not one of its rooms
+    after = [item for item in items if host.keep(item)]
+    of_first = [item for item in after if _room(item.message) == first]
+    assert of_first and getattr(of_first[0].message, "type", 0) == 101  # nothing until its next call
+    about = [i for i in after if _room(i.message) == other and removed in _people(i.message)]
+    assert not about or (about[0].kind, getattr(about[0].message, "type", 0)) == (EVENT, 103)  # back in
+
+
+def _people(message: Any) -> tuple[str, str]:
+    return str(getattr(message, "user_id", "")), str(getattr(message, "peer_id", ""))
+
+
+def _set_room(message: Any, room: int | str) -> None:
+    if isinstance(room, int):
+        message.room_id = room
+    else:
+        message.str_room_id = room
+
+
+def _room(message: Any) -> int | str:
+    which = message.WhichOneof("room")
+    return getattr(message, which)  # type: ignore[no-any-return]
 
 
 def test_usage_mistakes_exit_2_in_one_line() -> None:

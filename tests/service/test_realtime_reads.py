@@ -17,6 +17,8 @@ import grpc
 import pytest
 
 from rtcconsole.cli import amain
+from rtcconsole.v1 import auth_service_pb2 as auth_pb
+from rtcconsole.v1 import auth_service_pb2_grpc as auth_grpc
 from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
 from rtcconsole.v1 import realtime_pb2 as rt
 from rtcconsole_server import cli as server_cli
@@ -70,6 +72,15 @@ async def test_a_free_account_is_refused_with_edition_required(
     await fails(
         monitor(other_tenant).GetRealtimeOverview(request, metadata=other_tenant.metadata), CODE.NOT_FOUND
     )
+
+
+async def test_the_caller_identity_names_the_edition(server: Server, tenant: Tenant) -> None:
+    auth = auth_grpc.AuthServiceStub(tenant.channel)
+    identity = await auth.GetCallerIdentity(auth_pb.GetCallerIdentityRequest(), metadata=tenant.metadata)
+    assert identity.edition == "free"  # the default, before the operator sets one
+    await paid(server, tenant, "advanced")
+    identity = await auth.GetCallerIdentity(auth_pb.GetCallerIdentityRequest(), metadata=tenant.metadata)
+    assert identity.edition == "advanced"
 
 
 @pytest.mark.parametrize(("edition", "hours"), [("basic", 3), ("advanced", 12)])

@@ -153,7 +153,7 @@ def test_the_docs_receiver_binds_loopback_only() -> None:
         for node in ast.walk(ast.parse(receiver))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "HTTPServer"
     ]
-    assert [ast.literal_eval(address) for address in binds] == [("127.0.0.1", 8080)]
+    assert [ast.literal_eval(address) for address in binds] == [("127.0.0.1", 9000)]
 
 
 def test_the_docs_example_body_has_trtcs_eventinfo_keys() -> None:

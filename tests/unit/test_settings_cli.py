@@ -45,6 +45,8 @@ def _sample(option: Option) -> tuple[str, Any]:
         return "/tmp/rtc-sample", Path("/tmp/rtc-sample")
     if option.kind is tuple:
         return "10.1.0.0/16,fd00::/8", ("10.1.0.0/16", "fd00::/8")
+    if option.name == "log_format":  # a choice, not free text
+        return "json", "json"
     return f"sample-{option.name}", f"sample-{option.name}"
 
 

@@ -93,6 +93,8 @@ class IngestClient:
         data_plane_token: str,
         secure: bool = False,
         root_certificates: bytes | None = None,
+        certificate_chain: bytes | None = None,
+        private_key: bytes | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,  # noqa: ASYNC109  (each call's deadline, not connect's)
         wait_ready: bool = False,
         options: Sequence[tuple[str, Any]] = (),
@@ -100,7 +102,9 @@ class IngestClient:
         """Open a channel to ``target`` (``host:port``) and return a client that owns it.
 
         As :meth:`RtcConsole.connect <rtcconsole.client.RtcConsole.connect>`: ``secure``
-        uses TLS (system roots unless ``root_certificates``, PEM); ``timeout`` is the
+        uses TLS (system roots unless ``root_certificates``, PEM); ``certificate_chain``
+        and ``private_key`` are the client certificate a server with ``--tls-client-ca``
+        requires on its data-plane listener; ``timeout`` is the
         default deadline of every call, in seconds (30; ``None``: none); the channel
         connects lazily, and with ``wait_ready`` this waits for the connection (at most
         ``timeout``) and raises :class:`~rtcconsole.errors.Unavailable`. ``options`` are
@@ -115,6 +119,8 @@ class IngestClient:
             build,
             secure=secure,
             root_certificates=root_certificates,
+            certificate_chain=certificate_chain,
+            private_key=private_key,
             timeout=timeout,
             wait_ready=wait_ready,
             options=options,

@@ -362,13 +362,16 @@ class MonitorClient:
         *,
         sdk_app_id: int = 0,
         resume_after: datetime | None = None,
+        top_rooms: int = 0,
         rpc_timeout: float = SUBSCRIPTION_TIMEOUT,
     ) -> ResponseStream[stream_pb.SubscribeRealtimeResponse]:
         """One frame per closed 10-second slot (the overview and the new series point), live,
         until the caller leaves ``async with`` or the server shuts down (UNAVAILABLE: reconnect,
         to another replica, with ``resume_after`` = the last frame's ``slot_start`` to get what
-        was missed without a gap or a duplicate). ``rpc_timeout`` bounds the whole subscription
-        (default 24 hours).
+        was missed without a gap or a duplicate). ``top_rooms`` (0 to 20, default 0: none) adds
+        to each frame the slot's rooms with the most online users (``frame.top_rooms``, as
+        ``ListRealtimeRooms`` rows). ``rpc_timeout`` bounds the whole subscription (default 24
+        hours).
 
         Example::
 
@@ -376,7 +379,9 @@ class MonitorClient:
                 async for frame in frames:
                     show(frame.figures, skipped=frame.skipped)
         """
-        request = stream_pb.SubscribeRealtimeRequest(sdk_app_id=sdk_app_id, resume_after=_stamp(resume_after))
+        request = stream_pb.SubscribeRealtimeRequest(
+            sdk_app_id=sdk_app_id, resume_after=_stamp(resume_after), top_rooms=top_rooms
+        )
         return self._transport.unary_stream(self._stub.SubscribeRealtime, request, rpc_timeout)
 
     def subscribe_room_events(

@@ -229,15 +229,24 @@ async def connect(
     timeout: float | None,  # noqa: ASYNC109  (the clients' deadline; also bounds wait_ready)
     wait_ready: bool,
     options: Sequence[tuple[str, Any]],
+    certificate_chain: bytes | None = None,
+    private_key: bytes | None = None,
 ) -> _C:
     """Open a channel to ``target`` and ``build`` the client that owns it (and closes it).
 
-    ``secure`` uses TLS (system roots unless ``root_certificates``, PEM). If ``build``
-    raises, the channel is closed. With ``wait_ready`` this waits for the connection
+    TLS when ``secure``, ``root_certificates`` or ``certificate_chain`` is given: the server's
+    certificate is checked against ``root_certificates`` (PEM CA bundle; default the system
+    roots); ``certificate_chain`` and ``private_key`` (PEM, both or neither) are the client's
+    certificate for mutual TLS (the data plane of a server with ``--tls-client-ca``). If
+    ``build`` raises, the channel is closed. With ``wait_ready`` this waits for the connection
     (at most ``timeout`` seconds) and raises :class:`~rtcconsole.errors.Unavailable`.
     """
-    if secure:
-        credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+    if (certificate_chain is None) != (private_key is None):
+        raise ValueError("certificate_chain and private_key go together: pass both or neither")
+    if secure or root_certificates is not None or certificate_chain is not None:
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=root_certificates, private_key=private_key, certificate_chain=certificate_chain
+        )
         channel = grpc.aio.secure_channel(target, credentials, options=list(options))
     else:
         channel = grpc.aio.insecure_channel(target, options=list(options))

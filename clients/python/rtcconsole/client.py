@@ -88,13 +88,18 @@ class RtcConsole:
         api_key: str,
         secure: bool = False,
         root_certificates: bytes | None = None,
+        certificate_chain: bytes | None = None,
+        private_key: bytes | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,  # noqa: ASYNC109  (each call's deadline, not connect's)
         wait_ready: bool = False,
         options: Sequence[tuple[str, Any]] = (),
     ) -> RtcConsole:
         """Open a channel to ``target`` (``host:port``) and return a client that owns it.
 
-        ``secure`` uses TLS (system roots unless ``root_certificates``, PEM).
+        ``secure`` uses TLS (system roots unless ``root_certificates``, PEM; giving
+        ``root_certificates`` or a client certificate implies ``secure``);
+        ``certificate_chain`` and ``private_key`` (PEM, both or neither) are a client
+        certificate for mutual TLS.
         ``timeout`` is the default deadline of every call, in seconds (``None``:
         none). The channel connects lazily; with ``wait_ready`` this waits for the
         connection (at most ``timeout``) and raises :class:`~rtcconsole.errors.Unavailable`.
@@ -108,6 +113,8 @@ class RtcConsole:
             build,
             secure=secure,
             root_certificates=root_certificates,
+            certificate_chain=certificate_chain,
+            private_key=private_key,
             timeout=timeout,
             wait_ready=wait_ready,
             options=options,

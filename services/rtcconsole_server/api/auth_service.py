@@ -19,13 +19,14 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
         self, request: pb.GetCallerIdentityRequest, context: Context
     ) -> pb.GetCallerIdentityResponse:
         caller = await self.caller(context)
-        name, enrolled, time_zone = await self.read(self.console.accounts.identity, caller)
+        name, enrolled, time_zone, edition = await self.read(self.console.accounts.identity, caller)
         return pb.GetCallerIdentityResponse(
             account_id=caller.account_id,
             account_name=name,
             api_key_id=caller.key_id,
             totp_enrolled=enrolled,
             time_zone=time_zone,
+            edition=edition,
         )
 
     async def UpdateAccountSettings(

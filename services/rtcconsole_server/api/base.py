@@ -83,12 +83,30 @@ class ServicerBase:
         cached = accounts.authenticate_cached(token)
         return cached if cached is not None else await self.run(accounts.authenticate, token)
 
+    def _require_client_certificate(self, context: Context) -> None:
+        """With ``--tls-client-ca`` (mutual TLS on the data plane, decision 0031): ``Unauthenticated``
+        unless the call came with a client certificate that the TLS handshake verified against it.
+
+        gRPC puts a verified peer's certificate in the auth context (``x509_pem_cert``); a call
+        on the console listener, which asks for none, or through the HTTP door, which has no
+        TLS peer of its own (an empty auth context), has none.
+        """
+        if self.console.settings.tls_client_ca is None:
+            return
+        if not context.auth_context().get("x509_pem_cert"):
+            raise Unauthenticated(
+                "a client certificate is required for the data plane: connect to the mutual-TLS "
+                "listener (--tls-data-plane-listen) with a certificate signed by --tls-client-ca"
+            )
+
     async def data_plane(self, context: Context) -> None:
-        """Admit only the data plane's bearer token (``--data-plane-token``).
+        """Admit only the data plane's bearer token (``--data-plane-token``) and, with
+        ``--tls-client-ca``, only over a verified client certificate.
 
         An account API key is ``PERMISSION_DENIED`` here (a real credential, the
         wrong kind); anything else is ``UNAUTHENTICATED``.
         """
+        self._require_client_certificate(context)
         token = bearer_token(context)
         expected = self.console.settings.data_plane_token
         if token is None:
@@ -102,9 +120,11 @@ class ServicerBase:
         raise PermissionDenied("an account API key cannot call the data plane; use the data-plane token")
 
     async def caller_or_data_plane(self, context: Context) -> Caller | None:
-        """The account behind an API key, or None for the data-plane token."""
+        """The account behind an API key, or None for the data-plane token (which, with
+        ``--tls-client-ca``, also needs a verified client certificate)."""
         token = bearer_token(context)
         expected = self.console.settings.data_plane_token
         if token is not None and expected and hmac.compare_digest(token.encode(), expected.encode()):
+            self._require_client_certificate(context)
             return None
         return await self.caller(context)

@@ -307,7 +307,8 @@ def to_status(error: BaseException, method: str = "") -> grpc.Status:
         log.debug("%s -> %s: %s", method, code.name, message)
         return _status(code, message, details(error))
     correlation_id = uuid.uuid4().hex
-    log.error("%s failed; correlation id %s", method, correlation_id, exc_info=error)
+    fields = {"correlation_id": correlation_id, "method": method, "code": "INTERNAL"}  # --log-format json
+    log.error("%s failed; correlation id %s", method, correlation_id, exc_info=error, extra=fields)
     return internal_status(correlation_id)
 
 

@@ -4,11 +4,19 @@ samples and client events (R20, R21).
 Only the data-plane token may call it (``ServicerBase.data_plane``). Protos are
 converted and batches stored in the store's thread pool, so a 5,000-event batch
 never blocks the event loop.
+
+Every batch is counted in the server's metrics (``rtcconsole_ingest_records_total``
+by kind and outcome): accepted, duplicate and rejected records of a committed
+batch, and every record of a batch the domain refused whole (a ``Report*`` batch
+with one bad record: INVALID_ARGUMENT, ALREADY_EXISTS, FAILED_PRECONDITION) as
+rejected. A batch that failed otherwise (a timeout) is in the RPC counter only.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from typing import ParamSpec
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
@@ -19,15 +27,18 @@ from rtcconsole_server.api.convert_events import event_input, rejected_record
 from rtcconsole_server.api.convert_quality import client_event_input, sample_input
 from rtcconsole_server.api.convert_room_control import command
 from rtcconsole_server.domain.common import BatchOutcome
+from rtcconsole_server.domain.console import Console
 from rtcconsole_server.domain.events import MAX_BATCH, EventIngest
 from rtcconsole_server.domain.monitor import ClientEventIngest, QualityIngest
 from rtcconsole_server.domain.usage import UsageIngest
-from rtcconsole_server.errors import FieldViolation, InvalidArgument
+from rtcconsole_server.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
+from rtcconsole_server.observability import Metrics
 
 __all__ = ["MAX_REJECTIONS", "IngestServicer"]
 
 MAX_REJECTIONS = 1000
 """Rejections listed in a StreamEventsResponse (the count covers them all)."""
+P = ParamSpec("P")
 
 
 def _report(events: EventIngest, request: pb.ReportEventsRequest) -> BatchOutcome:
@@ -82,11 +93,32 @@ def _tally(response: _Tallied, outcome: BatchOutcome) -> None:
 
 
 class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
+    def __init__(self, console: Console, executor: Executor, *, metrics: Metrics | None = None) -> None:
+        super().__init__(console, executor)
+        self._metrics = metrics if metrics is not None else Metrics()
+
+    async def _batch(
+        self,
+        kind: str,
+        size: int,
+        fn: Callable[P, BatchOutcome],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> BatchOutcome:
+        """Store one batch of ``size`` ``kind`` records in the store's pool, and count them."""
+        try:
+            outcome = await self.run(fn, *args, **kwargs)
+        except (InvalidArgument, AlreadyExists, FailedPrecondition):  # refused whole: none was stored
+            self._metrics.ingest(kind).count(0, 0, size)
+            raise
+        self._metrics.ingest(kind).count(outcome.accepted, outcome.duplicates, len(outcome.rejections))
+        return outcome
+
     async def ReportEvents(
         self, request: pb.ReportEventsRequest, context: Context
     ) -> pb.ReportEventsResponse:
         await self.data_plane(context)
-        outcome = await self.run(_report, self.console.events, request)
+        outcome = await self._batch("events", len(request.events), _report, self.console.events, request)
         await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
         await self.console.room_event_stream.announce(outcome.stored)  # wake SubscribeRoomEvents
         return pb.ReportEventsResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
@@ -106,7 +138,9 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
                         f"{len(request.events):,} (the batches before it were stored)",
                     )
                 )
-            outcome = await self.run(_ingest, self.console.events, request, offset)
+            outcome = await self._batch(
+                "events", len(request.events), _ingest, self.console.events, request, offset
+            )
             await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
             await self.console.room_event_stream.announce(outcome.stored)  # wake SubscribeRoomEvents
             offset += len(request.events)
@@ -115,7 +149,9 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
 
     async def ReportUsage(self, request: pb.ReportUsageRequest, context: Context) -> pb.ReportUsageResponse:
         await self.data_plane(context)
-        outcome = await self.run(_report_usage, self.console.usage_ingest, request)
+        outcome = await self._batch(
+            "usage", len(request.records), _report_usage, self.console.usage_ingest, request
+        )
         return pb.ReportUsageResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
     async def StreamUsage(
@@ -126,7 +162,9 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         offset = 0
         async for request in request_iterator:
             # Committed before the next batch is read: an acknowledged record is never lost.
-            outcome = await self.run(_ingest_usage, self.console.usage_ingest, request, offset)
+            outcome = await self._batch(
+                "usage", len(request.records), _ingest_usage, self.console.usage_ingest, request, offset
+            )
             offset += len(request.records)
             _tally(response, outcome)
         return response
@@ -135,7 +173,9 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         self, request: pb.ReportQualityRequest, context: Context
     ) -> pb.ReportQualityResponse:
         await self.data_plane(context)
-        outcome = await self.run(_report_quality, self.console.quality_ingest, request)
+        outcome = await self._batch(
+            "quality", len(request.samples), _report_quality, self.console.quality_ingest, request
+        )
         await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
         return pb.ReportQualityResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
@@ -148,7 +188,9 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         offset = 0
         async for request in request_iterator:
             quality.check_batch_size(len(request.samples), where=_stream_position(offset))
-            outcome = await self.run(_ingest_quality, quality, request, offset)
+            outcome = await self._batch(
+                "quality", len(request.samples), _ingest_quality, quality, request, offset
+            )
             await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
             offset += len(request.samples)
             _tally(response, outcome)
@@ -158,7 +200,13 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         self, request: pb.ReportClientEventsRequest, context: Context
     ) -> pb.ReportClientEventsResponse:
         await self.data_plane(context)
-        outcome = await self.run(_report_client_events, self.console.client_event_ingest, request)
+        outcome = await self._batch(
+            "client_events",
+            len(request.events),
+            _report_client_events,
+            self.console.client_event_ingest,
+            request,
+        )
         await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
         return pb.ReportClientEventsResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
@@ -171,7 +219,9 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         offset = 0
         async for request in request_iterator:
             events.check_batch_size(len(request.events), where=_stream_position(offset))
-            outcome = await self.run(_ingest_client_events, events, request, offset)
+            outcome = await self._batch(
+                "client_events", len(request.events), _ingest_client_events, events, request, offset
+            )
             await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
             offset += len(request.events)
             _tally(response, outcome)

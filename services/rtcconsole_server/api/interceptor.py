@@ -21,11 +21,21 @@ to its code and details; anything else to ``INTERNAL`` with a logged
 correlation id). At DEBUG every request message is logged redacted
 (``api/redact.py``): the request of a unary-request call, each message of a
 request stream as it is read (``<- [i]``, counting from 0); then how long the
-call took, in milliseconds. Metadata is never logged.
+call took, in milliseconds (with ``method``, ``code`` and ``duration_ms`` as the
+record's extra fields, for ``--log-format json``). Metadata is never logged.
+
+Every call ends in the server's metrics (``observability``): its method's counter by
+status code and its latency histogram, recorded here once for gRPC and the HTTP door.
+The code is the status the call ends with: ``OK``, the table's code of a raised error,
+the code a servicer aborted with (``context.code()``), ``CANCELLED`` when the call is
+cancelled (``DEADLINE_EXCEEDED`` when its deadline has passed). A stream's duration
+runs until its last message and status. A method's series are labelled once, on its
+first call (:meth:`Metrics.rpc`), so a call costs two increments and a bucket search.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -41,6 +51,7 @@ from rtcconsole_server.api.errors import to_status
 from rtcconsole_server.api.limits import violations_of
 from rtcconsole_server.api.redact import redacted_text
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
+from rtcconsole_server.observability import Metrics, RpcSeries
 
 __all__ = ["ErrorInterceptor"]
 
@@ -49,9 +60,22 @@ log = logging.getLogger("rtcconsole_server.rpc")
 _Context = ServicerContext[Any, Any]
 
 
-async def _fail(context: _Context, method: str, error: BaseException) -> None:
-    status = to_status(error, method)
-    await context.abort(status.code, status.details, status.trailing_metadata)
+def _aborted(context: _Context) -> str:
+    """The code a servicer aborted with (``context.code()``: public, and the HTTP door's too)."""
+    code: object = context.code()
+    return code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
+
+
+def _ended(context: _Context) -> str:
+    """The code a handler that returned ends with: ``OK`` unless it called ``set_code``."""
+    code: object = context.code()
+    return code.name if isinstance(code, grpc.StatusCode) else "OK"
+
+
+def _cancelled(context: _Context) -> str:
+    """The code of a call cancelled under the handler: its deadline passed, or the caller left."""
+    remaining = context.time_remaining()
+    return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
 
 
 _OURS = "/rtcconsole.v1."
@@ -124,13 +148,23 @@ def _requests(method: str, request: Any, *, streaming: bool) -> Any:
     return _admitted_stream(method, request)
 
 
-def _took(method: str, started: float) -> None:
-    log.debug("%s took %.1f ms", method, (time.perf_counter() - started) * 1e3)
+def _took(series: RpcSeries, method: str, code: str, started: float) -> None:
+    """Record the call's end in the metrics; log how long it took at DEBUG."""
+    seconds = time.perf_counter() - started
+    series.record(code, seconds)
+    if log.isEnabledFor(logging.DEBUG):
+        ms = seconds * 1e3
+        fields = {"method": method, "code": code, "duration_ms": round(ms, 3)}
+        log.debug("%s took %.1f ms", method, ms, extra=fields)
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Maps exceptions of every handler (unary, client, server and bidi streaming) through the
-    error table (api/errors.py) and logs requests redacted at DEBUG."""
+    error table (api/errors.py), logs requests redacted at DEBUG and records every call in
+    ``metrics`` (default: a registry of its own that nothing scrapes)."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self._metrics = metrics if metrics is not None else Metrics()
 
     async def intercept_service(
         self,
@@ -141,53 +175,66 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
+        series = self._metrics.rpc(method)
         codec: dict[str, Any] = {
             "request_deserializer": _tolerant(handler.request_deserializer),
             "response_serializer": handler.response_serializer,
         }
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(method, handler.unary_unary, streaming=False), **codec
+                self._unary(method, series, handler.unary_unary, streaming=False), **codec
             )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._unary(method, handler.stream_unary, streaming=True), **codec
+                self._unary(method, series, handler.stream_unary, streaming=True), **codec
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._streaming(method, handler.unary_stream, streaming=False), **codec
+                self._streaming(method, series, handler.unary_stream, streaming=False), **codec
             )
         if handler.stream_stream:
             return grpc.stream_stream_rpc_method_handler(
-                self._streaming(method, handler.stream_stream, streaming=True), **codec
+                self._streaming(method, series, handler.stream_stream, streaming=True), **codec
             )
         return handler
 
     @staticmethod
-    def _unary(method: str, behaviour: Any, *, streaming: bool) -> Callable[[Any, _Context], Awaitable[Any]]:
+    def _unary(
+        method: str, series: RpcSeries, behaviour: Any, *, streaming: bool
+    ) -> Callable[[Any, _Context], Awaitable[Any]]:
         """A unary response: ``streaming`` says whether the request is a stream."""
 
         async def wrapper(request: Any, context: _Context) -> Any:
             started = time.perf_counter()
+            code = "UNKNOWN"
             try:
-                return await behaviour(_requests(method, request, streaming=streaming), context)
+                response = await behaviour(_requests(method, request, streaming=streaming), context)
+                code = _ended(context)
+                return response
             except AbortError:
+                code = _aborted(context)
+                raise
+            except asyncio.CancelledError:
+                code = _cancelled(context)
                 raise
             except Exception as error:  # every failure goes through the table
-                await _fail(context, method, error)
+                status = to_status(error, method)
+                code = status.code.name
+                await context.abort(status.code, status.details, status.trailing_metadata)
             finally:
-                _took(method, started)
+                _took(series, method, code, started)
 
         return wrapper
 
     @staticmethod
     def _streaming(
-        method: str, behaviour: Any, *, streaming: bool
+        method: str, series: RpcSeries, behaviour: Any, *, streaming: bool
     ) -> Callable[[Any, _Context], AsyncIterator[Any]]:
         """A response stream: ``streaming`` says whether the request is a stream too."""
 
         async def wrapper(request: Any, context: _Context) -> AsyncIterator[Any]:
             started = time.perf_counter()
+            code = "UNKNOWN"
             try:
                 result = behaviour(_requests(method, request, streaming=streaming), context)
                 if inspect.isawaitable(result):  # a handler that writes with context.write()
@@ -199,11 +246,18 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 else:
                     async for response in result:
                         yield response
+                code = _ended(context)
             except AbortError:
+                code = _aborted(context)
+                raise
+            except (asyncio.CancelledError, GeneratorExit):  # the call ended early: cancelled
+                code = _cancelled(context)
                 raise
             except Exception as error:  # raised before, between or after the frames alike
-                await _fail(context, method, error)
+                status = to_status(error, method)
+                code = status.code.name
+                await context.abort(status.code, status.details, status.trailing_metadata)
             finally:
-                _took(method, started)
+                _took(series, method, code, started)
 
         return wrapper

@@ -7,6 +7,7 @@ Today it serves the call list (R17), the quality thresholds (R20) and stall-rate
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 from contextlib import aclosing
 
 import grpc
@@ -46,12 +47,20 @@ from rtcconsole_server.api.convert_series import (
     user_view_response,
 )
 from rtcconsole_server.api.convert_series import sides as series_sides
+from rtcconsole_server.domain.console import Console
 from rtcconsole_server.domain.monitor import check_after_sequence, room_event_filter
+from rtcconsole_server.observability import Metrics
 
 __all__ = ["MonitorServicer"]
 
 
 class MonitorServicer(ServicerBase, pb_grpc.MonitorServiceServicer):
+    def __init__(self, console: Console, executor: Executor, *, metrics: Metrics | None = None) -> None:
+        super().__init__(console, executor)
+        subscriptions = (metrics if metrics is not None else Metrics()).subscriptions
+        self._open_realtime = subscriptions.labels("realtime")  # rtcconsole_subscriptions_open
+        self._open_room_events = subscriptions.labels("room_events")
+
     async def GetQualityThresholds(
         self, request: pb.GetQualityThresholdsRequest, context: Context
     ) -> pb.GetQualityThresholdsResponse:
@@ -259,11 +268,12 @@ class MonitorServicer(ServicerBase, pb_grpc.MonitorServiceServicer):
         caller = await self.caller(context)
         scope = await self.read(self.console.realtime.scope, caller, request.sdk_app_id)
         frames = self.console.realtime_stream.subscribe(
-            scope, resume_after=optional_instant(request, "resume_after")
+            scope, resume_after=optional_instant(request, "resume_after"), top_rooms=request.top_rooms
         )
-        async with aclosing(frames):
-            async for frame in frames:
-                yield frame_response(frame)
+        with self._open_realtime.track_inprogress():
+            async with aclosing(frames):
+                async for frame in frames:
+                    yield frame_response(frame)
         await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
 
     async def SubscribeRoomEvents(
@@ -278,7 +288,8 @@ class MonitorServicer(ServicerBase, pb_grpc.MonitorServiceServicer):
         stream = self.console.room_event_stream
         scope = await self.read(self.console.realtime.scope, caller, request.sdk_app_id)
         pages = stream.follow(self.run, scope, after=after, room=room)
-        async with aclosing(pages):
-            async for page in pages:
-                yield event_stream.page_response(page)
+        with self._open_room_events.track_inprogress():
+            async with aclosing(pages):
+                async for page in pages:
+                    yield event_stream.page_response(page)
         await context.abort(grpc.StatusCode.UNAVAILABLE, event_stream.SHUTTING_DOWN)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -125,6 +125,10 @@ class LiveBatch:
         return await self._live._apply(self._writes)
 
 
+def _ignore(_operation: str) -> None:
+    """The default :attr:`LiveState.on_error`: nothing."""
+
+
 class LiveState(ABC):
     """Counters and sets per slot with retention, and publish/subscribe.
 
@@ -162,6 +166,10 @@ class LiveState(ABC):
         """``retention`` in slots (default 360)."""
         self.max_queued = max_queued
         """Default bound of each subscriber's queue, in messages (default 64)."""
+        self.on_error: Callable[[str], None] = _ignore
+        """Called with the operation's name (``batch``, ``read``, ``publish``, ``subscribe``,
+        ``unsubscribe``, ``pubsub``) each time Redis fails one; the server counts them
+        (``rtcconsole_live_state_errors_total``). Default: nothing."""
         self._closed = False
         self._subscriptions_ended = False
 

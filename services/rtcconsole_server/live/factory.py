@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from rtcconsole_server.clock import Clock
@@ -21,6 +22,7 @@ def open_live_state(
     retention: timedelta = DEFAULT_RETENTION,
     max_queued: int = DEFAULT_MAX_QUEUED,
     client_name: str = DEFAULT_CLIENT_NAME,
+    on_error: Callable[[str], None] | None = None,
 ) -> LiveState:
     """Redis live state for ``redis_url``, or in-process when it is None or empty.
 
@@ -31,8 +33,23 @@ def open_live_state(
 
     Nothing connects yet: Redis connects on first use. ``retention`` defaults to
     60 minutes, ``max_queued`` (per-subscriber queue bound, messages) to 64;
-    ``client_name`` names the Redis connections (``CLIENT LIST``).
+    ``client_name`` names the Redis connections (``CLIENT LIST``); ``on_error`` becomes
+    :attr:`LiveState.on_error` (the server's metrics count Redis failures through it).
     """
+    state = _open(redis_url, clock, prefix, retention, max_queued, client_name)
+    if on_error is not None:
+        state.on_error = on_error
+    return state
+
+
+def _open(
+    redis_url: str | None,
+    clock: Clock,
+    prefix: str,
+    retention: timedelta,
+    max_queued: int,
+    client_name: str,
+) -> LiveState:
     if redis_url and is_cluster_url(redis_url):
         return RedisClusterLiveState.from_url(
             redis_url,

@@ -38,6 +38,10 @@ gives up. If the pub/sub connection breaks, the reader retries with
 exponential backoff (0.1 s doubling to 5 s) and redis-py re-subscribes every
 channel on reconnect; messages published meanwhile are lost (Redis pub/sub is
 at most once), so streams should carry complete snapshots, not deltas.
+
+Errors: every Redis failure of an operation (a ``RedisError``, or a subscription
+Redis did not confirm in time) is reported to :attr:`LiveState.on_error` by the
+operation's name before it is raised or logged (the server's metrics count them).
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ import asyncio
 import logging
 import math
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -136,6 +140,15 @@ class BaseRedisLiveState(LiveState):
         self._lock = asyncio.Lock()
         self._channel_prefix = f"{prefix}ch:"
 
+    @contextmanager
+    def _counted(self, operation: str) -> Iterator[None]:
+        """Report a Redis failure of ``operation`` to :attr:`on_error`, then let it through."""
+        try:
+            yield
+        except (RedisError, TimeoutError):
+            self.on_error(operation)
+            raise
+
     # ---------------------------------------------------------------- keys
 
     def counter_key(self, key: str, slot: int) -> str:
@@ -177,7 +190,8 @@ class BaseRedisLiveState(LiveState):
         wanted, live = self._live_slots(slots, retention)
         found: dict[int, int] = {}
         if live:
-            values = await self._mget([self.counter_key(key, slot) for slot in live])
+            with self._counted("read"):
+                values = await self._mget([self.counter_key(key, slot) for slot in live])
             found = {slot: int(value) for slot, value in zip(live, values, strict=True) if value is not None}
         return [found.get(slot, 0) for slot in wanted]
 
@@ -204,10 +218,11 @@ class BaseRedisLiveState(LiveState):
         wanted, live = self._live_slots(slots, retention)
         found: dict[int, int] = {}
         if live:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for slot in live:
-                    pipe.scard(self.set_key(key, slot))
-                sizes = await pipe.execute()
+            with self._counted("read"):
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for slot in live:
+                        pipe.scard(self.set_key(key, slot))
+                    sizes = await pipe.execute()
             found = {slot: int(size) for slot, size in zip(live, sizes, strict=True)}
         return [found.get(slot, 0) for slot in wanted]
 
@@ -215,7 +230,8 @@ class BaseRedisLiveState(LiveState):
         self._check_open()
         if not self.is_live(slot, retention):
             return set()
-        members = await self._client.smembers(self.set_key(key, slot))
+        with self._counted("read"):
+            members = await self._client.smembers(self.set_key(key, slot))
         return {member.decode() if isinstance(member, bytes) else member for member in members}
 
     # ------------------------------------------------------------- batches
@@ -232,7 +248,9 @@ class BaseRedisLiveState(LiveState):
             ops.append(_Op(index, name, write, ttl))
         results = [0] * len(writes)
         if ops:
-            for op, reply in zip(ops, await self._run(ops), strict=True):
+            with self._counted("batch"):
+                replies = await self._run(ops)
+            for op, reply in zip(ops, replies, strict=True):
                 results[op.index] = reply
         return results
 
@@ -272,15 +290,18 @@ class BaseRedisLiveState(LiveState):
 
     async def publish(self, channel: str, payload: bytes) -> None:
         self._check_open()
-        await self._client.publish(self.channel_name(channel), payload)
+        with self._counted("publish"):
+            await self._client.publish(self.channel_name(channel), payload)
 
     @asynccontextmanager
     async def subscribe(self, channel: str, *, max_queued: int | None = None) -> AsyncIterator[Subscription]:
         self._check_subscribable()
         subscription = Subscription(channel, self.max_queued if max_queued is None else max_queued)
-        confirmed = await self._join(subscription)
+        with self._counted("subscribe"):
+            confirmed = await self._join(subscription)
         try:
-            await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
+            with self._counted("subscribe"):
+                await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
             yield subscription
         finally:
             await self._leave(subscription)
@@ -329,6 +350,7 @@ class BaseRedisLiveState(LiveState):
             try:
                 await self._redis_unsubscribe(self._pubsub, name)
             except RedisError as exc:  # the reconnect re-subscribes it; its messages then reach no one
+                self.on_error("unsubscribe")
                 log.warning("live state: cannot unsubscribe %s: %s", name, exc)
 
     async def _read(self, pubsub: PubSub) -> None:
@@ -338,6 +360,7 @@ class BaseRedisLiveState(LiveState):
             try:
                 message = await pubsub.get_message(timeout=None)
             except RedisError as exc:
+                self.on_error("pubsub")
                 log.warning("live state: pub/sub connection lost (%s); retrying in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX_SECONDS)
@@ -370,6 +393,7 @@ class BaseRedisLiveState(LiveState):
                 try:
                     await self._redis_unsubscribe(self._pubsub)
                 except RedisError as exc:
+                    self.on_error("unsubscribe")
                     log.warning("live state: cannot unsubscribe on shutdown: %s", exc)
 
     async def close(self) -> None:

@@ -183,10 +183,11 @@ class RedisClusterLiveState(BaseRedisLiveState):
     async def publish(self, channel: str, payload: bytes) -> None:
         self._check_open()
         name = self.channel_name(channel)
-        if await self.uses_sharded_pubsub():
-            await self._cluster.spublish(name, payload)
-        else:
-            await self._cluster.publish(name, payload)
+        with self._counted("publish"):
+            if await self.uses_sharded_pubsub():
+                await self._cluster.spublish(name, payload)
+            else:
+                await self._cluster.publish(name, payload)
 
     async def _redis_subscribe(self, pubsub: PubSub, name: str) -> tuple[str, PubSub]:
         """``SSUBSCRIBE`` on the channel's shard (its connection and reader), else plain ``SUBSCRIBE``."""
@@ -229,6 +230,7 @@ class RedisClusterLiveState(BaseRedisLiveState):
                 await self._cluster.nodes_manager.initialize()
                 route, carrier = await self._redis_subscribe(self._pubsub, name)
             except RedisError as exc:
+                self.on_error("subscribe")
                 log.warning("live state: cannot subscribe %s again after a slot move: %s", name, exc)
                 return
             log.info("live state: %s subscribed again on %s", name, route)

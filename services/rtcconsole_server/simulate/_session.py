@@ -15,8 +15,9 @@ from rtcconsole.cli._framework import DEFAULT_TARGET, EXIT_OK, EXIT_REFUSED, EXI
 from rtcconsole.cli._main import describe_error, transport_failure
 from rtcconsole.client import DEFAULT_TIMEOUT, IngestClient, RtcConsole
 from rtcconsole.errors import RtcConsoleError
+from rtcconsole_server.simulate._host import RoomHost
 from rtcconsole_server.simulate.driver import Driver, Source, Tally
-from rtcconsole_server.simulate.model import KINDS, Scenario, timeline
+from rtcconsole_server.simulate.model import KINDS, Scenario, rooms, timeline
 
 __all__ = ["simulate"]
 
@@ -40,7 +41,7 @@ def simulate(args: argparse.Namespace, token: str) -> int:
 async def _newest_app(args: argparse.Namespace) -> int | None:
     """The account's most recently created app (ListApps lists newest first), if it has one."""
     async with await RtcConsole.connect(
-        args.target, api_key=args.api_key.strip(), secure=args.secure, timeout=args.timeout
+        args.target, api_key=args.api_key.strip(), timeout=args.timeout, **args.tls
     ) as console:
         page = await console.apps.list_apps(page_size=1)
     return int(page.apps[0].sdk_app_id) if page.apps else None
@@ -83,11 +84,10 @@ async def _simulate(args: argparse.Namespace, token: str) -> int:
     start = now - backfill if backfill else now
     source = Source(timeline(scenario, start, stagger=None if backfill else _LIVE_STAGGER))
     progress = _Progress()
-    client = await IngestClient.connect(
-        args.target, data_plane_token=token, secure=args.secure, timeout=args.timeout
-    )
+    client = await IngestClient.connect(args.target, data_plane_token=token, timeout=args.timeout, **args.tls)
     async with client:
-        driver = Driver(client, batch=args.batch_size, progress=progress)
+        host = RoomHost(sdk_app_id, rooms(scenario), seed=seed) if args.live else None
+        driver = Driver(client, batch=args.batch_size, progress=progress, host=host)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, driver.stop)
@@ -101,13 +101,29 @@ async def _simulate(args: argparse.Namespace, token: str) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-                await driver.live(source, clock=lambda: datetime.now(UTC))
+                await _live(driver, source)
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
     progress(driver.tally, force=True)
     _summary(args, driver.tally, scenario, now if not args.live else None)
     return EXIT_REJECTED if driver.tally.total("rejected") else EXIT_OK
+
+
+def _say(text: str) -> None:
+    print(f"simulate: {text}", file=sys.stderr, flush=True)
+
+
+async def _live(driver: Driver, source: Source) -> None:
+    """Report at real time and, as the media server of the simulated rooms, carry out the room
+    commands made against them (``WatchRoomCommands``), until :meth:`Driver.stop`."""
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    watching = asyncio.create_task(driver.watch_commands(clock=clock, log=_say), name="room-commands")
+    try:
+        await driver.live(source, clock=clock)
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
 
 
 def _summary(args: argparse.Namespace, tally: Tally, scenario: Scenario, now: datetime | None) -> None:
@@ -135,6 +151,7 @@ def _summary(args: argparse.Namespace, tally: Tally, scenario: Scenario, now: da
         f"{'total'.ljust(width)}  {tally.total('sent'):>10,} {tally.total('accepted'):>10,} "
         f"{tally.total('duplicates'):>10,} {tally.total('rejected'):>10,}"
     )
-    lines.append(f"{tally.calls:,} calls begun; to send the same records again: {again}")
+    commands = f"; room commands carried out: {tally.commands:,}" if tally.commands else ""
+    lines.append(f"{tally.calls:,} calls begun{commands}; to send the same records again: {again}")
     lines.extend(f"rejected: {reason}" for reason in tally.rejections)
     print("\n".join(lines))

@@ -21,6 +21,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rtcconsole.cli._tls import TlsFileError, add_tls_options, tls_arguments
 from rtcconsole.times import INSTANT_FORMS, parse_instant
 
 __all__ = ["MAX_BACKFILL", "add_simulate_command", "duration", "run"]
@@ -142,7 +143,7 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     parser.add_argument(
         "--timeout", type=_seconds, metavar="SECONDS", help="deadline of each call (default rtcctl's: 30)"
     )
-    parser.add_argument("--secure", action="store_true", help="use TLS (system root certificates)")
+    add_tls_options(parser, env)  # rtcctl's --secure, --ca, --client-cert, --client-key
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(simulate_parser=parser)
 
@@ -163,6 +164,10 @@ def run(args: argparse.Namespace) -> int:
         return _usage(args, "--now is for a backfill; --live reports at the system clock")
     if args.sdk_app_id is None and not (args.api_key or "").strip():
         return _usage(args, "no app: pass --sdk-app-id, or --api-key / RTC_API_KEY to use the newest app")
+    try:
+        args.tls = tls_arguments(args)
+    except TlsFileError as error:
+        return _usage(args, str(error))
     from rtcconsole_server.simulate._session import simulate  # grpc is imported only here
 
     return simulate(args, token)

@@ -7,6 +7,11 @@ in batches of at most ``batch`` records, so that a rejected record is reported a
 still stored. A backfill is rounds back to back up to its end (the next round is built while
 the previous one is on the wire); live, one round per second of real time, each holding what
 fell due since the last, until :meth:`Driver.stop` (SIGINT in ``rtc-console simulate``).
+
+With a :class:`~rtcconsole_server.simulate._host.RoomHost`, the driver is also the media server
+of its rooms: :meth:`Driver.watch_commands` holds ``WatchRoomCommands`` open and reports the
+events that carry each command out, and the records of dismissed calls and removed users are
+no longer sent.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rtcconsole.client import IngestClient
+from rtcconsole.errors import RtcConsoleError
+from rtcconsole_server.simulate._host import RoomHost
 from rtcconsole_server.simulate.model import CLIENT_EVENT, EVENT, KINDS, SAMPLE, USAGE, Item, micros
 
 __all__ = ["Driver", "KindTally", "Source", "Tally"]
@@ -49,6 +56,8 @@ class Tally:
     """Calls begun (ROOM_CREATED events sent)."""
     up_to: datetime | None = None
     """The due instant of the last record sent."""
+    commands: int = 0
+    """Room commands carried out (``--live``: DismissRoom, RemoveUsers of the simulated rooms)."""
 
     def total(self, name: str) -> int:
         """``sent``, ``accepted``, ``duplicates`` or ``rejected`` over every kind."""
@@ -60,6 +69,7 @@ class Tally:
         return {
             **totals,
             "calls": self.calls,
+            "commands": self.commands,
             "up_to": self.up_to.isoformat() if self.up_to else None,
             "kinds": {kind: vars(t).copy() for kind, t in self.kinds.items()},
             "rejections": list(self.rejections),
@@ -83,6 +93,7 @@ class Driver:
         *,
         batch: int = 1000,
         progress: Callable[[Tally], None] | None = None,
+        host: RoomHost | None = None,
     ) -> None:
         if not 1 <= batch <= 5000:
             raise ValueError("batch must be 1-5000 (the server's limit per message)")
@@ -90,6 +101,7 @@ class Driver:
         self.batch = batch
         self.tally = Tally()
         self._progress = progress
+        self._host = host
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -126,15 +138,17 @@ class Driver:
         last = datetime.fromtimestamp(items[-1].due / 1_000_000, UTC)
         self.tally.up_to = max(self.tally.up_to or last, last)
 
-    @staticmethod
-    def _take(source: Source, limit_us: int | None, samples: int) -> dict[str, list[Item]]:
+    def _take(self, source: Source, limit_us: int | None, samples: int) -> dict[str, list[Item]]:
         """The next round: the items due before ``limit_us`` (None: no limit), at most ``samples``
-        samples; the first item due at or after the limit stays in ``source``."""
+        samples; the first item due at or after the limit stays in ``source``. Items the host
+        drops (a dismissed call's, a removed user's) are not sent."""
         rounds: dict[str, list[Item]] = {kind: [] for kind in KINDS}
         while (item := source.peek()) is not None:
             if limit_us is not None and item.due >= limit_us:
                 break
             source.head = None
+            if self._host is not None and not self._host.keep(item):
+                continue
             rounds[item.kind].append(item)
             if item.kind == SAMPLE and len(rounds[SAMPLE]) >= samples:
                 break
@@ -161,6 +175,36 @@ class Driver:
                 await self._send(rounds)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=1.0)
+
+    async def watch_commands(
+        self, *, clock: Callable[[], datetime], retry_s: float = 5.0, log: Callable[[str], None] = print
+    ) -> None:
+        """Hold ``WatchRoomCommands`` open for the host's app until :meth:`stop`, reporting the
+        events that carry out each command for one of its rooms (at ``clock()``). A stream that
+        ends or fails is opened again after ``retry_s`` seconds (the failure passed to ``log``)."""
+        host = self._host
+        if host is None:
+            raise ValueError("watching room commands needs a RoomHost")
+        while not self._stop.is_set():
+            try:
+                stream = self.client.watch_room_commands(
+                    sdk_app_ids=[host.sdk_app_id], server_name="rtc-console simulate"
+                )
+                async with stream:
+                    async for response in stream:
+                        await self._carry_out(host, response.command, clock())
+            except RtcConsoleError as error:
+                log(f"room commands: {error}; watching again in {retry_s:g} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=retry_s)
+
+    async def _carry_out(self, host: RoomHost, command: Any, at: datetime) -> None:
+        events = host.answer(command, at)
+        if events:
+            await self._stream(EVENT, [events], [Item(micros(at), EVENT, e) for e in events])
+            self.tally.commands += 1
+            if self._progress is not None:
+                self._progress(self.tally)
 
 
 class Source:

@@ -120,6 +120,11 @@ class Store:
                 raise InlineBudgetExceeded from exc
             raise StatementTimeout(self.statement_timeout) from exc
 
+    def ping(self) -> None:
+        """Run ``SELECT 1`` (readiness checks): raises if the store cannot answer."""
+        with self.read_core() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

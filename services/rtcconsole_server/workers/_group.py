@@ -7,7 +7,8 @@ def`` step (the callback dispatcher) on the event loop. Between two steps a
 worker sleeps on the clock (:meth:`Clock.sleep`), so with a ``ManualClock`` a
 test runs an hour of worker activity by moving the clock, without real sleeps.
 Steps coordinate through the store, so any number of replicas may run the same
-worker.
+worker. Every step that returns or raises counts in the group's metrics
+(``rtcconsole_worker_runs_total`` and ``rtcconsole_worker_failures_total`` by worker).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import timedelta
 from typing import cast
 
 from rtcconsole_server.clock import Clock, SystemClock
+from rtcconsole_server.observability import Metrics
 
 __all__ = ["Worker", "WorkerGroup"]
 
@@ -58,6 +60,8 @@ class WorkerGroup:
     workers: list[Worker] = field(default_factory=list)
     clock: Clock = field(default_factory=SystemClock)
     """What the loops sleep on between steps (a ``ManualClock`` in tests)."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """Where steps are counted (the server's; by default a registry of its own)."""
     _runs: list[_Run] = field(default_factory=list, init=False, repr=False)
     _stopping: bool = field(default=False, init=False, repr=False)
 
@@ -111,10 +115,18 @@ class WorkerGroup:
         self._runs.clear()
 
     async def _step(self, worker: Worker) -> int:
-        if inspect.iscoroutinefunction(worker.step):
-            return await cast(Callable[[], Awaitable[int]], worker.step)()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, cast(Callable[[], int], worker.step))
+        """Run one step of ``worker`` and count it (a cancelled one is not counted)."""
+        try:
+            if inspect.iscoroutinefunction(worker.step):
+                done = await cast(Callable[[], Awaitable[int]], worker.step)()
+            else:
+                loop = asyncio.get_running_loop()
+                done = await loop.run_in_executor(self.executor, cast(Callable[[], int], worker.step))
+        except Exception:
+            self.metrics.worker_ran(worker.name, failed=True)
+            raise
+        self.metrics.worker_ran(worker.name, failed=False)
+        return done
 
     async def _loop(self, run: _Run) -> None:
         worker = run.worker

@@ -1,8 +1,10 @@
 """``rtcctl``: the command line of rtc-console, over the async client.
 
 Every command accepts ``--target`` (env ``RTC_TARGET``), ``--api-key`` (env
-``RTC_API_KEY``, never printed), ``--timeout``, ``--secure`` and ``--json``,
-before or after the command words. With ``--json`` the response message is
+``RTC_API_KEY``, never printed), ``--timeout``, the TLS flags ``--secure`` (env
+``RTC_SECURE``), ``--ca FILE`` (``RTC_CA``; implies ``--secure``), ``--client-cert FILE``
+and ``--client-key FILE`` (``RTC_CLIENT_CERT``, ``RTC_CLIENT_KEY``: mutual TLS for the
+data plane) and ``--json``, before or after the command words. With ``--json`` the response message is
 printed as proto-JSON with proto field names (single-resource commands print
 the resource, list commands the whole response, lifecycle commands the
 Operation).

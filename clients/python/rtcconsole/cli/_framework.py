@@ -10,6 +10,7 @@ from datetime import datetime
 
 from google.protobuf.message import Message
 
+from rtcconsole.cli._tls import TlsArguments, TlsFileError, add_tls_options, tls_arguments
 from rtcconsole.client import DEFAULT_TIMEOUT, RtcConsole
 from rtcconsole.times import INSTANT_FORMS, parse_instant
 
@@ -96,13 +97,22 @@ class Invocation:
             api_key: str | None = self.args.api_key
             if not api_key:
                 raise UsageError("no API key: pass --api-key or set RTC_API_KEY")
+            tls = self.tls()
             try:
                 self._console = await RtcConsole.connect(
-                    self.args.target, api_key=api_key, secure=self.args.secure, timeout=self.args.timeout
+                    self.args.target, api_key=api_key, timeout=self.args.timeout, **tls
                 )
             except ValueError as error:  # a malformed key; the message never repeats it
                 raise UsageError(str(error)) from None
         return self._console
+
+    def tls(self) -> TlsArguments:
+        """The TLS arguments of ``connect`` from ``--secure``, ``--ca``, ``--client-cert`` and
+        ``--client-key`` (or their variables); a file that does not do is a :class:`UsageError`."""
+        try:
+            return tls_arguments(self.args)
+        except TlsFileError as error:
+            raise UsageError(str(error)) from None
 
     async def close(self) -> None:
         """Close the connection if one was opened."""
@@ -146,9 +156,7 @@ def add_global_options(parser: argparse.ArgumentParser, environ: Mapping[str, st
         metavar="SECONDS",
         help=f"deadline of each call (default {DEFAULT_TIMEOUT:g})",
     )
-    parser.add_argument(
-        "--secure", action="store_true", default=default(False), help="use TLS (system root certificates)"
-    )
+    add_tls_options(parser, environ)
     parser.add_argument(
         "--json",
         action="store_true",

@@ -155,6 +155,7 @@ def describe_error(error: RtcConsoleError) -> str:
 
 _CAUSES = (
     (("connection refused",), "connection refused"),
+    (("certificate_verify_failed", "certificate verify failed"), "the server's certificate is not trusted"),
     (("errors resolving", "dns resolution", "lookup", "name resolution"), "host name not found"),
     (("handshake", "ssl", "tls"), "TLS handshake failed"),
     (("socket closed", "connection reset", "eof"), "the connection was closed"),
@@ -180,6 +181,8 @@ def transport_failure(error: RtcConsoleError, *, target: str, timeout: float, se
     cause = next((text for words, text in _CAUSES if any(w in raw for w in words)), error.message)
     if cause == "host name not found":
         advice = "check the host in RTC_TARGET or --target"
+    elif cause == "the server's certificate is not trusted":
+        advice = "pass the CA that signed it with --ca FILE (or RTC_CA)"
     elif cause in ("TLS handshake failed", "the connection was closed"):
         advice = (
             "it does not speak TLS: drop --secure"

@@ -257,9 +257,7 @@ async def _send(run: Invocation, kind: _Kind) -> Output:
     reading = _Reading(LineReader(kind.record, now))
     source = _open(a.file)
     try:
-        client = await IngestClient.connect(
-            a.target, data_plane_token=token, secure=a.secure, timeout=a.timeout
-        )
+        client = await IngestClient.connect(a.target, data_plane_token=token, timeout=a.timeout, **run.tls())
         async with client:
             server = await kind.send(client, _batches(source, reading, a.batch_size))
     finally:

@@ -1,10 +1,12 @@
 """``rtcctl monitor watch``: SubscribeRealtime's frames, one line per 10-second slot (R21).
 
-    rtcctl monitor watch [--sdk-app-id ID] [--count N] [--resume-after T] [--json]
+    rtcctl monitor watch [--sdk-app-id ID] [--count N] [--resume-after T] [--top-rooms N] [--json]
 
 Each line is one frame: the slot, the overview's figures and what the frame says of itself
 (``heartbeat``: nothing changed since the previous slot; ``replayed``: built from the retained
-figures; ``skipped N``: slots this client was too slow for, coalesced). ``--json`` prints one
+figures; ``skipped N``: slots this client was too slow for, coalesced). ``--top-rooms N`` (at
+most 20) adds the slot's N rooms with the most online users, one indented line each under the
+frame's line (in ``--json``: the frame's ``top_rooms``). ``--json`` prints one
 proto-JSON object per line (JSON lines). ``--count N`` stops after N frames; without it the
 command runs until interrupted or until the server shuts down (UNAVAILABLE: run it again with
 ``--resume-after`` the last frame's ``slot_start``, on any replica).
@@ -37,14 +39,30 @@ def register(monitor: Commands) -> None:
         metavar="T",
         help="the slot_start of the last frame seen: resume after it",
     )
+    watch.add_argument(
+        "--top-rooms",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with each frame, the N rooms with the most online users (at most 20; default none)",
+    )
 
 
 def _rate(rate: pb.RealtimeStallRate) -> str:
     return f"{rate.percent:.2f} %" if rate.total_ms else "-"
 
 
+def _room_line(room: pb.RealtimeRoom) -> str:
+    f = room.figures
+    name = room.str_room_id if room.WhichOneof("room") == "str_room_id" else str(room.room_id)
+    return (
+        f"    room {name}  users {f.online_users}  abnormal {f.abnormal_users}  "
+        f"video stall {_rate(f.video_stall_rate)}  audio stall {_rate(f.audio_stall_rate)}"
+    )
+
+
 def frame_line(frame: stream_pb.SubscribeRealtimeResponse) -> str:
-    """One frame as a line for people."""
+    """One frame as a line for people, then a line per top room (if any)."""
     f = frame.figures
     notes = [
         *(["heartbeat"] if frame.heartbeat else []),
@@ -54,7 +72,9 @@ def frame_line(frame: stream_pb.SubscribeRealtimeResponse) -> str:
     return (
         f"{render.when(frame.slot_start)}  users {f.online_users}  abnormal {f.abnormal_users}  "
         f"rooms {f.online_rooms}  video stall {_rate(f.video_stall_rate)}  "
-        f"audio stall {_rate(f.audio_stall_rate)}" + (f"  ({', '.join(notes)})" if notes else "")
+        f"audio stall {_rate(f.audio_stall_rate)}"
+        + (f"  ({', '.join(notes)})" if notes else "")
+        + "".join(f"\n{_room_line(room)}" for room in frame.top_rooms)
     )
 
 
@@ -66,13 +86,15 @@ async def _watch(run: Invocation) -> Output:
     """Print each frame as it arrives (the ``--count``-th as the command's output)."""
     if run.args.count < 0:
         raise UsageError("--count must not be negative")
+    if not 0 <= run.args.top_rooms <= 20:
+        raise UsageError("--top-rooms must be 0 to 20")
     as_json: bool = run.args.json
     line = _json_line if as_json else frame_line
     console = await run.console()
     last: stream_pb.SubscribeRealtimeResponse | None = None
     seen = 0
     stream = console.monitor.subscribe_realtime(
-        sdk_app_id=run.args.sdk_app_id, resume_after=run.args.resume_after
+        sdk_app_id=run.args.sdk_app_id, resume_after=run.args.resume_after, top_rooms=run.args.top_rooms
     )
     async with stream:
         async for frame in stream:

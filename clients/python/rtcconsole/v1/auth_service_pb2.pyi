@@ -167,6 +167,7 @@ class GetCallerIdentityResponse(_message.Message):
     API_KEY_ID_FIELD_NUMBER: _builtins.int
     TOTP_ENROLLED_FIELD_NUMBER: _builtins.int
     TIME_ZONE_FIELD_NUMBER: _builtins.int
+    EDITION_FIELD_NUMBER: _builtins.int
     account_id: _builtins.int
     account_name: _builtins.str
     api_key_id: _builtins.str
@@ -175,6 +176,11 @@ class GetCallerIdentityResponse(_message.Message):
     """Whether a TOTP authenticator is active (a pending, unconfirmed seed is not)."""
     time_zone: _builtins.str
     """The account's time zone (IANA name, e.g. "Asia/Tokyo"); "UTC" until set."""
+    edition: _builtins.str
+    """The account's dashboard edition (R21): "free" (the default), "basic" or
+    "advanced"; the operator sets it. Real-time monitoring needs basic (3 hours
+    of look-back) or advanced (12 hours).
+    """
     def __init__(
         self,
         *,
@@ -183,10 +189,11 @@ class GetCallerIdentityResponse(_message.Message):
         api_key_id: _builtins.str = ...,
         totp_enrolled: _builtins.bool = ...,
         time_zone: _builtins.str = ...,
+        edition: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "account_name", b"account_name", "api_key_id", b"api_key_id", "time_zone", b"time_zone", "totp_enrolled", b"totp_enrolled"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "account_name", b"account_name", "api_key_id", b"api_key_id", "edition", b"edition", "time_zone", b"time_zone", "totp_enrolled", b"totp_enrolled"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

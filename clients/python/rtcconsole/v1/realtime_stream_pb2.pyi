@@ -3,9 +3,11 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from rtcconsole.v1 import realtime_pb2 as _realtime_pb2
 import builtins as _builtins
 import sys
@@ -35,8 +37,15 @@ class SubscribeRealtimeRequest(_message.Message):
 
     SDK_APP_ID_FIELD_NUMBER: _builtins.int
     RESUME_AFTER_FIELD_NUMBER: _builtins.int
+    TOP_ROOMS_FIELD_NUMBER: _builtins.int
     sdk_app_id: _builtins.int
     """The app; 0 means the caller's most recently created app."""
+    top_rooms: _builtins.int
+    """The rooms to include in each frame (top_rooms of the response), those
+    with the most online users; 0 (the default) means none, larger than 20
+    means 20.
+    NEXT_ID: 4
+    """
     @_builtins.property
     def resume_after(self) -> _timestamp_pb2.Timestamp:
         """The slot_start of the last frame the client received. The stream then
@@ -44,7 +53,6 @@ class SubscribeRealtimeRequest(_message.Message):
         the edition's look-back: 3 h basic, 12 h advanced) and continues live,
         without a gap or a duplicate. Unset: the stream starts with the latest
         closed slot. At most 5 minutes ahead of the server's clock.
-        NEXT_ID: 3
         """
 
     def __init__(
@@ -52,10 +60,11 @@ class SubscribeRealtimeRequest(_message.Message):
         *,
         sdk_app_id: _builtins.int = ...,
         resume_after: _timestamp_pb2.Timestamp | None = ...,
+        top_rooms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["resume_after", b"resume_after"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["resume_after", b"resume_after", "sdk_app_id", b"sdk_app_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resume_after", b"resume_after", "sdk_app_id", b"sdk_app_id", "top_rooms", b"top_rooms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -63,7 +72,9 @@ Global___SubscribeRealtimeRequest: _TypeAlias = SubscribeRealtimeRequest  # noqa
 
 @_typing.final
 class SubscribeRealtimeResponse(_message.Message):
-    """One slot's frame: the overview of the slot and its new series point."""
+    """One slot's frame: the overview of the slot, its new series point and,
+    when asked for, its top rooms.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -76,6 +87,7 @@ class SubscribeRealtimeResponse(_message.Message):
     HEARTBEAT_FIELD_NUMBER: _builtins.int
     SKIPPED_FIELD_NUMBER: _builtins.int
     REPLAYED_FIELD_NUMBER: _builtins.int
+    TOP_ROOMS_FIELD_NUMBER: _builtins.int
     sdk_app_id: _builtins.int
     heartbeat: _builtins.bool
     """True when the figures equal the previous slot's: nothing changed (the
@@ -91,7 +103,6 @@ class SubscribeRealtimeResponse(_message.Message):
     """True when the frame was built for this stream from the retained figures
     (the start, a resume, a frame lost between replicas) rather than
     broadcast live.
-    NEXT_ID: 10
     """
     @_builtins.property
     def slot_start(self) -> _timestamp_pb2.Timestamp:
@@ -117,6 +128,18 @@ class SubscribeRealtimeResponse(_message.Message):
         (GetRealtimeSeries' point of the slot).
         """
 
+    @_builtins.property
+    def top_rooms(self) -> _containers.RepeatedCompositeFieldContainer[_realtime_pb2.RealtimeRoom]:
+        """The request's top_rooms rooms of the slot with the most online users,
+        most first (of equal counts, by room: numeric rooms before string rooms),
+        each with its figures: the first rows of ListRealtimeRooms for the slot
+        (rooms with users reported in it and not dismissed in it). Ranked once per
+        app per slot with the frame. Empty when top_rooms is 0, and in replayed
+        frames of slots more than 10 minutes old (per-room figures are retained
+        10 minutes).
+        NEXT_ID: 11
+        """
+
     def __init__(
         self,
         *,
@@ -129,10 +152,11 @@ class SubscribeRealtimeResponse(_message.Message):
         heartbeat: _builtins.bool = ...,
         skipped: _builtins.int = ...,
         replayed: _builtins.bool = ...,
+        top_rooms: _abc.Iterable[_realtime_pb2.RealtimeRoom] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "figures", b"figures", "point", b"point", "slot_end", b"slot_end", "slot_start", b"slot_start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "figures", b"figures", "heartbeat", b"heartbeat", "point", b"point", "replayed", b"replayed", "sdk_app_id", b"sdk_app_id", "skipped", b"skipped", "slot_end", b"slot_end", "slot_start", b"slot_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "figures", b"figures", "heartbeat", b"heartbeat", "point", b"point", "replayed", b"replayed", "sdk_app_id", b"sdk_app_id", "skipped", b"skipped", "slot_end", b"slot_end", "slot_start", b"slot_start", "top_rooms", b"top_rooms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -333,11 +333,12 @@ class Accounts:
             self._cache[key_id] = (secret_hash, account_id, time.monotonic() + _CACHE_SECONDS)
         return Caller(account_id, key_id)
 
-    def identity(self, caller: Caller) -> tuple[str, bool, str]:
-        """The caller's account name, whether a TOTP authenticator is enrolled, its time zone."""
+    def identity(self, caller: Caller) -> tuple[str, bool, str, str]:
+        """The caller's account name, whether a TOTP authenticator is enrolled, its time zone,
+        its dashboard edition (R21: ``free``, ``basic`` or ``advanced``)."""
         with self._store.read() as session:
             account = session.get_one(Account, caller.account_id)
-            return account.name, account.totp_secret is not None, account.time_zone
+            return account.name, account.totp_secret is not None, account.time_zone, account.edition
 
     # -- API keys of the caller ------------------------------------------------------
 

@@ -62,6 +62,7 @@ from rtcconsole_server.domain.monitor._realtime_read import Breakdown as Realtim
 from rtcconsole_server.domain.monitor._realtime_read import Overview as RealtimeOverview
 from rtcconsole_server.domain.monitor._realtime_read import RealtimeReads, RoomOrder
 from rtcconsole_server.domain.monitor._realtime_read import RoomList as RealtimeRoomList
+from rtcconsole_server.domain.monitor._realtime_read import RoomRow as RealtimeRoomRow
 from rtcconsole_server.domain.monitor._realtime_read import Series as RealtimeSeries
 from rtcconsole_server.domain.monitor._realtime_stream import RealtimeStream
 from rtcconsole_server.domain.monitor._retention import (
@@ -176,6 +177,7 @@ __all__ = [
     "RealtimeOverview",
     "RealtimeReads",
     "RealtimeRoomList",
+    "RealtimeRoomRow",
     "RealtimeScope",
     "RealtimeSeries",
     "RealtimeStallRate",

@@ -20,6 +20,12 @@ newer than the last it sent. A hole that its queue did not cause (the builder's 
 between claim and publish; pub/sub is at most once) is filled from the retained figures too,
 so a stream has no gap and no duplicate except what coalescing reports in ``skipped``.
 
+**Top rooms.** A stream that asks for ``top_rooms`` gets each frame's rooms with the most online
+users, cut to its count (``_realtime_top_rooms``). The builder ranks them once per slot when a
+replica marked the slot wanted (:func:`wanted_key`, marked a slot ahead by every ticker whose
+process has such a subscriber); a live frame that arrives unranked all the same (a subscriber
+joined as the slot was claimed) is ranked by the stream itself (:attr:`RealtimeStream.rankings`).
+
 A stream ends when the live state ends its subscriptions (the server's shutdown); the API
 ends it with a status the client retries on another replica (decision 0027).
 """
@@ -45,6 +51,7 @@ from rtcconsole_server.domain.monitor._realtime_frames import (
     encode,
 )
 from rtcconsole_server.domain.monitor._realtime_keys import DETAIL_RETENTION
+from rtcconsole_server.domain.monitor._realtime_top_rooms import check_top_rooms, rank_top_rooms, wanted_key
 from rtcconsole_server.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -73,6 +80,8 @@ class _Ticker:
 
     scope: RealtimeScope
     subscribers: int = 0
+    ranking: int = 0
+    """Of :attr:`subscribers`, those that asked for top rooms."""
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -91,6 +100,8 @@ class RealtimeStream:
         """Frames built for one stream from the retained figures (starts, resumes, holes)."""
         self.failures = 0
         """Slots whose live frame this process could not build or publish (logged)."""
+        self.rankings = 0
+        """Live frames a stream ranked top rooms for itself (they arrived unranked)."""
 
     def _state(self) -> LiveState:
         if self._live is None:
@@ -108,30 +119,37 @@ class RealtimeStream:
         return len(self._tickers)
 
     async def subscribe(
-        self, scope: RealtimeScope, *, resume_after: datetime | None
+        self, scope: RealtimeScope, *, resume_after: datetime | None, top_rooms: int = 0
     ) -> AsyncGenerator[Frame, None]:
-        """The app's frames: those owed from retention, then each live one; ends at shutdown."""
+        """The app's frames: those owed from retention, then each live one; ends at shutdown.
+
+        ``top_rooms`` (0 to 20; more means 20): the rooms each frame carries, most online users
+        first; 0: frames carry none (``Frame.top_rooms`` None).
+        """
         live, now = self._state(), self._clock.now()
         if resume_after is not None and resume_after > now + MAX_AHEAD:
             raise InvalidArgument(FieldViolation("resume_after", "must be at most 5 minutes ahead of now"))
+        top = check_top_rooms(top_rooms)
         async with contextlib.AsyncExitStack() as stack:
             try:
                 sub = await stack.enter_async_context(live.subscribe(channel(scope.sdk_app_id), max_queued=1))
             except LiveStateClosed:
                 return  # shutting down
-            await stack.enter_async_context(self._joined(scope))
+            await stack.enter_async_context(self._joined(scope, ranking=top > 0))
             due = self.due_slot()
             first = due if resume_after is None else slot_of(resume_after) + 1
             oldest = live.oldest_live_slot(scope.look_back)
             skipped = max(0, oldest - first)
             last = max(first, oldest) - 1
-            async for frame in self._replay(scope, last + 1, due, skipped):
-                yield frame
+            async for frame in self._replay(scope, last + 1, due, skipped, top=top):
+                yield _cut(frame, top)
                 last = frame.slot
-            async for frame in self._live_frames(scope, sub, last):
-                yield frame
+            async for frame in self._live_frames(scope, sub, last, top):
+                yield _cut(frame, top)
 
-    async def _live_frames(self, scope: RealtimeScope, sub: Subscription, last: int) -> AsyncIterator[Frame]:
+    async def _live_frames(
+        self, scope: RealtimeScope, sub: Subscription, last: int, top: int
+    ) -> AsyncIterator[Frame]:
         dropped = 0  # since the subscription began: a frame dropped while replaying was coalesced
         async for payload in sub:
             try:
@@ -144,20 +162,28 @@ class RealtimeStream:
             if frame.slot > last + 1 and sub.dropped > dropped:  # this stream was slow: coalesced
                 frame = dataclasses.replace(frame, skipped=frame.slot - last - 1)
             elif frame.slot > last + 1:  # a hole the queue did not cause: fill it
-                async for missed in self._replay(scope, last + 1, frame.slot - 1, 0):
+                async for missed in self._replay(scope, last + 1, frame.slot - 1, 0, top=top):
                     yield missed
+            if top and frame.top_rooms is None:  # built before this replica marked the slot wanted
+                ranked = await rank_top_rooms(self._state(), scope.sdk_app_id, scope.look_back, frame.slot)
+                frame = dataclasses.replace(frame, top_rooms=ranked)
+                self.rankings += 1
             dropped = sub.dropped
             yield frame
             last = frame.slot
 
-    async def _replay(self, scope: RealtimeScope, first: int, end: int, skipped: int) -> AsyncIterator[Frame]:
+    async def _replay(
+        self, scope: RealtimeScope, first: int, end: int, skipped: int, *, top: int
+    ) -> AsyncIterator[Frame]:
         """Frames of slots ``first`` to ``end`` (inclusive) from the retained figures; the first
-        carries ``skipped``."""
+        carries ``skipped``; ranked with top rooms when ``top``."""
         live = self._state()
         first = max(first, live.oldest_live_slot(scope.look_back))
         for start in range(first, end + 1, REPLAY_CHUNK):
             slots = list(range(start, min(end, start + REPLAY_CHUNK - 1) + 1))
-            frames = await build_frames(live, scope.sdk_app_id, scope.look_back, slots, self._clock.now())
+            frames = await build_frames(
+                live, scope.sdk_app_id, scope.look_back, slots, self._clock.now(), top_rooms=top > 0
+            )
             self.replays += len(frames)
             for frame in frames:
                 yield dataclasses.replace(frame, replayed=True, skipped=skipped)
@@ -166,8 +192,9 @@ class RealtimeStream:
     # ------------------------------------------------------------ tickers
 
     @contextlib.asynccontextmanager
-    async def _joined(self, scope: RealtimeScope) -> AsyncIterator[None]:
-        """Count one subscriber of ``scope``'s app; its ticker runs while there is one."""
+    async def _joined(self, scope: RealtimeScope, *, ranking: bool) -> AsyncIterator[None]:
+        """Count one subscriber of ``scope``'s app (``ranking``: it wants top rooms, so the next
+        slot due is marked wanted); the app's ticker runs while there is one."""
         app = scope.sdk_app_id
         ticker = self._tickers.get(app)
         if ticker is None:
@@ -175,10 +202,14 @@ class RealtimeStream:
             ticker.task = asyncio.create_task(self._tick(ticker), name=f"realtime-frames:{app}")
         ticker.scope = scope  # the newest edition seen
         ticker.subscribers += 1
+        ticker.ranking += ranking
         try:
+            if ranking:
+                await self._want_top_rooms(app, self.due_slot() + 1)
             yield
         finally:
             ticker.subscribers -= 1
+            ticker.ranking -= ranking
             if ticker.subscribers == 0 and self._tickers.get(app) is ticker:
                 del self._tickers[app]
                 if ticker.task is not None:
@@ -194,7 +225,7 @@ class RealtimeStream:
             due = self.due_slot()
             for slot in range(max(following, due - MAX_CATCH_UP + 1), due + 1):
                 try:
-                    await self._broadcast(live, ticker.scope, slot)
+                    await self._broadcast(live, ticker, slot)
                 except LiveStateClosed:
                     return
                 except Exception:  # Redis unreachable: subscribers fill the hole when it is back
@@ -207,10 +238,37 @@ class RealtimeStream:
                     )
             following = max(following, due + 1)
 
-    async def _broadcast(self, live: LiveState, scope: RealtimeScope, slot: int) -> None:
+    async def _want_top_rooms(self, app: int, slot: int) -> None:
+        """Mark ``slot``'s frame wanted with top rooms; a failure only costs the streams a ranking
+        of their own (logged)."""
+        try:
+            await self._state().incr(wanted_key(app), slot, retention=DETAIL_RETENTION)
+        except LiveStateClosed:
+            pass
+        except Exception:
+            log.warning("marking top rooms wanted for app %d failed", app, exc_info=True)
+
+    async def _broadcast(self, live: LiveState, ticker: _Ticker, slot: int) -> None:
+        """Claim ``slot`` (and mark the next one wanted with top rooms if this process's
+        subscribers want them), in one round trip; build and publish it if the claim is ours."""
+        scope = ticker.scope
         app = scope.sdk_app_id
-        if await live.incr(claim_key(app), slot, retention=DETAIL_RETENTION) != 1:
+        batch = live.batch()
+        batch.incr(claim_key(app), slot, retention=DETAIL_RETENTION)
+        if ticker.ranking:
+            batch.incr(wanted_key(app), slot + 1, retention=DETAIL_RETENTION)
+        batch.get_count(wanted_key(app), slot, retention=DETAIL_RETENTION)
+        claimed, *_, wanted = await batch.execute()
+        if claimed != 1:
             return  # another replica builds this one
-        (frame,) = await build_frames(live, app, scope.look_back, [slot], self._clock.now())
+        ranked = wanted > 0 or ticker.ranking > 0
+        (frame,) = await build_frames(live, app, scope.look_back, [slot], self._clock.now(), top_rooms=ranked)
         await live.publish(channel(app), encode(frame))
         self.builds += 1
+
+
+def _cut(frame: Frame, top: int) -> Frame:
+    """``frame`` with at most ``top`` top rooms (none when ``top`` is 0)."""
+    if frame.top_rooms is None or (top and len(frame.top_rooms) <= top):
+        return frame
+    return dataclasses.replace(frame, top_rooms=frame.top_rooms[:top] if top else None)
