@@ -74,6 +74,17 @@ class ServicerBase:
                 return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
         return await self.run(fn, *args, **kwargs)
 
+    async def read_long(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a read known to be long (thousands of rows, then as much Python work on them: the
+        quality series) off the event loop at once: on SQLite on a thread of the loop's default
+        executor (beside the writer thread, which it never makes wait), elsewhere in the pool.
+        :meth:`read` would first spend :data:`INLINE_BUDGET` of the loop on a statement it then
+        runs again, and its budget does not cover the Python work after the statements."""
+        if self.console.store.dialect == "sqlite":
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+        return await self.run(fn, *args, **kwargs)
+
     async def caller(self, context: Context) -> Caller:
         """The account behind the call's API key, or ``Unauthenticated``."""
         token = bearer_token(context)

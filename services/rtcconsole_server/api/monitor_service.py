@@ -113,7 +113,7 @@ class MonitorServicer(ServicerBase, pb_grpc.MonitorServiceServicer):
 
     async def GetUserView(self, request: pb.GetUserViewRequest, context: Context) -> pb.GetUserViewResponse:
         caller = await self.caller(context)
-        found = await self.read(
+        found = await self.read_long(
             self.console.call_quality.user_view,
             caller,
             call_id=request.call_id,
@@ -129,7 +129,7 @@ class MonitorServicer(ServicerBase, pb_grpc.MonitorServiceServicer):
         self, request: pb.GetQualitySeriesRequest, context: Context
     ) -> pb.GetQualitySeriesResponse:
         caller = await self.caller(context)
-        found = await self.read(
+        found = await self.read_long(
             self.console.call_quality.series,
             caller,
             call_id=request.call_id,

@@ -27,13 +27,15 @@ interval is flagged. **Low frame rate without recovering** is a frame rate in it
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from rtcconsole_server.domain.monitor._samples import AUDIO, MEDIA_NAMES, METRICS, SCREEN_SHARE, VIDEO
-from rtcconsole_server.domain.monitor._thresholds import QualityLevel, QualityMetric, level_of, thresholds_for
+from rtcconsole_server.domain.monitor._thresholds import QualityLevel, QualityMetric, thresholds_for
 
 __all__ = [
     "RECENT_WINDOW",
@@ -104,8 +106,9 @@ def applies(spec: SeriesMetricSpec, *, downstream: bool, media: int) -> bool:
     return side_ok and media in metric.media and media in MEDIA_NAMES
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
+    """One step of a series (a tuple: a long range has thousands, built at each read)."""
+
     time: datetime
     """The step's start."""
     value: float
@@ -136,9 +139,16 @@ def step_for(span: timedelta, max_points: int) -> timedelta:
     return timedelta(seconds=max(1, -(-micros // (max_points * 1_000_000))))
 
 
+@functools.cache
+def _bands(metric: QualityMetric, media: str) -> Callable[[float], QualityLevel]:
+    """The classifier of ``metric`` for ``media`` (a device metric's bands apply to every kind),
+    looked up once per process rather than once per point."""
+    return thresholds_for(metric, media_kind=media).level_of
+
+
 def _level(metric: QualityMetric, value: float, media: str) -> QualityLevel | None:
     try:
-        return level_of(metric, value, media_kind=media)  # a device metric's bands apply to every kind
+        return _bands(metric, media)(value)
     except ValueError:  # outside the metric's domain (a mean a hair past 100 %): not judged
         return None
 

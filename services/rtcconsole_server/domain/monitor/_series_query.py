@@ -113,13 +113,10 @@ def query_steps(
         "step_us": epoch_us(_EPOCH + step),
     }
     rows: list[StepRow] = []
-    for row in session.execute(text(sql).bindparams(*binds), params):
-        values: dict[str, float] = {}
-        counts: dict[str, int] = {}
-        for i, column in enumerate(names):
-            count = int(row[5 + 2 * i])
-            if count:
-                values[column] = float(row[4 + 2 * i])
-                counts[column] = count
+    slots = [(column, 4 + 2 * i, 5 + 2 * i) for i, column in enumerate(names)]
+    for found in session.execute(text(sql).bindparams(*binds), params):
+        row = tuple(found)  # plain tuple indexing: ~20 columns of thousands of rows
+        counts = {column: int(row[n]) for column, _, n in slots if row[n]}
+        values = {column: float(row[v]) for column, v, n in slots if row[n]}
         rows.append(StepRow(row[0], row[1], int(row[2]), int(row[3]), values, counts))
     return rows
