@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import event
 
+from bench.monitor_timing import BareStatement
 from bench.quality_data import libpq
 from rtcconsole.client import IngestClient
 from rtcconsole_server.domain.monitor._call_query import query_calls
@@ -64,7 +65,7 @@ async def load(client: IngestClient, simulated: Scenario, start: datetime, end: 
     return driver.tally
 
 
-class BareQuery:
+class BareQuery(BareStatement):
     """One ``ListCalls`` page's statement as the server sends it to the database, replayed bare."""
 
     def __init__(
@@ -99,25 +100,9 @@ class BareQuery:
         finally:
             event.remove(engine, "before_cursor_execute", capture)
             store.dispose()
-        (self.sql, self.parameters), *_ = [c for c in captured if "room_events" in c[0]]
-        self.backend = "sqlite" if url.startswith("sqlite") else "postgresql"
-        self._url = url
-        self._conn: Any = None
+        (sql, parameters), *_ = [c for c in captured if "room_events" in c[0]]
 
-    def open(self) -> None:
-        """Connect (call on the thread that runs :meth:`run`)."""
-        if self.backend == "sqlite":
-            self._conn = sqlite3.connect(self._url.removeprefix("sqlite:///"), check_same_thread=False)
-        else:
-            self._conn = psycopg.connect(libpq(self._url), autocommit=True)
-
-    def run(self) -> int:
-        """Run the statement once; the rows it returned."""
-        return len(self._conn.execute(self.sql, self.parameters).fetchall())
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        self.replay(url, sql, parameters)
 
 
 def analyze(url: str) -> None:

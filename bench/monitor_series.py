@@ -18,15 +18,13 @@ samples' is the baseline.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from sqlalchemy import event, select
 
-from bench.quality_data import libpq
+from bench.monitor_timing import BareStatement
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import quality_pb2 as quality
 from rtcconsole_server.domain.common import Caller
@@ -101,7 +99,7 @@ def long_call(app: int, end: datetime) -> tuple[list[pb.RoomEvent], Iterator[lis
     return events, batches()
 
 
-class SeriesQuery:
+class SeriesQuery(BareStatement):
     """The samples statement of one ``GetQualitySeries`` read, as the store sends it, replayed bare."""
 
     def __init__(self, url: str, *, sdk_app_id: int, call_id: str, start: datetime, end: datetime) -> None:
@@ -137,25 +135,8 @@ class SeriesQuery:
             event.remove(store.engine, "before_cursor_execute", capture)
             store.dispose()
         self.statements = len(captured)
-        (self.sql, self.parameters), *_ = [c for c in captured if "quality_samples" in c[0]]
+        (sql, parameters), *_ = [c for c in captured if "quality_samples" in c[0]]
         self.points = max(len(s.points) for s in found.series)
         self.metrics = len(found.series)
         self.step = found.step
-        self.backend = "sqlite" if url.startswith("sqlite") else "postgresql"
-        self._url = url
-        self._conn: Any = None
-
-    def open(self) -> None:
-        """Connect (call on the thread that runs :meth:`run`)."""
-        if self.backend == "sqlite":
-            self._conn = sqlite3.connect(self._url.removeprefix("sqlite:///"), check_same_thread=False)
-        else:
-            self._conn = psycopg.connect(libpq(self._url), autocommit=True)
-
-    def run(self) -> int:
-        """Run the statement once; the rows (steps) it returned."""
-        return len(self._conn.execute(self.sql, self.parameters).fetchall())
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        self.replay(url, sql, parameters)

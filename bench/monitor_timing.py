@@ -10,22 +10,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Any
+
+import psycopg
 
 from bench.load import LoadResult, percentile
+from bench.quality_data import libpq
 
 __all__ = ["BareStatement", "alternate", "bare_side"]
 
 
-class BareStatement(Protocol):
-    """A captured statement replayed bare: connect, run once (the rows), close."""
+class BareStatement:
+    """A captured statement (``sql`` with its DB-API ``parameters``, as SQLAlchemy sent them to
+    the database at ``url``) replayed bare: connect, run once (the rows), close."""
 
-    def open(self) -> None: ...
-    def run(self) -> int: ...
-    def close(self) -> None: ...
+    sql: str
+    parameters: Any
+    backend: str
+    """``sqlite`` or ``postgresql``."""
+
+    def replay(self, url: str, sql: str, parameters: Any) -> None:
+        """Keep the statement to replay on ``url`` (called once the subclass has captured it)."""
+        self.sql, self.parameters, self._url = sql, parameters, url
+        self.backend = "sqlite" if url.startswith("sqlite") else "postgresql"
+        self._conn: Any = None
+
+    def open(self) -> None:
+        """Connect (call on the thread that runs :meth:`run`)."""
+        if self.backend == "sqlite":
+            self._conn = sqlite3.connect(self._url.removeprefix("sqlite:///"), check_same_thread=False)
+        else:
+            self._conn = psycopg.connect(libpq(self._url), autocommit=True)
+
+    def run(self) -> int:
+        """Run the statement once; the rows it returned."""
+        return len(self._conn.execute(self.sql, self.parameters).fetchall())
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
 
 @contextlib.asynccontextmanager

@@ -136,7 +136,8 @@ async def subprocess_server(
 ) -> AsyncIterator[ServerProcess]:
     """Start ``argv``, wait until its gRPC port is READY, yield it, then stop it.
 
-    ``env`` is added to (not substituted for) the current environment.
+    ``env`` is added to (not substituted for) the current environment, where ``RTC_HTTP_LISTEN``
+    is ``off`` unless ``env`` says otherwise.
     ``ready_timeout_s`` bounds the whole start (port discovery and channel
     readiness, seconds); on timeout or early exit a ``RuntimeError`` with the
     server's last output lines is raised. At exit the process group gets
@@ -158,7 +159,9 @@ async def subprocess_server(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **env} if env is not None else None,
+        # an rtc-console server opens no HTTP door unless its argv asks (flags beat the variable):
+        # the embedded default, 127.0.0.1:8080, would collide with a `make serve` or another bench
+        env={**os.environ, "RTC_HTTP_LISTEN": "off", **(env or {})},
         cwd=cwd,
         start_new_session=True,
         limit=_STREAM_LIMIT,

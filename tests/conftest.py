@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from rtcconsole_server.clock import ManualClock
@@ -87,10 +88,13 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    """The server under test: gRPC on port 0; the HTTP door only in a test marked ``http_door``
+    (then on port 0 too, and the ``http`` fixture is a client of it)."""
+    door = request.node.get_closest_marker("http_door") is not None
     return Settings(
         listen="127.0.0.1:0",
-        http_listen="off",  # tests of the HTTP door turn it on, on port 0
+        http_listen="127.0.0.1:0" if door else "off",
         database_url=database_url,
         run_workers=False,
         migrate=False,
@@ -105,6 +109,14 @@ async def server(settings: Settings, clock: ManualClock) -> AsyncIterator[Server
     """A started server on an ephemeral port; workers are driven by the test (``run_once``)."""
     async with running_server(settings, clock) as built:
         yield built
+
+
+@pytest.fixture
+async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the server's HTTP door (the test is marked ``http_door``)."""
+    assert server.http is not None, "mark the test with @pytest.mark.http_door"
+    async with httpx.AsyncClient(base_url=server.http.url, timeout=10.0) as client:
+        yield client
 
 
 @pytest.fixture

@@ -102,6 +102,11 @@ _WHY_NOT = {
 }
 
 
+def _why_not(code: int, flag: str) -> str:
+    """Why an address cannot be bound, naming the ``flag`` that gave it."""
+    return _WHY_NOT.get(code, os.strerror(code).lower()).replace("--listen", flag)
+
+
 class ListenError(Exception):
     """The server cannot listen on ``address``; ``reason`` says why and what to do."""
 
@@ -111,7 +116,7 @@ class ListenError(Exception):
         self.reason = reason
 
 
-def _check_bindable(address: str) -> None:
+def _check_bindable(address: str, flag: str = "--listen") -> None:
     """Raise :class:`ListenError` unless ``address`` (``HOST:PORT``) can be bound: every address
     the host resolves to is tried, as gRPC does (with ``SO_REUSEADDR``, as gRPC sets it)."""
     try:
@@ -132,7 +137,7 @@ def _check_bindable(address: str) -> None:
                 failures.append(error.errno or 0)
     if errno.EADDRINUSE in failures or (failures and len(failures) == len(resolved)):
         code = errno.EADDRINUSE if errno.EADDRINUSE in failures else failures[0]
-        raise ListenError(address, _WHY_NOT.get(code, os.strerror(code).lower()))
+        raise ListenError(address, _why_not(code, flag))
 
 
 @dataclass
@@ -303,12 +308,12 @@ def _http_door(routes: Routes, settings: Settings) -> HttpDoor:
     it has one; :class:`ListenError` if it cannot listen there."""
     address = settings.http_address
     assert address is not None
-    _check_bindable(address)
+    _check_bindable(address, "--http-listen")
     tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
     try:
         return HttpDoor(routes, address, tls=tls)
     except OSError as error:  # taken between the check and now
-        raise ListenError(address, _WHY_NOT.get(error.errno or 0, str(error))) from None
+        raise ListenError(address, _why_not(error.errno or 0, "--http-listen")) from None
 
 
 def _bind(server: grpc.aio.Server, settings: Settings) -> int:

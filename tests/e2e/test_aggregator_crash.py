@@ -203,8 +203,9 @@ async def _trials(url: str, tmp_path: Path, seed: int) -> None:
     client = Client(apps, rng, window_start(clock.now() - timedelta(hours=3)))
     cli = str(BIN / "rtc-console")
     server = Process(
-        [cli, "serve", "--listen", "127.0.0.1:0", "--database-url", url, "--data-plane-token", TOKEN,
-         "--aggregation-interval-seconds", "0.1", "--aggregation-batch-windows", "7"],
+        [cli, "serve", "--listen", "127.0.0.1:0", "--http-listen", "off", "--database-url", url,
+         "--data-plane-token", TOKEN, "--aggregation-interval-seconds", "0.1",
+         "--aggregation-batch-windows", "7"],
         tmp_path / "serve.log",
         ready=_LISTENING,
     )  # fmt: skip

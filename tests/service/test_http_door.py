@@ -40,16 +40,7 @@ APPS = "/rtcconsole.v1.AppService"
 TIMEOUT = 10.0
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, http_listen="127.0.0.1:0")
-
-
-@pytest.fixture
-async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
-    assert server.http is not None
-    async with httpx.AsyncClient(base_url=server.http.url, timeout=TIMEOUT) as client:
-        yield client
+pytestmark = pytest.mark.http_door
 
 
 def _bearer(tenant: Tenant) -> dict[str, str]:
@@ -344,4 +335,7 @@ async def test_a_busy_http_port_is_one_clear_start_up_error(settings: Settings, 
         address = f"127.0.0.1:{taken.getsockname()[1]}"
         with pytest.raises(ListenError) as refused:
             await build_server(dataclasses.replace(settings, http_listen=address), clock=clock)
-    assert str(refused.value).startswith(f"cannot listen on {address}: address in use")
+    assert str(refused.value) == (
+        f"cannot listen on {address}: address in use (is another rtc-console serve running? "
+        "pick another --http-listen)"
+    )

@@ -7,8 +7,7 @@ that need a bundle of their own (a hidden file, a symbolic link out of it, no in
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +15,11 @@ import httpx
 import pytest
 
 from rtcconsole_server.gateway.static import ASSET_CACHE, BUNDLE_DIR, INDEX_CACHE, StaticFiles
-from rtcconsole_server.server import Server
-from rtcconsole_server.settings import Settings
 
 TIMEOUT = 10.0
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, http_listen="127.0.0.1:0")
-
-
-@pytest.fixture
-async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
-    assert server.http is not None
-    async with httpx.AsyncClient(base_url=server.http.url, timeout=TIMEOUT) as client:
-        yield client
+pytestmark = pytest.mark.http_door
 
 
 def _bundle_asset(suffix: str) -> str:

@@ -24,7 +24,7 @@ from rtcconsole._sigcommon import (
     check_text,
     resolve_now,
 )
-from rtcconsole._tokencodec import decode_token, encode_token
+from rtcconsole._tokencodec import DecodeCache, decode_token, encode_token
 
 __all__ = [
     "UserSigClaims",
@@ -38,6 +38,16 @@ __all__ = [
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _UINT64_MAX = 2**64 - 1
 _SIG_BYTES = hashlib.sha256().digest_size
+
+DECODE_CACHE_ENTRIES = 4096
+"""Decoded tokens kept per process, oldest out first: ~0.75 KB each for a typical UserSig (~190
+characters), at most ~3.5 KB each given the two caps below (so at most ~14 MB in all)."""
+
+DECODE_CACHE_MAX_CHARS = 512
+"""Longest token (characters) put in the decode cache; longer ones are decoded on every call."""
+
+DECODE_CACHE_MAX_SIGNED_BYTES = 1024
+"""Largest string to sign (bytes) of a cached token: a short token can inflate to a long identifier."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +106,7 @@ def _string_to_sign(claims: UserSigClaims) -> bytes:
 
 
 def _signature(key: bytes, claims: UserSigClaims) -> bytes:
-    return hmac.new(key, _string_to_sign(claims), hashlib.sha256).digest()
+    return hmac.digest(key, _string_to_sign(claims), "sha256")  # one-shot C HMAC, no hmac.HMAC object
 
 
 def mint_token(key: bytes, claims: UserSigClaims) -> str:
@@ -159,21 +169,22 @@ def generate_usersig(
 
 def _field_int(doc: dict[str, Any], name: str, low: int, high: int) -> int:
     value = doc.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if type(value) is not int or not low <= value <= high:  # JSON ints are exact ints; bool is not int
         raise ValueError(f"{name} is not an integer in range")
     return value
 
 
 def _field_b64(doc: dict[str, Any], name: str) -> bytes:
     value = doc.get(name)
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise ValueError(f"{name} is not a string")
-    return base64.b64decode(value.encode("ascii"), validate=True)  # UnicodeEncodeError is a ValueError
+    # base64.b64decode(validate=True) is this call; UnicodeEncodeError is a ValueError
+    return binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
 
 
 def _parse_claims(doc: dict[str, Any]) -> tuple[UserSigClaims, bytes]:
     identifier = doc.get("TLS.identifier")
-    if not isinstance(identifier, str):
+    if type(identifier) is not str:
         raise ValueError("TLS.identifier is not a string")
     identifier.encode("utf-8")  # lone surrogates (legal in JSON escapes) cannot have been signed
     sdk_app_id = _field_int(doc, "TLS.sdkappid", 0, _UINT64_MAX)
@@ -186,24 +197,52 @@ def _parse_claims(doc: dict[str, Any]) -> tuple[UserSigClaims, bytes]:
     return UserSigClaims(identifier, sdk_app_id, issued_at, expire, issued_at + expire, userbuf), sig
 
 
+def _decode_claims(token: object) -> tuple[UserSigClaims, bytes, bytes] | None:
+    """Token -> (claims, string to sign, signature); ``None`` when ``TLS.ver`` is another version.
+
+    Raises ``ValueError``/``zlib.error``/``binascii.Error``/``RecursionError`` for a malformed token.
+    """
+    doc = decode_token(token)
+    if not isinstance(doc, dict) or "TLS.ver" not in doc:
+        raise ValueError("not a TLS-Sig-API token document")
+    if doc["TLS.ver"] != TLS_VERSION:
+        return None
+    claims, sig = _parse_claims(doc)
+    return claims, _string_to_sign(claims), sig
+
+
+def _small(decoded: tuple[UserSigClaims, bytes, bytes] | None) -> bool:
+    return decoded is None or len(decoded[1]) <= DECODE_CACHE_MAX_SIGNED_BYTES
+
+
+# Decoding (base64, inflate, JSON, field types) depends on the token text alone, so its result is
+# cached per token; the signature and every claim are still checked on every call, with that call's
+# key, app, user and clock. Only successful decodes are cached (an exception is never stored).
+_decode_cached = DecodeCache(
+    _decode_claims, entries=DECODE_CACHE_ENTRIES, max_chars=DECODE_CACHE_MAX_CHARS, keep=_small
+)
+
+_MALFORMED = UserSigVerification(VerificationFailure.MALFORMED, None, False)
+_VERSION = UserSigVerification(VerificationFailure.VERSION, None, False)
+
+
 def open_token(
     token: object, key: bytes, sdk_app_id: int, user_id: str, expect_userbuf: bool
 ) -> UserSigVerification:
     """Run the checks shared by UserSig and PrivateMapKey, all but expiry (arguments pre-checked).
 
     Order: MALFORMED, VERSION, SIGNATURE_MISMATCH, SDK_APP_ID_MISMATCH, IDENTIFIER_MISMATCH,
-    USERBUF_UNEXPECTED / USERBUF_MISSING. Never raises for any ``token``.
+    USERBUF_UNEXPECTED / USERBUF_MISSING. Never raises for any ``token``. Decoded tokens of at most
+    ``DECODE_CACHE_MAX_CHARS`` characters come from a per-process cache of ``DECODE_CACHE_ENTRIES``.
     """
     try:
-        doc = decode_token(token)
-        if not isinstance(doc, dict) or "TLS.ver" not in doc:
-            return UserSigVerification(VerificationFailure.MALFORMED, None, False)
-        if doc["TLS.ver"] != TLS_VERSION:
-            return UserSigVerification(VerificationFailure.VERSION, None, False)
-        claims, sig = _parse_claims(doc)
+        decoded = _decode_cached(token) if type(token) is str else _decode_claims(token)
     except (ValueError, zlib.error, binascii.Error, RecursionError):
-        return UserSigVerification(VerificationFailure.MALFORMED, None, False)
-    if not hmac.compare_digest(_signature(key, claims), sig):
+        return _MALFORMED
+    if decoded is None:
+        return _VERSION
+    claims, to_sign, sig = decoded
+    if not hmac.compare_digest(hmac.digest(key, to_sign, "sha256"), sig):
         return UserSigVerification(VerificationFailure.SIGNATURE_MISMATCH, claims, False)
     reason: VerificationFailure | None = None
     if claims.sdk_app_id != sdk_app_id:

@@ -3,6 +3,7 @@
 Generation is byte-identical to the ``tls-sig-api-v2`` reference for the same inputs and clock;
 verification decodes the token and checks every claim (never a string comparison), returns a typed
 result and never raises for a bad token. See ``docs/usersig.md`` for the format and the rules.
+Decoded tokens (not verdicts) are cached per process: the HMAC and every claim are checked on every call.
 
 Example::
 

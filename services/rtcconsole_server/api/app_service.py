@@ -10,7 +10,7 @@ from rtcconsole.v1 import app_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import common_pb2
 from rtcconsole_server.api import convert
 from rtcconsole_server.api.base import Context, ServicerBase, require_id
-from rtcconsole_server.domain.apps import OperationKind
+from rtcconsole_server.domain.apps import AppView, OperationKind
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
 __all__ = ["IMAGE_DECODERS", "AppServicer"]
@@ -24,6 +24,11 @@ by every server of the process: never the store's threads (SQLite has one, for e
 tenant's writes), and a burst of uploads queues here instead of exhausting memory."""
 
 _DECODERS = ThreadPoolExecutor(max_workers=IMAGE_DECODERS, thread_name_prefix="rtc-image")
+
+_RESPONSES_KEPT = 1024
+"""GetApp answers kept per view object (a view from the app state cache is answered with the
+message built for it the first time; nothing mutates a response once returned)."""
+_responses: dict[int, tuple[AppView, pb.GetAppResponse]] = {}
 
 
 class AppServicer(ServicerBase, pb_grpc.AppServiceServicer):
@@ -40,8 +45,18 @@ class AppServicer(ServicerBase, pb_grpc.AppServiceServicer):
 
     async def GetApp(self, request: pb.GetAppRequest, context: Context) -> pb.GetAppResponse:
         caller = await self.caller(context)
-        view = await self.read(self.console.apps.get, caller, require_id(request.sdk_app_id))
-        return pb.GetAppResponse(app=convert.app(view))
+        sdk_app_id = require_id(request.sdk_app_id)
+        view = self.console.apps.get_cached(caller, sdk_app_id)  # decision 0035: no store call
+        if view is None:
+            view = await self.read(self.console.apps.get, caller, sdk_app_id)
+        built = _responses.get(id(view))
+        if built is not None and built[0] is view:  # the same cached view: the same answer
+            return built[1]
+        response = pb.GetAppResponse(app=convert.app(view))
+        if len(_responses) >= _RESPONSES_KEPT:
+            _responses.clear()
+        _responses[id(view)] = (view, response)
+        return response
 
     async def ListApps(self, request: pb.ListAppsRequest, context: Context) -> pb.ListAppsResponse:
         caller = await self.caller(context)

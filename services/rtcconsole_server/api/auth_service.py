@@ -156,8 +156,8 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
         self, request: pb.AuthorizeRoomEntryRequest, context: Context
     ) -> pb.AuthorizeRoomEntryResponse:
         await self.data_plane(context)
-        decision = await self.read(
-            self.console.signatures.authorize_room_entry,
+        signatures = self.console.signatures
+        entry = (
             require_id(request.sdk_app_id),
             sig.room_of(request),
             request.user_id,
@@ -165,4 +165,7 @@ class AuthServicer(ServicerBase, pb_grpc.AuthServiceServicer):
             request.private_map_key,
             request.role == ingest_pb.ROLE_ANCHOR,
         )
+        decision = signatures.authorize_room_entry_cached(*entry)  # decision 0035: no store call
+        if decision is None:
+            decision = await self.read(signatures.authorize_room_entry, *entry)
         return sig.decision(decision)

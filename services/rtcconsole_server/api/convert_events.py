@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
+from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.common import Rejection
 from rtcconsole_server.domain.events import EventInput
 
 __all__ = ["event_input", "rejected_record"]
 
 _OUT_OF_RANGE = datetime(1, 1, 1, tzinfo=UTC)  # an unrepresentable Timestamp: fails the time window
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799  # 0001-01-01 .. 9999-12-31 (Timestamp's range)
+
+
+def _instant(seconds: int, nanos: int) -> datetime:
+    """What ``Timestamp.ToDatetime(tzinfo=UTC)`` gives (microseconds truncated), without its
+    Python-level checks and time-zone conversion: 6 µs of the 11 µs per event (issue 16's profile);
+    :data:`_OUT_OF_RANGE` where it raises."""
+    if not (_MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000):
+        return _OUT_OF_RANGE
+    return EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
 
 
 def event_input(message: pb.RoomEvent) -> EventInput:
@@ -18,10 +29,8 @@ def event_input(message: pb.RoomEvent) -> EventInput:
     which = message.WhichOneof("room")
     event_time: datetime | None = None
     if message.HasField("event_time"):
-        try:
-            event_time = message.event_time.ToDatetime(tzinfo=UTC)
-        except (ValueError, OverflowError):
-            event_time = _OUT_OF_RANGE
+        stamp = message.event_time
+        event_time = _instant(stamp.seconds, stamp.nanos)
     session = {descriptor.name: str(value) for descriptor, value in message.session.ListFields() if value}
     return EventInput(
         event_id=message.event_id,

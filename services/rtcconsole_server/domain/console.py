@@ -17,7 +17,7 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.apps import Apps, Lifecycle, Materials, Tags
 from rtcconsole_server.domain.auth import Accounts, AccountSettings, SecondaryAuth, Signatures
 from rtcconsole_server.domain.callbacks import Deliveries, queue_callbacks
-from rtcconsole_server.domain.common import DestinationPolicy, PageTokens
+from rtcconsole_server.domain.common import AppStateCache, DestinationPolicy, PageTokens
 from rtcconsole_server.domain.config import Config
 from rtcconsole_server.domain.events import EventIngest, EventInput
 from rtcconsole_server.domain.monitor import (
@@ -62,6 +62,9 @@ class Console:
     materials: Materials
     config: Config
     signatures: Signatures
+    app_cache: AppStateCache
+    """App, billing and R14 state of the gate and GetApp, cleared on every replica at a change
+    (decision 0035)."""
     events: EventIngest
     deliveries: Deliveries
     usage: UsageQuery
@@ -96,7 +99,8 @@ class Console:
     ) -> Console:
         tokens = PageTokens.load(store)
         secondary = SecondaryAuth(store, clock, ttl=settings.secondary_auth_ttl, issuer=settings.totp_issuer)
-        apps = Apps(store, clock, tokens=tokens)
+        app_cache = AppStateCache(store, clock, live)
+        apps = Apps(store, clock, tokens=tokens, cache=app_cache)
         room_commands = RoomCommands(store, clock, tokens=tokens)
         destinations = DestinationPolicy.of(  # where callbacks may go: configuration and test callbacks
             settings.callback_allow_networks, allow_loopback=settings.callback_allow_loopback
@@ -120,7 +124,8 @@ class Console:
                 push_domain_suffix=settings.push_domain_suffix,
                 destinations=destinations,
             ),
-            signatures=Signatures(store, clock),
+            signatures=Signatures(store, clock, cache=app_cache),
+            app_cache=app_cache,
             events=EventIngest(store, clock, on_stored=_on_events_stored),
             deliveries=Deliveries(
                 store,

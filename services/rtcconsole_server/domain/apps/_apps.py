@@ -29,6 +29,7 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.apps._names import check_app_description, check_app_name
 from rtcconsole_server.domain.apps._views import AppStatus, AppView, StopReason, TagView, Transition
 from rtcconsole_server.domain.common import (
+    AppStateCache,
     Caller,
     Page,
     PageTokens,
@@ -197,10 +198,18 @@ def _one_view(connection: Connection, caller: Caller, sdk_app_id: int) -> AppVie
 class Apps:
     """Use cases on the caller's apps."""
 
-    def __init__(self, store: Store, clock: Clock, *, tokens: PageTokens | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        tokens: PageTokens | None = None,
+        cache: AppStateCache | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._tokens = tokens or PageTokens.ephemeral()
+        self._cache = cache
 
     def create(self, caller: Caller, *, name: str, description: str, request_id: str = "") -> AppView:
         """Create an app (R1, R2, R3). A retry with the same ``request_id`` returns the first app."""
@@ -272,9 +281,26 @@ class Apps:
         )
 
     def get(self, caller: Caller, sdk_app_id: int) -> AppView:
-        """One app of the caller (R5)."""
+        """One app of the caller (R5): from the app state cache when it holds it (decision 0035),
+        else from the store (and then kept in the cache)."""
+        cached = self.get_cached(caller, sdk_app_id)
+        if cached is not None:
+            return cached
+        generation = self._cache.generation() if self._cache is not None else 0
         with self._store.read_core() as connection:
-            return _one_view(connection, caller, sdk_app_id)
+            view = _one_view(connection, caller, sdk_app_id)
+        if self._cache is not None:
+            self._cache.put("view", sdk_app_id, (caller.account_id, view), generation)
+        return view
+
+    def get_cached(self, caller: Caller, sdk_app_id: int) -> AppView | None:
+        """The caller's app if the cache holds it (no store call: safe on the event loop); None
+        otherwise, another account's app included (:meth:`get` then answers NotFound)."""
+        cached = self._cache.get("view", sdk_app_id) if self._cache is not None else None
+        if isinstance(cached, tuple) and cached[0] == caller.account_id:
+            view: AppView = cached[1]
+            return view
+        return None
 
     def list(
         self,

@@ -8,6 +8,7 @@ import from here, never from its private modules.
 
 from __future__ import annotations
 
+from rtcconsole_server.domain.common._app_cache import AppStateCache
 from rtcconsole_server.domain.common._caller import Caller
 from rtcconsole_server.domain.common._destinations import (
     DestinationPolicy,
@@ -43,6 +44,7 @@ __all__ = [
     "MAX_ROOM_ID",
     "MAX_STR_ROOM_ID",
     "NUL_RULE",
+    "AppStateCache",
     "BatchOutcome",
     "Caller",
     "DestinationPolicy",
