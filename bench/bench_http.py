@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,7 +30,7 @@ import grpc
 import httpx
 
 from bench.load import compare_load
-from bench.procs import subprocess_server
+from bench.procs import free_port, subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import CLI, PORT_LINE, create_accounts, migrate, sqlite_backend
 from rtcconsole.v1 import app_service_pb2 as pb
@@ -67,12 +66,6 @@ async def _server_cpu_per_call(pid: int, call: Callable[[], Awaitable[object]], 
     return (_cpu_seconds(pid) - before) / CPU_CALLS * 1e3
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _checked(response: httpx.Response) -> httpx.Response:
     if response.status_code != 200:
         raise RuntimeError(f"GetApp over HTTP: {response.status_code} {response.text[:200]}")
@@ -86,7 +79,7 @@ async def http(config: BenchConfig) -> list[Row]:
     async with sqlite_backend() as backend:
         await migrate(backend.url)
         (owner,) = await create_accounts(backend.url, 1)
-        port = _free_port()
+        port = free_port()
         serve = [*CLI, "--log-level", "INFO", "serve", "--listen", "127.0.0.1:0",
                  "--http-listen", f"127.0.0.1:{port}", "--database-url", backend.url]  # fmt: skip
         limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)

@@ -198,16 +198,15 @@ class Server:
         else:
             await self.grpc_server.stop(grace)
         await self.workers.stop(grace or 0.0)
-        if self.dispatcher is not None:
-            await self.dispatcher.aclose()
-        if self.live is not None:
-            await self.live.close()
-        self._executor.shutdown(wait=True)
-        self.console.store.dispose()
+        await self._release()
 
     async def discard(self) -> None:
         """Release what a built server holds without having started it (a failed build)."""
         await self.grpc_server.stop(None)
+        await self._release()
+
+    async def _release(self) -> None:
+        """Close the dispatcher's HTTP client, the live state, the store threads and the store."""
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
         if self.live is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvicorn
 
-from rtcconsole_server.gateway.routes import ASGIApp
+from rtcconsole_server.gateway.asgi import ASGIApp
 from rtcconsole_server.settings import split_listen
 
 __all__ = ["HttpDoor"]

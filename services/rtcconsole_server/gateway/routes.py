@@ -17,19 +17,16 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
+from rtcconsole_server.gateway.asgi import ASGIApp, Receive, Scope, Send
 from rtcconsole_server.gateway.static import StaticFiles
 
 __all__ = ["READY_BUDGET", "Routes"]
 
 log = logging.getLogger("rtcconsole_server.http")
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 READY_BUDGET = 2.0
 """Seconds the store gets to answer the readiness query before ``/readyz`` says 503."""

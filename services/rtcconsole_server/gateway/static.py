@@ -16,15 +16,12 @@ file must lie under the bundle's directory. Other methods are 405.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
-from typing import Any
+
+from rtcconsole_server.gateway.asgi import Receive, Scope, Send
 
 __all__ = ["ASSET_CACHE", "BUNDLE_DIR", "INDEX_CACHE", "StaticFiles"]
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 BUNDLE_DIR = Path(__file__).parent / "web"
 """The committed bundle of ``clients/web``."""
