@@ -38,7 +38,7 @@ from collections.abc import Awaitable
 
 import grpc
 
-from bench.echo import echo_call, echo_server
+from bench.echo import echo_call, echo_process
 from bench.load import LoadResult, compare_load
 from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
@@ -50,6 +50,7 @@ from bench.rtc_servers import (
     migrate,
     on_each_backend,
 )
+from bench.server_cpu import cpu_note, server_cpu_per_call
 from rtcconsole.v1 import app_service_pb2 as pb
 from rtcconsole.v1 import app_service_pb2_grpc as pb_grpc
 
@@ -63,6 +64,8 @@ CREATES_PER_ACCOUNT = 90
 CREATE_RATE_BOUND = 2.0
 """CreateApp is planned at up to this multiple of the measured GetApp rate (it does strictly more)."""
 CALL_TIMEOUT_S = 10.0
+CREATE_CPU_CALLS = 600
+"""CreateApp calls of the server-CPU measurement (they create apps, so fewer than for reads)."""
 
 
 # ---------------------------------------------------------------- databases
@@ -96,10 +99,13 @@ def _accounts_needed(config: BenchConfig, get_app_ops_per_s: float) -> tuple[int
     """
     rate = max(get_app_ops_per_s, 50.0) * CREATE_RATE_BOUND
     planned = math.ceil(rate * (config.duration_s + config.warmup_s) + config.concurrency * config.rounds)
+    planned += CREATE_CPU_CALLS + config.concurrency
     return math.ceil(planned / CREATES_PER_ACCOUNT), planned
 
 
-async def _measure(config: BenchConfig, backend: Backend, echo_channel: grpc.aio.Channel) -> list[Row]:
+async def _measure(
+    config: BenchConfig, backend: Backend, echo_channel: grpc.aio.Channel, echo_pid: int
+) -> list[Row]:
     c = config.concurrency
     print(f"  {NAME}: {backend.label}: migrate, first account", file=sys.stderr, flush=True)
     await migrate(backend.url)
@@ -123,13 +129,18 @@ async def _measure(config: BenchConfig, backend: Backend, echo_channel: grpc.aio
             return stub.GetApp(get_request, metadata=owner, timeout=CALL_TIMEOUT_S)
 
         print(f"  {NAME}: {backend.label}: GetApp", file=sys.stderr, flush=True)
+        echo_get = echo_call(echo_channel, payload_bytes=get_size, timeout_s=CALL_TIMEOUT_S)
         subject, baseline = await compare_load(
             get_app,
-            echo_call(echo_channel, payload_bytes=get_size, timeout_s=CALL_TIMEOUT_S),
+            echo_get,
             concurrency=c,
             duration_s=config.duration_s,
             warmup_s=config.warmup_s,
             rounds=config.rounds,
+        )
+        get_cpu = cpu_note(
+            await server_cpu_per_call(server.pid, get_app, c),
+            await server_cpu_per_call(echo_pid, echo_get, c),
         )
         rows.append(
             _row(
@@ -138,7 +149,7 @@ async def _measure(config: BenchConfig, backend: Backend, echo_channel: grpc.aio
                 f"echo {get_size} B c={c}",
                 baseline,
                 f"{backend.note}; one app, same request and key every call; "
-                f"GetAppResponse {get_size} B = echo payload",
+                f"GetAppResponse {get_size} B = echo payload; {get_cpu}",
             )
         )
 
@@ -168,13 +179,18 @@ async def _measure(config: BenchConfig, backend: Backend, echo_channel: grpc.aio
             )
 
         print(f"  {NAME}: {backend.label}: CreateApp", file=sys.stderr, flush=True)
+        echo_create = echo_call(echo_channel, payload_bytes=create_size, timeout_s=CALL_TIMEOUT_S)
         subject, baseline = await compare_load(
             create_app,
-            echo_call(echo_channel, payload_bytes=create_size, timeout_s=CALL_TIMEOUT_S),
+            echo_create,
             concurrency=c,
             duration_s=config.duration_s,
             warmup_s=config.warmup_s,
             rounds=config.rounds,
+        )
+        create_cpu = cpu_note(
+            await server_cpu_per_call(server.pid, create_app, c, CREATE_CPU_CALLS),
+            await server_cpu_per_call(echo_pid, echo_create, c, CREATE_CPU_CALLS),
         )
         total = next(issued)
         per_account = math.ceil(total / n_accounts)
@@ -186,7 +202,7 @@ async def _measure(config: BenchConfig, backend: Backend, echo_channel: grpc.aio
                 baseline,
                 f"{total} creates (warmup and drain included) round-robin over {n_accounts} accounts, "
                 f"<= {per_account} per account (quota {APP_QUOTA}); CreateAppResponse {create_size} B "
-                "= echo payload",
+                f"= echo payload; {create_cpu}",
             )
         )
     return rows
@@ -195,7 +211,7 @@ async def _measure(config: BenchConfig, backend: Backend, echo_channel: grpc.aio
 @benchmark(NAME)
 async def apps(config: BenchConfig) -> list[Row]:
     """GetApp and CreateApp vs. the bare echo server (goals: >= 0.60 and >= 0.35); SQLite, PostgreSQL."""
-    async with echo_server() as echo_target, grpc.aio.insecure_channel(echo_target) as echo_channel:
+    async with echo_process() as echo, grpc.aio.insecure_channel(echo.target) as echo_channel:
         return await on_each_backend(
-            NAME, lambda backend: _measure(config, backend, echo_channel), postgres=not config.quick
+            NAME, lambda backend: _measure(config, backend, echo_channel, echo.pid), postgres=not config.quick
         )

@@ -14,17 +14,14 @@ both doors open; one app, read over and over with the same request and API key:
 The client runs in this process on the same 2 cores as the server, so a row's ratio counts the
 client's cost too (httpx is pure Python, grpc's client is C). So each row's note also gives the
 server's own CPU time per call on each side (``/proc/PID/stat`` user + system time over
-:data:`CPU_CALLS` calls at the same concurrency, measured one side after the other), whose ratio
-is the door's cost on the server alone.
+:data:`bench.server_cpu.CPU_CALLS` calls at the same concurrency, measured one side after the
+other), whose ratio is the door's cost on the server alone.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sys
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable
 
 import grpc
 import httpx
@@ -33,6 +30,7 @@ from bench.load import compare_load
 from bench.procs import free_port, subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import CLI, PORT_LINE, create_accounts, migrate, sqlite_backend
+from bench.server_cpu import server_cpu_per_call
 from rtcconsole.v1 import app_service_pb2 as pb
 from rtcconsole.v1 import app_service_pb2_grpc as pb_grpc
 
@@ -41,29 +39,6 @@ __all__ = ["http"]
 NAME = "http"
 CALL_TIMEOUT_S = 10.0
 _PATH = "/rtcconsole.v1.AppService/GetApp"
-CPU_CALLS = 3000
-"""Calls per side of the server-CPU measurement."""
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def _server_cpu_per_call(pid: int, call: Callable[[], Awaitable[object]], concurrency: int) -> float:
-    """Server CPU milliseconds per call over :data:`CPU_CALLS` calls, ``concurrency`` in flight."""
-    left = CPU_CALLS
-
-    async def worker() -> None:
-        nonlocal left
-        while left > 0:
-            left -= 1
-            await call()
-
-    before = _cpu_seconds(pid)
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return (_cpu_seconds(pid) - before) / CPU_CALLS * 1e3
 
 
 def _checked(response: httpx.Response) -> httpx.Response:
@@ -116,8 +91,8 @@ async def http(config: BenchConfig) -> list[Row]:
                     call, over_grpc, concurrency=c, duration_s=config.duration_s,
                     warmup_s=config.warmup_s, rounds=config.rounds,
                 )  # fmt: skip
-                grpc_cpu = await _server_cpu_per_call(server.pid, over_grpc, c)
-                door_cpu = await _server_cpu_per_call(server.pid, call, c)
+                grpc_cpu = await server_cpu_per_call(server.pid, over_grpc, c)
+                door_cpu = await server_cpu_per_call(server.pid, call, c)
                 rows.append(
                     Row.from_results(
                         benchmark=NAME,

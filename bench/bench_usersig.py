@@ -24,11 +24,12 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
-from bench.echo import echo_call, echo_server
+from bench.echo import echo_call, echo_process
 from bench.load import LoadResult, compare_load, percentile
 from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import CLI, PORT_LINE, create_accounts, migrate, sqlite_backend
+from bench.server_cpu import cpu_note, server_cpu_per_call
 from rtcconsole._usersig import DECODE_CACHE_ENTRIES
 from rtcconsole.usersig import generate_usersig, verify_usersig
 from rtcconsole.v1 import app_service_pb2 as app_pb
@@ -118,7 +119,7 @@ def _local_rows(config: BenchConfig) -> list[Row]:
 
 
 async def _rpc_rows(config: BenchConfig) -> list[Row]:
-    async with sqlite_backend() as backend, echo_server() as echo_target:
+    async with sqlite_backend() as backend, echo_process() as echo:
         await migrate(backend.url)
         (owner,) = await create_accounts(backend.url, 1)
         serve = [
@@ -128,7 +129,7 @@ async def _rpc_rows(config: BenchConfig) -> list[Row]:
         async with (
             subprocess_server(serve, ready_port_from=PORT_LINE) as server,
             grpc.aio.insecure_channel(server.target) as channel,
-            grpc.aio.insecure_channel(echo_target) as echo_channel,
+            grpc.aio.insecure_channel(echo.target) as echo_channel,
         ):
             apps = app_grpc.AppServiceStub(channel)
             auth = auth_grpc.AuthServiceStub(channel)
@@ -150,13 +151,20 @@ async def _rpc_rows(config: BenchConfig) -> list[Row]:
                 return auth.AuthorizeRoomEntry(request, metadata=data_plane, timeout=_TIMEOUT_S)
 
             print(f"  {NAME}: AuthorizeRoomEntry", file=sys.stderr, flush=True)
+            echo_authorize = echo_call(
+                echo_channel, payload_bytes=max(answer.ByteSize(), 1), timeout_s=_TIMEOUT_S
+            )
             subject, baseline = await compare_load(
                 authorize,
-                echo_call(echo_channel, payload_bytes=max(answer.ByteSize(), 1), timeout_s=_TIMEOUT_S),
+                echo_authorize,
                 concurrency=config.concurrency,
                 duration_s=config.duration_s,
                 warmup_s=config.warmup_s,
                 rounds=config.rounds,
+            )
+            cpu = cpu_note(
+                await server_cpu_per_call(server.pid, authorize, config.concurrency),
+                await server_cpu_per_call(echo.pid, echo_authorize, config.concurrency),
             )
     c = config.concurrency
     return [
@@ -166,7 +174,8 @@ async def _rpc_rows(config: BenchConfig) -> list[Row]:
             result=subject,
             baseline=f"echo c={c}",
             baseline_result=baseline,
-            note="AuthorizeRoomEntry: app lookup + billing state + R14 flag + UserSig verify per call",
+            note="AuthorizeRoomEntry: app lookup + billing state + R14 flag + UserSig verify per call; "
+            + cpu,
         )
     ]
 

@@ -7,10 +7,14 @@ size, signed the same way, to the same receiver, 32 in flight. One unrecorded
 round of 100 per side calibrates the rates; then 4 rounds per side (2 with
 ``--quick``) of about ``duration_s / rounds`` each, in the order B S S B.
 Queueing the subject's events is not timed.
+
+``python -m bench.callback_load [--duration S] [--quick]`` runs only these rows
+(SQLite, then PostgreSQL as ``bench ingest`` finds it) and prints one line each.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import itertools
@@ -204,3 +208,31 @@ async def callbacks_row(config: BenchConfig, *, name: str, label: str, url: str,
         f"{ROOMS} rooms, {CONCURRENCY} in flight on both sides, {len(sample)} B signed bodies; "
         "the subject claims and records every delivery in the store",
     )
+
+
+async def _only_callbacks(config: BenchConfig) -> None:
+    """The callbacks rows alone, on SQLite and (not with ``--quick``) PostgreSQL."""
+    from bench.rtc_servers import postgres_backend, reachable_postgres, sqlite_backend
+
+    backends = [sqlite_backend()]
+    postgres = None if config.quick else await reachable_postgres("ingest")
+    if postgres is not None:
+        backends.append(postgres_backend(postgres))
+    for backend_of in backends:
+        async with backend_of as backend:
+            row = await callbacks_row(
+                config, name="ingest", label=backend.label, url=backend.url, note=backend.note
+            )
+        print(
+            f"{row.subject}: {row.ops_per_s:,.0f}; {row.baseline}: {row.baseline_ops_per_s:,.0f}; "
+            f"ratio {row.ops_per_s / row.baseline_ops_per_s:.2f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.callback_load", description=__doc__)
+    parser.add_argument("--duration", type=float, default=5.0, help="recorded seconds per side (default 5)")
+    parser.add_argument("--quick", action="store_true", help="SQLite only, 2 rounds per side")
+    options = parser.parse_args()
+    asyncio.run(_only_callbacks(BenchConfig(duration_s=options.duration, quick=options.quick)))

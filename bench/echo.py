@@ -27,7 +27,7 @@ from pathlib import Path
 
 import grpc
 
-from bench.procs import subprocess_server
+from bench.procs import ServerProcess, subprocess_server
 
 __all__ = [
     "DEFAULT_PAYLOAD_BYTES",
@@ -89,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextlib.asynccontextmanager
-async def echo_server(*, host: str = "127.0.0.1", ready_timeout_s: float = 30.0) -> AsyncIterator[str]:
-    """Run ``python -m bench.echo`` in a subprocess; yield its target ``"HOST:PORT"``."""
+async def echo_process(
+    *, host: str = "127.0.0.1", ready_timeout_s: float = 30.0
+) -> AsyncIterator[ServerProcess]:
+    """Run ``python -m bench.echo`` in a subprocess; yield it (target and pid)."""
     argv = [sys.executable, "-m", "bench.echo", "--host", host, "--port", "0"]
     async with subprocess_server(
         argv,
@@ -99,6 +101,13 @@ async def echo_server(*, host: str = "127.0.0.1", ready_timeout_s: float = 30.0)
         cwd=_REPO_ROOT,
         ready_timeout_s=ready_timeout_s,
     ) as proc:
+        yield proc
+
+
+@contextlib.asynccontextmanager
+async def echo_server(*, host: str = "127.0.0.1", ready_timeout_s: float = 30.0) -> AsyncIterator[str]:
+    """Run ``python -m bench.echo`` in a subprocess; yield its target ``"HOST:PORT"``."""
+    async with echo_process(host=host, ready_timeout_s=ready_timeout_s) as proc:
         yield proc.target
 
 

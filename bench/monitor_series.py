@@ -136,7 +136,7 @@ class SeriesQuery(BareStatement):
             store.dispose()
         self.statements = len(captured)
         (sql, parameters), *_ = [c for c in captured if "quality_samples" in c[0]]
-        self.points = max(len(s.points) for s in found.series)
+        self.points = max(len(s.steps) for s in found.series)
         self.metrics = len(found.series)
         self.step = found.step
         self.replay(url, sql, parameters)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -46,6 +47,13 @@ async def running_server(settings: Settings, clock: Clock) -> AsyncIterator[Serv
         yield built
     finally:
         await built.stop(0)
+
+
+def free_port() -> int:
+    """A loopback port that nothing listened on a moment ago (bound to port 0, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def totp_of(otpauth_uri: str) -> pyotp.TOTP:

@@ -62,7 +62,7 @@ from rtcconsole_server.live import LiveState, open_live_state
 from rtcconsole_server.observability import BacklogCollector, Metrics, metrics_asgi_app
 from rtcconsole_server.reflection import enable_reflection
 from rtcconsole_server.settings import Settings, split_listen
-from rtcconsole_server.store import Store, open_store, upgrade
+from rtcconsole_server.store import GroupCommit, Store, open_store, upgrade
 from rtcconsole_server.store.migrate import shown_url
 from rtcconsole_server.tls import TlsError, listeners
 from rtcconsole_server.workers import WorkerGroup, run_until_signalled
@@ -254,15 +254,28 @@ async def build_server(
         ],
     )
     methods = MethodTable()  # the same handlers, for the HTTP door
+    writes = GroupCommit(store, executor)  # one queue of write transactions (store/group_commit.py)
     registrations: list[tuple[Callable[[Any, Any], None], object]] = [
-        (app_service_pb2_grpc.add_AppServiceServicer_to_server, AppServicer(console, executor)),
-        (auth_service_pb2_grpc.add_AuthServiceServicer_to_server, AuthServicer(console, executor)),
-        (config_service_pb2_grpc.add_ConfigServiceServicer_to_server, ConfigServicer(console, executor)),
+        (
+            app_service_pb2_grpc.add_AppServiceServicer_to_server,
+            AppServicer(console, executor, writes=writes),
+        ),
+        (
+            auth_service_pb2_grpc.add_AuthServiceServicer_to_server,
+            AuthServicer(console, executor, writes=writes),
+        ),
+        (
+            config_service_pb2_grpc.add_ConfigServiceServicer_to_server,
+            ConfigServicer(console, executor, writes=writes),
+        ),
         (
             ingest_service_pb2_grpc.add_IngestServiceServicer_to_server,
             IngestServicer(console, executor, metrics=metrics),
         ),
-        (usage_service_pb2_grpc.add_UsageServiceServicer_to_server, UsageServicer(console, executor)),
+        (
+            usage_service_pb2_grpc.add_UsageServiceServicer_to_server,
+            UsageServicer(console, executor, writes=writes),
+        ),
         (
             monitor_service_pb2_grpc.add_MonitorServiceServicer_to_server,
             MonitorServicer(console, executor, metrics=metrics),

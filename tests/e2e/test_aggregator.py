@@ -150,18 +150,37 @@ def test_two_aggregators_at_once_publish_every_window_exactly_once(
 ) -> None:
     url = postgres_database()
     loaded = _load(url, apps=40, windows=30, per_window=6)
-    both = [
-        subprocess.Popen(
-            _aggregator(url, "--once", "--batch-windows", "40"), stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
+    admin_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url) as gate:
+        # Both start at once, whatever their start-up times: the windows table is held until
+        # both wait for it (else the first could finish all 30 batches before the second is up).
+        gate.execute("LOCK TABLE usage_windows IN ACCESS EXCLUSIVE MODE")
+        both = [
+            subprocess.Popen(
+                _aggregator(url, "--once", "--batch-windows", "40"), stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
+        deadline = time.monotonic() + 60
+        while _waiting_for(gate, "usage_windows") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _waiting_for(gate, "usage_windows") == 2, "both aggregators wait for the windows"
+        gate.commit()
     logs = [p.communicate(timeout=120)[1] for p in both]
     assert [p.returncode for p in both] == [0, 0], logs
     assert all("claimed" in log for log in logs), "both replicas did some of the work"
     assert _lines(loaded.store) == _expected(loaded.records) == _bare_group_by(loaded.store)
     assert _revisions(loaded.store) == {1: 40 * 30}  # no window was published twice
     loaded.store.dispose()
+
+
+def _waiting_for(admin: psycopg.Connection[tuple[object, ...]], table: str) -> int:
+    """Backends of other sessions waiting for a lock on ``table``."""
+    row = admin.execute(
+        "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
+        (table,),
+    ).fetchone()
+    return int(str(row[0])) if row else 0
 
 
 def _reader(stream: Iterator[str], into: queue.Queue[str]) -> None:

@@ -124,7 +124,8 @@ async def test_two_dispatchers_on_one_postgresql_never_deliver_an_event_twice(
     tmp_path: Path, postgres_database: PostgresDatabases
 ) -> None:
     url = postgres_database()
-    with Receiver(key=KEY, respond=lambda _p, _e: (200, 0.01)) as receiver:
+    # 50 ms an answer: the first dispatcher alone needs ~2.5 s (4 in flight), the second is running by then
+    with Receiver(key=KEY, respond=lambda _p, _e: (200, 0.05)) as receiver:
         _prepare(url, receiver, rooms=10, per_room=20)
         shared = (*FAST[:2], "--callback-lease-seconds", "30", *FAST[4:], "--callback-concurrency", "4")
         with _dispatcher(url, tmp_path / "a.log", *shared), _dispatcher(url, tmp_path / "b.log", *shared):

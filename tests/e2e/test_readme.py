@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.walkthrough import Walk, blocks
+from tests.support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
@@ -34,19 +34,13 @@ HTTP_DOOR = "127.0.0.1:8080"
 """The HTTP door of the embedded server in the README; the walk uses a free port instead."""
 
 
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
-
-
 def _readme(http_listen: str) -> str:
     """README.md with the receiver on a free port and the HTTP door on ``http_listen`` (the only
     changes to its text)."""
     text = README.read_text()
     assert text.count(RECEIVER_PORT) >= 3  # the receiver, its two URLs
     assert text.count(HTTP_DOOR) >= 3  # the curl calls of the HTTP door
-    return text.replace(RECEIVER_PORT, _free_port()).replace(HTTP_DOOR, http_listen)
+    return text.replace(RECEIVER_PORT, str(free_port())).replace(HTTP_DOOR, http_listen)
 
 
 @pytest.fixture
@@ -63,7 +57,7 @@ def walk(tmp_path: Path) -> Iterator[Walk]:
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "RTC_LISTEN": "127.0.0.1:0",
-        "RTC_HTTP_LISTEN": f"127.0.0.1:{_free_port()}",
+        "RTC_HTTP_LISTEN": f"127.0.0.1:{free_port()!s}",
         "RTC_OPERATION_DELAY_SECONDS": "1",
         "RTC_CONFIG_DELAY_SECONDS": "1",
         "RTC_WORKER_INTERVAL_SECONDS": "1",

@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from rtcconsole_server.cli_usage import parse_instant
 from rtcconsole_server.settings import LISTEN_FORM, listen_address, split_listen
 from rtcconsole_server.store.migrate import shown_url
 from tests.e2e.processes import BIN, running
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ROOT / "docs" / "operations.md"
@@ -176,9 +176,7 @@ def test_alembic_logs_only_with_debug(tmp_path: Path) -> None:
 
 
 def test_a_password_is_never_shown(tmp_path: Path) -> None:
-    with socket.socket() as probe:  # a port nothing listens on: the PostgreSQL is unreachable
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # a port nothing listens on: the PostgreSQL is unreachable
     url = f"postgresql+psycopg://rtc:s3cr3t-pw@127.0.0.1:{port}/rtc"
     for argv in (
         ["migrate"],

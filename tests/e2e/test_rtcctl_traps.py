@@ -28,7 +28,7 @@ from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.server import Server
 from tests.e2e.processes import BIN
-from tests.support import Tenant
+from tests.support import Tenant, free_port
 from tests.usage_support import ingest, record, tick
 
 
@@ -135,9 +135,7 @@ async def test_a_bad_key_and_a_usage_error_are_printed_once(
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 def _rtcctl(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,6 @@ Certificates come from a throwaway ``trustme`` CA written to the test's director
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 import trustme
 
 from tests.e2e.processes import BIN, create_account, run_cli, serving
+from tests.support import free_port
 
 TOKEN = "dp-tls-token"  # a test's own data-plane token
 
@@ -84,9 +84,7 @@ def test_rtcctl_over_tls_with_the_ca_and_what_it_says_without(pki: Path, tmp_pat
 
 def test_rtcctl_ingest_over_mutual_tls(pki: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'rtc.db'}"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        data_plane = f"127.0.0.1:{probe.getsockname()[1]}"
+    data_plane = f"127.0.0.1:{free_port()}"
     flags = (
         *("--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key")),
         *("--tls-client-ca", str(pki / "ca.pem"), "--tls-data-plane-listen", data_plane),

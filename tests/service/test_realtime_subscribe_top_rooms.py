@@ -155,18 +155,20 @@ async def test_slots_older_than_the_room_retention_have_no_top_rooms(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
     app = await _app(server, tenant)
-    old = NOW - timedelta(minutes=12)
+    old = PREV  # reported on time (a record 10 minutes late joins no set: decision 0036)
     await _rooms_at(tenant, app, old, {42: 2})  # the app's totals are kept 3 h, rooms 10 minutes
-    await _rooms_at(tenant, app, PREV, {42: 1})
+    now.advance(minutes=12)
+    latest = now.now() - SLOT
+    await _rooms_at(tenant, app, latest, {42: 1})  # and the old slot's sets are compacted (12 min old)
     request = pb.SubscribeRealtimeRequest(sdk_app_id=app, top_rooms=3)
     request.resume_after.FromDatetime(old - SLOT)
     call = monitor(tenant).SubscribeRealtime(request, metadata=tenant.metadata)
     try:
-        frames = [await _next(call) for _ in range(72)]  # 12 minutes of slots, then the latest
+        frames = [await _next(call) for _ in range(73)]  # 12 minutes of slots, then the latest
     finally:
         call.cancel()
     assert (frames[0].figures.online_users, list(frames[0].top_rooms)) == (2, [])
-    assert frames[-1].slot_start.ToDatetime(tzinfo=UTC) == PREV - timedelta(seconds=5)
+    assert frames[-1].slot_start.ToDatetime(tzinfo=UTC) == latest - timedelta(seconds=5)
     assert _names(list(frames[-1].top_rooms)) == ["42"] and frames[-1].replayed
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.server import ListenError, Server, build_server
 from rtcconsole_server.settings import Settings
 from tests.callback_support import DATA_PLANE_TOKEN, room_event
-from tests.support import running_server
+from tests.support import free_port, running_server
 
 
 @dataclass(frozen=True)
@@ -67,12 +66,6 @@ def pki(tmp_path: Path) -> Pki:
         tmp_path / "stranger.pem",
         tmp_path / "stranger.key",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

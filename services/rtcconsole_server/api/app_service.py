@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 from rtcconsole.v1 import app_service_pb2 as pb
@@ -34,13 +35,13 @@ _responses: dict[int, tuple[AppView, pb.GetAppResponse]] = {}
 class AppServicer(ServicerBase, pb_grpc.AppServiceServicer):
     async def CreateApp(self, request: pb.CreateAppRequest, context: Context) -> pb.CreateAppResponse:
         caller = await self.caller(context)
-        view = await self.run(
-            self.console.apps.create,
-            caller,
-            name=request.name,
-            description=request.description,
-            request_id=request.request_id,
+        apps = self.console.apps
+        name, description, request_id = request.name, request.description, request.request_id
+        apps.check_create(name=name, description=description, request_id=request_id)
+        create = functools.partial(
+            apps.create_in, caller=caller, name=name, description=description, request_id=request_id
         )
+        view = await self.writes.write(create)  # committed with the writes waiting beside it
         return pb.CreateAppResponse(app=convert.app(view))
 
     async def GetApp(self, request: pb.GetAppRequest, context: Context) -> pb.GetAppResponse:

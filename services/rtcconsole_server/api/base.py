@@ -15,7 +15,7 @@ from grpc.aio import ServicerContext
 from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.domain.console import Console
 from rtcconsole_server.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
-from rtcconsole_server.store import InlineBudgetExceeded
+from rtcconsole_server.store import GroupCommit, InlineBudgetExceeded
 
 __all__ = ["INLINE_BUDGET", "Context", "ServicerBase", "bearer_token", "require_id"]
 
@@ -46,9 +46,12 @@ def require_id(value: int, field: str = "sdk_app_id") -> int:
 class ServicerBase:
     """Holds the domain and runs its blocking calls off the event loop."""
 
-    def __init__(self, console: Console, executor: Executor) -> None:
+    def __init__(self, console: Console, executor: Executor, *, writes: GroupCommit | None = None) -> None:
         self.console = console
         self._executor = executor
+        self.writes = writes if writes is not None else GroupCommit(console.store, executor)
+        """Write transactions committed in groups on SQLite (``store/group_commit.py``); the server
+        gives every servicer the same one, so writes of different services group together."""
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking domain call in the store's thread pool."""

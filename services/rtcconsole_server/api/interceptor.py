@@ -31,6 +31,9 @@ the code a servicer aborted with (``context.code()``), ``CANCELLED`` when the ca
 cancelled (``DEADLINE_EXCEEDED`` when its deadline has passed). A stream's duration
 runs until its last message and status. A method's series are labelled once, on its
 first call (:meth:`Metrics.rpc`), so a call costs two increments and a bucket search.
+
+The wrapped handler of a method is built on its first call and kept (the servicers' handlers
+live as long as the server), so a call costs one dict lookup here, not a handler and a closure.
 """
 
 from __future__ import annotations
@@ -165,6 +168,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, metrics: Metrics | None = None) -> None:
         self._metrics = metrics if metrics is not None else Metrics()
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]] = {}
 
     async def intercept_service(
         self,
@@ -175,6 +179,16 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
+        known = self._wrapped.get(method)
+        if known is not None and known[0] is handler:  # the services' handlers live as long as the server
+            return known[1]
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+        """``handler`` with its behaviour wrapped, built once per method (and again only if the
+        server's handler for the method is another object)."""
         series = self._metrics.rpc(method)
         codec: dict[str, Any] = {
             "request_deserializer": _tolerant(handler.request_deserializer),

@@ -25,14 +25,30 @@ that is over its cap, so its cost is bounded by the caps themselves.
 
 from __future__ import annotations
 
-import functools
 import json
-from dataclasses import dataclass
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from rtcconsole.v1 import options_pb2
+from rtcconsole_server.api.limits_plan import (
+    BYTES,
+    DURATION_MAX_SECONDS,
+    FIELD_MASK_MAX_PATH_LEN,
+    FIELD_MASK_MAX_PATHS,
+    MESSAGE,
+    NANOS,
+    STRING,
+    TIMESTAMP_MAX_SECONDS,
+    TIMESTAMP_MIN_SECONDS,
+    UINT64,
+    UINT64_MAX_ACCEPTED,
+    Plan,
+    is_map,
+    kind_of,
+    map_parts,
+    plan_of,
+)
+from rtcconsole_server.api.limits_screen import within_limits
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 
 __all__ = [
@@ -45,63 +61,8 @@ __all__ = [
     "violations_of",
 ]
 
-UINT64_MAX_ACCEPTED = 2**63 - 1
-"""Largest ``uint64`` value accepted anywhere (the store's signed 64-bit integers)."""
-
 MAX_VIOLATIONS = 50
 """Field violations reported at most per request; the check stops there."""
-
-FIELD_MASK_MAX_PATHS = 16
-"""Paths a ``google.protobuf.FieldMask`` of a request may hold."""
-
-FIELD_MASK_MAX_PATH_LEN = 64
-"""Characters of one FieldMask path."""
-
-_TIMESTAMP_MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
-_TIMESTAMP_MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
-_DURATION_MAX_SECONDS = 315_576_000_000  # 10,000 years
-_NANOS = 1_000_000_000
-
-_STRING, _BYTES, _UINT64, _MESSAGE, _OTHER = range(5)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """How one field is checked: read once per field from its descriptor."""
-
-    kind: int
-    repeated: bool
-    max_len: int
-    max_items: int
-    message: Descriptor | None
-    map_key_max_len: int
-    map_value_max_len: int
-
-
-def _kind(field: FieldDescriptor) -> int:
-    if field.type == FieldDescriptor.TYPE_STRING:
-        return _STRING
-    if field.type == FieldDescriptor.TYPE_BYTES:
-        return _BYTES
-    if field.type in (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64):
-        return _UINT64
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        return _MESSAGE
-    return _OTHER
-
-
-@functools.cache
-def _plan(field: FieldDescriptor) -> _Plan:
-    options = field.GetOptions()
-    return _Plan(
-        kind=_kind(field),
-        repeated=field.is_repeated,
-        max_len=options.Extensions[options_pb2.max_len],
-        max_items=options.Extensions[options_pb2.max_items],
-        message=field.message_type,
-        map_key_max_len=options.Extensions[options_pb2.map_key_max_len],
-        map_value_max_len=options.Extensions[options_pb2.map_value_max_len],
-    )
 
 
 class _Collector:
@@ -119,17 +80,17 @@ class _Collector:
 
 def _check_timestamp(message: Message, path: str, out: _Collector) -> None:
     seconds, nanos = message.seconds, message.nanos  # type: ignore[attr-defined]
-    if not _TIMESTAMP_MIN_SECONDS <= seconds <= _TIMESTAMP_MAX_SECONDS:
+    if not TIMESTAMP_MIN_SECONDS <= seconds <= TIMESTAMP_MAX_SECONDS:
         out.add(path, "must be between 0001-01-01 and 9999-12-31 (google.protobuf.Timestamp)")
-    elif not 0 <= nanos < _NANOS:
+    elif not 0 <= nanos < NANOS:
         out.add(f"{path}.nanos", "must be in [0, 999999999]")
 
 
 def _check_duration(message: Message, path: str, out: _Collector) -> None:
     seconds, nanos = message.seconds, message.nanos  # type: ignore[attr-defined]
-    if not -_DURATION_MAX_SECONDS <= seconds <= _DURATION_MAX_SECONDS:
+    if not -DURATION_MAX_SECONDS <= seconds <= DURATION_MAX_SECONDS:
         out.add(path, "must be within ±315576000000 seconds (google.protobuf.Duration)")
-    elif not -_NANOS < nanos < _NANOS or (seconds > 0 and nanos < 0) or (seconds < 0 and nanos > 0):
+    elif not -NANOS < nanos < NANOS or (seconds > 0 and nanos < 0) or (seconds < 0 and nanos > 0):
         out.add(f"{path}.nanos", "must be in (-1e9, 1e9) with the sign of seconds")
 
 
@@ -150,15 +111,15 @@ _WELL_KNOWN = {
 }
 
 
-def _check_scalar(plan: _Plan, value: object, path: str, out: _Collector) -> None:
-    if plan.kind == _STRING or plan.kind == _BYTES:
+def _check_scalar(plan: Plan, value: object, path: str, out: _Collector) -> None:
+    if plan.kind == STRING or plan.kind == BYTES:
         size = len(value)  # type: ignore[arg-type]
         if plan.max_len and size > plan.max_len:
-            unit = "characters" if plan.kind == _STRING else "bytes"
+            unit = "characters" if plan.kind == STRING else "bytes"
             out.add(path, f"must be at most {plan.max_len} {unit} (got {size})")
-        elif plan.kind == _STRING and "\x00" in value:  # type: ignore[operator]
+        elif plan.kind == STRING and "\x00" in value:  # type: ignore[operator]
             out.add(path, "must not contain NUL (U+0000)")
-    elif plan.kind == _UINT64 and value > UINT64_MAX_ACCEPTED:  # type: ignore[operator]
+    elif plan.kind == UINT64 and value > UINT64_MAX_ACCEPTED:  # type: ignore[operator]
         out.add(path, f"must be at most {UINT64_MAX_ACCEPTED}")
 
 
@@ -170,47 +131,36 @@ def _walk(message: Message, prefix: str, out: _Collector) -> None:
     for field, value in message.ListFields():
         if out.full:
             return
-        plan = _plan(field)
+        plan = plan_of(field)
         path = prefix + field.name
         if plan.repeated:
             if plan.max_items and len(value) > plan.max_items:
                 out.add(path, f"must hold at most {plan.max_items} items (got {len(value)})")
                 continue
-            if _is_map(field):
+            if is_map(field):
                 _walk_map(field, plan, value, path, out)
                 continue
             for index, item in enumerate(value):
                 if out.full:
                     return
-                if plan.kind == _MESSAGE:
+                if plan.kind == MESSAGE:
                     _walk(item, f"{path}[{index}].", out)
                 else:
                     _check_scalar(plan, item, f"{path}[{index}]", out)
-        elif plan.kind == _MESSAGE:
+        elif plan.kind == MESSAGE:
             _walk(value, path + ".", out)
         else:
             _check_scalar(plan, value, path, out)
 
 
-def _is_map(field: FieldDescriptor) -> bool:
-    message = field.message_type
-    return message is not None and message.GetOptions().map_entry
-
-
-def _map_parts(field: FieldDescriptor) -> tuple[FieldDescriptor, FieldDescriptor]:
-    entry = field.message_type
-    assert entry is not None
-    return entry.fields_by_name["key"], entry.fields_by_name["value"]
-
-
-def _walk_map(field: FieldDescriptor, plan: _Plan, entries: object, path: str, out: _Collector) -> None:
+def _walk_map(field: FieldDescriptor, plan: Plan, entries: object, path: str, out: _Collector) -> None:
     """The keys and values of a map field (already within its ``max_items``): each string key
     within ``map_key_max_len`` (a longer one is reported on the map, without quoting it), each
     string or bytes value within ``map_value_max_len`` (``path["key"]``), no NUL in either;
     message values are walked like any message."""
-    key_field, value_field = _map_parts(field)
+    key_field, value_field = map_parts(field)
     key_is_text = key_field.type == FieldDescriptor.TYPE_STRING
-    value_kind = _kind(value_field)
+    value_kind = kind_of(value_field)
     for key in sorted(entries):  # type: ignore[call-overload]
         if out.full:
             return
@@ -223,17 +173,19 @@ def _walk_map(field: FieldDescriptor, plan: _Plan, entries: object, path: str, o
                 out.add(path, "keys must not contain NUL (U+0000)")
                 continue
         where = f"{path}[{json.dumps(key, ensure_ascii=False)}]"
-        if value_kind == _MESSAGE:
+        if value_kind == MESSAGE:
             _walk(value, where + ".", out)
-        elif value_kind in (_STRING, _BYTES):
-            value_plan = _Plan(value_kind, False, plan.map_value_max_len, 0, None, 0, 0)
+        elif value_kind in (STRING, BYTES):
+            value_plan = Plan(value_kind, False, plan.map_value_max_len, 0, None, 0, 0)
             _check_scalar(value_plan, value, where, out)
         else:
-            _check_scalar(_plan(value_field), value, where, out)
+            _check_scalar(plan_of(value_field), value, where, out)
 
 
 def violations_of(message: Message) -> list[FieldViolation]:
     """The limits ``message`` breaks, at most :data:`MAX_VIOLATIONS`; empty when it is within them."""
+    if within_limits(message):  # the common case, without building a path per field
+        return []
     out = _Collector()
     _walk(message, "", out)
     return out.violations
@@ -257,20 +209,20 @@ def uncapped_fields(descriptor: Descriptor) -> list[str]:
             return
         seen.add(message.full_name)
         for field in message.fields:
-            plan = _plan(field)
+            plan = plan_of(field)
             name = f"{message.full_name}.{field.name}"
             if plan.repeated and not plan.max_items:
                 missing.append(f"{name}: needs max_items")
-            if _is_map(field):
-                key_field, value_field = _map_parts(field)
+            if is_map(field):
+                key_field, value_field = map_parts(field)
                 if key_field.type == FieldDescriptor.TYPE_STRING and not plan.map_key_max_len:
                     missing.append(f"{name}: needs map_key_max_len")
-                if _kind(value_field) in (_STRING, _BYTES) and not plan.map_value_max_len:
+                if kind_of(value_field) in (STRING, BYTES) and not plan.map_value_max_len:
                     missing.append(f"{name}: needs map_value_max_len")
                 if value_field.message_type is not None:
                     visit(value_field.message_type)
                 continue
-            if plan.kind in (_STRING, _BYTES) and not plan.max_len:
+            if plan.kind in (STRING, BYTES) and not plan.max_len:
                 missing.append(f"{name}: needs max_len")
             if plan.message is not None and not message.full_name.startswith("google.protobuf."):
                 visit(plan.message)

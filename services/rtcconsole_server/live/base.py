@@ -11,6 +11,10 @@ Slots and expiry are computed from the injected :class:`Clock`, never from the
 wall clock, so tests move time by an hour without sleeping. A slot is *live*
 while ``slot > current_slot - retention_slots``; reads of a slot that is not
 live return zero / empty, and writes to it are ignored.
+
+A set can be *compacted* (:meth:`LiveBatch.compact_set`): its members are dropped and only its
+size is kept, which every size read then answers (decision 0036: real time keeps the members
+of an app's 12-hour totals for 10 minutes only).
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ class LiveStateClosed(RuntimeError):
 
 @dataclass(frozen=True)
 class _Write:
-    kind: str  # "incr" or "sadd"; the reads "get" (a counter) and "scard" (a set's size)
+    kind: str  # "incr", "sadd" or "compact"; the reads "get" (a counter) and "scard" (a set's size)
     key: str
     slot: int
     retention_slots: int
@@ -87,7 +91,8 @@ class LiveBatch:
     for readers (each write is atomic with its expiry).
 
     A batch may also queue reads of many keys (``get_count``, ``set_size``): a real-time
-    answer reads every room's figures of a slot in one round trip this way.
+    answer reads every room's figures of a slot in one round trip this way, and compactions
+    (``compact_set``).
     """
 
     def __init__(self, live: LiveState) -> None:
@@ -113,6 +118,18 @@ class LiveBatch:
     def set_size(self, key: str, slot: int, *, retention: timedelta | None = None) -> None:
         """Queue a read of set ``(key, slot)``'s size (0 when missing or expired)."""
         self._writes.append(_Write("scard", key, slot, self._live.retention_slots_of(retention)))
+
+    def compact_set(self, key: str, slot: int, *, retention: timedelta | None = None) -> None:
+        """Queue the compaction of set ``(key, slot)``: keep its size, drop its members; the result
+        is the size (0 for a missing or expired set, which stays as it is).
+
+        Afterwards ``set_size``, ``set_sizes`` and ``batch.set_size`` read that size, and
+        ``set_members`` reads no member. The size is final: members added later (callers should
+        not: real time stops adding at 10 minutes, decision 0036) are not counted by the size
+        reads and only ``set_members`` sees them until the slot is compacted again. Compacting
+        is atomic per set and idempotent, so replicas may compact the same set concurrently.
+        """
+        self._writes.append(_Write("compact", key, slot, self._live.retention_slots_of(retention)))
 
     async def execute(self) -> list[int]:
         """Send every queued write in one round trip; the results in queue order."""

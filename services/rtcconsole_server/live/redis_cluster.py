@@ -35,7 +35,8 @@ from redis.exceptions import AskError, MovedError, RedisError, ResponseError
 
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.live.base import DEFAULT_MAX_QUEUED, DEFAULT_PREFIX, DEFAULT_RETENTION
-from rtcconsole_server.live.redis import DEFAULT_CLIENT_NAME, BaseRedisLiveState, _Op
+from rtcconsole_server.live.redis import DEFAULT_CLIENT_NAME, BaseRedisLiveState
+from rtcconsole_server.live.redis_commands import _Op
 
 __all__ = ["CLUSTER_SCHEMES", "SHARDED_PUBSUB_VERSION", "RedisClusterLiveState", "is_cluster_url"]
 

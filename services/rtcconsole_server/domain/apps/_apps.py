@@ -184,7 +184,23 @@ _COUNT_LIVE = (
     .select_from(App)
     .where(App.account_id == bindparam("account_id"), App.deleted_at.is_(None))
 )
-_INSERT = insert(App).returning(App.sdk_app_id)
+_NEW_APP = (
+    "account_id", "name", "description", "source", "secret_key", "lifecycle", "request_id",
+    "push_domain", "relayed_push_enabled", "created_at", "updated_at",
+)  # fmt: skip
+_INSERT_UNDER_QUOTA = (
+    insert(App)
+    .from_select(
+        list(_NEW_APP),
+        select(*(bindparam(name, type_=App.__table__.c[name].type) for name in _NEW_APP)).where(
+            _COUNT_LIVE.scalar_subquery() < APP_QUOTA
+        ),
+    )
+    .returning(App.sdk_app_id)
+)
+"""R1's count and the insert in one statement (one round trip less on PostgreSQL); it inserts
+nothing when the account already has :data:`APP_QUOTA` live apps. It runs after the account row
+lock, so on PostgreSQL (READ COMMITTED) its snapshot sees every create committed before it."""
 
 
 def _one_view(connection: Connection, caller: Caller, sdk_app_id: int) -> AppView:
@@ -213,51 +229,63 @@ class Apps:
 
     def create(self, caller: Caller, *, name: str, description: str, request_id: str = "") -> AppView:
         """Create an app (R1, R2, R3). A retry with the same ``request_id`` returns the first app."""
+        self.check_create(name=name, description=description, request_id=request_id)
+        with self._store.write_core() as connection:
+            return self.create_in(
+                connection, caller, name=name, description=description, request_id=request_id
+            )
+
+    @staticmethod
+    def check_create(*, name: str, description: str, request_id: str = "") -> None:
+        """The request checks of :meth:`create` (R2), with no store work: ``InvalidArgument``."""
         violations = check_app_name(name) + check_app_description(description)
         violations += text_violations(request_id, "request_id", max_len=REQUEST_ID_MAX)
         if violations:
             raise InvalidArgument(violations)
+
+    def create_in(
+        self, connection: Connection, caller: Caller, *, name: str, description: str, request_id: str = ""
+    ) -> AppView:
+        """:meth:`create`'s transaction body, on a write transaction's ``connection`` (for group
+        commit, ``store/group_commit.py``); the request already passed :meth:`check_create`."""
         now = self._clock.now()
-        with self._store.write_core() as connection:
-            # The account row lock serialises creates of one account on PostgreSQL;
-            # on SQLite BEGIN IMMEDIATE already serialises every writer (R1 under races).
-            account = {"account_id": caller.account_id}
-            billing = connection.execute(_LOCK_ACCOUNT, account).one()
-            if request_id:
-                earlier = connection.execute(
-                    select(App.sdk_app_id, App.name, App.description, App.deleted_at).where(
-                        App.account_id == caller.account_id, App.request_id == request_id
-                    )
-                ).first()
-                if earlier is not None:
-                    if (earlier.name, earlier.description) != (name, description):
-                        raise AlreadyExists(
-                            "request", request_id, "request_id was already used to create a different app"
-                        )
-                    return _one_view(connection, caller, earlier.sdk_app_id)
-            live = connection.scalar(_COUNT_LIVE, account)
-            assert live is not None
-            if live >= APP_QUOTA:
-                raise QuotaExceeded(
-                    subject=f"accounts/{caller.account_id}", resource="apps", limit=APP_QUOTA, current=live
+        # The account row lock serialises creates of one account on PostgreSQL;
+        # on SQLite BEGIN IMMEDIATE already serialises every writer (R1 under races).
+        account = {"account_id": caller.account_id}
+        billing = connection.execute(_LOCK_ACCOUNT, account).one()
+        if request_id:
+            earlier = connection.execute(
+                select(App.sdk_app_id, App.name, App.description, App.deleted_at).where(
+                    App.account_id == caller.account_id, App.request_id == request_id
                 )
-            sdk_app_id = connection.scalar(
-                _INSERT,
-                {
-                    "account_id": caller.account_id,
-                    "name": name,
-                    "description": description,
-                    "source": "",
-                    "secret_key": secrets.token_hex(32),  # R10: 64 hex characters
-                    "lifecycle": "active",
-                    "request_id": request_id or None,
-                    "push_domain": "",
-                    "relayed_push_enabled": False,
-                    "created_at": now,
-                    "updated_at": now,
-                },
+            ).first()
+            if earlier is not None:
+                if (earlier.name, earlier.description) != (name, description):
+                    raise AlreadyExists(
+                        "request", request_id, "request_id was already used to create a different app"
+                    )
+                return _one_view(connection, caller, earlier.sdk_app_id)
+        sdk_app_id = connection.scalar(
+            _INSERT_UNDER_QUOTA,
+            {
+                "account_id": caller.account_id,
+                "name": name,
+                "description": description,
+                "source": "",
+                "secret_key": secrets.token_hex(32),  # R10: 64 hex characters
+                "lifecycle": "active",
+                "request_id": request_id or None,
+                "push_domain": "",
+                "relayed_push_enabled": False,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        if sdk_app_id is None:  # R1: the quota is full
+            live = connection.scalar(_COUNT_LIVE, account)
+            raise QuotaExceeded(
+                subject=f"accounts/{caller.account_id}", resource="apps", limit=APP_QUOTA, current=live or 0
             )
-            assert sdk_app_id is not None
         reasons = stop_reasons(
             lifecycle="active",
             postpaid=billing.postpaid,

@@ -1,16 +1,18 @@
 """The callback dispatcher: an async worker that POSTs due deliveries (R15).
 
-:meth:`Dispatcher.run_once` claims room heads (``Outbox.claim``), POSTs each
-(at most ``concurrency`` at once, each to a different room, at most
-``app_concurrency`` of one app), records each outcome as soon as it is known,
-and claims again, until nothing is due and nothing is in flight. Each POST has
-one deadline over the whole exchange and goes only to addresses the destination
-policy allows, checked when connecting (``_http.py``). Whatever an attempt
-raises is recorded as a failed attempt ("internal error"), with backoff and
-expiry like any failure. Store calls run in the executor; the event loop
-only waits on sockets. Since a room's next event becomes due the moment its
-head is recorded, a healthy room drains in one ``run_once``; a failing one waits
-for its backoff, which is read from the injected clock (tests move it).
+:meth:`Dispatcher.run_once` works in rounds. A round is one store transaction
+(``Outbox.exchange``): it records the outcomes of the POSTs that ended since the
+previous round, then claims room heads for the free slots. Its POSTs (at most
+``concurrency`` at once, each to a different room, at most ``app_concurrency`` of
+one app) run while the next round is written, and the rounds go on until nothing
+is due and nothing is in flight. Each POST has one deadline over the whole
+exchange and goes only to addresses the destination policy allows, checked when
+connecting (``_connect.py``). Whatever an attempt raises is recorded as a failed
+attempt ("internal error"), with backoff and expiry like any failure. Store calls
+run in the executor; the event loop only waits on sockets. Since a room's next
+event is claimable in the very transaction that records its head, a healthy room
+drains in one ``run_once``; a failing one waits for its backoff, which is read
+from the injected clock (tests move it).
 
 ``rtc-console serve`` runs it as a worker; ``rtc-console dispatcher`` runs it
 alone. :meth:`stop_claiming` lets a stopping process finish what it holds.
@@ -136,37 +138,100 @@ class Dispatcher:
             self._dns.shutdown(wait=False, cancel_futures=True)
 
     async def run_once(self) -> int:
-        """Deliver everything due now, room by room in order; returns the attempts made."""
+        """Deliver everything due now, room by room in order; returns the attempts made.
+
+        Each round is one store transaction in the executor (``Outbox.exchange``): the
+        outcomes of the POSTs that ended since the last round, then claims for the free
+        slots. POSTs keep running while a round is written, and the outcomes that end
+        meanwhile go into the next round, so the busier the dispatcher, the bigger its rounds.
+        """
         loop = asyncio.get_running_loop()
-        in_flight: dict[asyncio.Task[None], int] = {}  # → its app
+        in_flight: dict[asyncio.Task[Outcome], Claim] = {}
         per_app: Counter[int] = Counter()
+        ended: list[tuple[Claim, Outcome]] = []
         attempts = 0
         try:
             while True:
-                free = self._concurrency - len(in_flight)
-                if free > 0 and self._claiming:
-                    claim_some = functools.partial(
-                        self._outbox.claim, free, in_flight=dict(per_app), app_limit=self._app_concurrency
-                    )
-                    claims = await loop.run_in_executor(self._executor, claim_some)
+                free = self._concurrency - len(in_flight) if self._claiming else 0
+                if ended or free > 0:
+                    batch, ended = ended, []
+                    claims = await self._round(loop, batch, free, per_app)
                     for claim in claims:
-                        in_flight[asyncio.create_task(self._attempt(claim))] = claim.sdk_app_id
+                        in_flight[asyncio.create_task(self._attempt(claim))] = claim
                         per_app[claim.sdk_app_id] += 1
                     attempts += len(claims)
                 if not in_flight:
                     return attempts
                 done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    per_app[in_flight.pop(task)] -= 1
-                    if task.exception() is not None:  # the outcome could not be stored: the lease expires
+                    claim = in_flight.pop(task)
+                    per_app[claim.sdk_app_id] -= 1
+                    if task.exception() is not None:  # not recordable: the lease expires
                         log.error("callback attempt failed to run", exc_info=task.exception())
+                    else:
+                        ended.append((claim, task.result()))
                 per_app += Counter()  # drop apps with nothing in flight
         finally:  # cancelled (a stopping process): abandon the POSTs; their leases will expire
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
+            ended += [(c, t.result()) for t, c in in_flight.items() if not (t.cancelled() or t.exception())]
+            if ended:  # known outcomes are still recorded, without waiting for them
+                self._record_later(ended)
 
-    async def _attempt(self, claim: Claim) -> None:
+    async def _round(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[tuple[Claim, Outcome]],
+        free: int,
+        per_app: Counter[int],
+    ) -> list[Claim]:
+        """Record ``batch`` and claim up to ``free`` in one transaction; the new claims.
+
+        If that transaction fails with outcomes in it, each outcome is recorded on its own
+        (one bad outcome costs only its delivery, whose lease then expires) and nothing is
+        claimed this round; a claim that fails alone raises."""
+        exchange = functools.partial(
+            self._outbox.exchange, batch, free, in_flight=dict(per_app), app_limit=self._app_concurrency
+        )
+        try:
+            states, claims = await loop.run_in_executor(self._executor, exchange)
+        except Exception:
+            if not batch:
+                raise
+            log.exception("recording %d callback outcomes failed: recording them one by one", len(batch))
+            states = [await loop.run_in_executor(self._executor, self._record_one, *pair) for pair in batch]
+            claims = []
+        for (claim, outcome), state in zip(batch, states, strict=True):
+            if not outcome.ok:
+                log.info(
+                    "callback %s (app %d, attempt %d) failed: %s -> %s",
+                    claim.event_id,
+                    claim.sdk_app_id,
+                    claim.attempt,
+                    outcome.error,
+                    state,
+                )
+        return claims
+
+    def _record_one(self, claim: Claim, outcome: Outcome) -> str:
+        """``Outbox.record`` (blocking); a failure is logged, and the lease expires."""
+        try:
+            return self._outbox.record(claim, outcome)
+        except Exception:
+            log.exception("callback %s (app %d): outcome not recorded", claim.event_id, claim.sdk_app_id)
+            return "not recorded"
+
+    def _record_later(self, ended: list[tuple[Claim, Outcome]]) -> None:
+        """Record ``ended`` in the executor without waiting (a run cancelled mid-round)."""
+        try:
+            for claim, outcome in ended:
+                self._executor.submit(self._record_one, claim, outcome)
+        except RuntimeError:  # the executor is shut down already: those leases expire
+            log.warning("%d callback outcomes not recorded: the store's threads are gone", len(ended))
+
+    async def _attempt(self, claim: Claim) -> Outcome:
+        """POST ``claim``; what it gave (anything it raises is a failed attempt, "internal error")."""
         sent_at = self._clock.now()
         started = time.perf_counter()
         try:
@@ -190,16 +255,4 @@ class Dispatcher:
             )
             elapsed_ms = int((time.perf_counter() - started) * 1000)
             result = PostResult(0, elapsed_ms, FAILURE_TEXTS["internal"], failure="internal")
-        outcome = Outcome(sent_at, result.duration_ms, result.status_code, result.error)
-        state = await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._outbox.record, claim, outcome
-        )
-        if not outcome.ok:
-            log.info(
-                "callback %s (app %d, attempt %d) failed: %s -> %s",
-                claim.event_id,
-                claim.sdk_app_id,
-                claim.attempt,
-                outcome.error,
-                state,
-            )
+        return Outcome(sent_at, result.duration_ms, result.status_code, result.error)

@@ -1,15 +1,10 @@
 """One callback POST, for the dispatcher (async) and a test callback (blocking), judged the same way.
 
-**Where it may go.** Connections are made by :class:`GuardedBackend`, an
-``httpcore`` network backend that resolves the host itself, asks the
-:class:`~rtcconsole_server.domain.common.DestinationPolicy` about every address
-the name resolved to, and connects to an allowed *address* (never the name
-again), so what is checked is what is connected to, at connection time: a name
-that resolves elsewhere later is caught, and DNS rebinding cannot slip between
-check and connect. TLS still verifies the certificate for, and sends SNI of,
-the URL's host (httpcore takes both from the URL's origin, not from the
-connected address). No proxy from the environment is used, redirects are not
-followed (httpcore has none), and Unix sockets are refused.
+**Where it may go.** Every connection is made by
+:class:`~rtcconsole_server.domain.callbacks._connect.GuardedBackend`, which
+connects only to addresses the destination policy allows, checked on the
+resolved address at connect time (``_connect.py``). No proxy from the
+environment is used and redirects are not followed (httpcore has none).
 
 **How long.** ``timeout_s`` (R15: 5 s) bounds the whole exchange with one
 deadline (``asyncio.timeout``): DNS, connect, TLS, sending, the status line,
@@ -28,19 +23,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import ipaddress
 import logging
-import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import httpcore
 import httpx
 
-from rtcconsole_server.domain.common import DestinationPolicy, IPAddress
+from rtcconsole_server.domain.callbacks._connect import (
+    DestinationNotAllowed,
+    GuardedBackend,
+    HostNotFound,
+    Resolver,
+    SystemResolver,
+)
+from rtcconsole_server.domain.common import DestinationPolicy
 
 __all__ = [
     "FAILURE_TEXTS",
@@ -75,24 +73,6 @@ and ``timeout after 5s``)."""
 
 _UNANSWERED = frozenset({"forbidden", "unresolved", "refused", "connect", "network", "timeout"})
 
-Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
-"""``(host, port)`` → the addresses the host name resolves to (an address literal: itself);
-raises :class:`HostNotFound`."""
-
-
-class DestinationNotAllowed(Exception):
-    """Every address the host resolved to is refused by the destination policy."""
-
-    def __init__(self, host: str, address: IPAddress, reason: str) -> None:
-        super().__init__(f"{host} resolves to {address} ({reason}): not an allowed callback destination")
-        self.host = host
-        self.address = address
-        self.reason = reason
-
-
-class HostNotFound(Exception):
-    """The host name does not resolve."""
-
 
 def generic_failure(timeout_s: float) -> str:
     """What a test callback says for every failure without an HTTP answer."""
@@ -124,87 +104,6 @@ class PostResult:
         if not self.answered and self.failure in _UNANSWERED:
             return generic_failure(timeout_s)
         return self.error
-
-
-class SystemResolver:
-    """``getaddrinfo`` in a thread of ``executor`` (None: the loop's default one).
-
-    The dispatcher gives it an executor of its own, so that a slow DNS server of one
-    tenant holds one of those threads and not the store's or the loop's."""
-
-    def __init__(self, executor: Executor | None = None) -> None:
-        self._executor = executor
-
-    async def __call__(self, host: str, port: int) -> Sequence[IPAddress]:
-        lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-        try:
-            infos = await asyncio.get_running_loop().run_in_executor(self._executor, lookup)
-        except (OSError, UnicodeError) as error:  # socket.gaierror is an OSError
-            raise HostNotFound(host) from error
-        addresses: list[IPAddress] = []
-        for family, _type, _proto, _name, sockaddr in infos:
-            if family in (socket.AF_INET, socket.AF_INET6):
-                address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-                if address not in addresses:
-                    addresses.append(address)
-        if not addresses:
-            raise HostNotFound(host)
-        return addresses
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to addresses ``policy`` allows, checked on the resolved address at connect time."""
-
-    def __init__(
-        self,
-        policy: DestinationPolicy,
-        resolver: Resolver,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self._policy = policy
-        self._resolve = resolver
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await self._resolve(host, port)
-        if not addresses:
-            raise HostNotFound(host)
-        allowed = [a for a in addresses if self._policy.allows(a)]
-        if not allowed:
-            first = addresses[0]
-            raise DestinationNotAllowed(host, first, self._policy.refusal(first) or "refused")
-        error: Exception | None = None
-        for address in allowed:  # the checked address itself: no second resolution
-            try:
-                return await self._inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as failed:
-                error = failed
-        assert error is not None
-        raise error
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise DestinationNotAllowed(path, ipaddress.IPv4Address(0), "a Unix socket")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
 
 
 @functools.cache
@@ -240,12 +139,21 @@ def _failure_of(error: Exception) -> str:
     return "internal"
 
 
+_POSTS_PER_POOL = 8
+"""In-flight POSTs one connection pool is sized for. httpcore's pool looks at every one of
+its connections each time a request starts or ends, so 32 POSTs cost less in 4 pools
+than in one."""
+
+
 class CallbackClient:
     """Connections for callbacks, all through :class:`GuardedBackend`.
 
     The dispatcher keeps one (keep-alive connections are reused, each was checked
     when it was opened); every test callback makes its own, so the two never share
-    a connection or wait for each other's."""
+    a connection or wait for each other's. The connections are split over
+    ``max_connections / 16`` pools (at least one), each of ``max_connections`` and
+    ``keepalive`` shared out evenly; a POST goes to the pool with the fewest POSTs
+    running, and reuses a kept connection of that pool."""
 
     def __init__(
         self,
@@ -256,20 +164,28 @@ class CallbackClient:
         keepalive: int = 32,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        """``ssl_context`` None: certificates checked as httpx does (tests pass their own CA)."""
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or _tls_context(),
-            max_connections=max_connections,
-            max_keepalive_connections=keepalive,
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=GuardedBackend(policy, resolver or SystemResolver()),
-        )
+        """``max_connections`` (default 64) and ``keepalive`` (default 32, kept 5 s) in all;
+        ``ssl_context`` None: certificates checked as httpx does (tests pass their own CA)."""
+        backend = GuardedBackend(policy, resolver or SystemResolver())
+        count = max(1, max_connections // (2 * _POSTS_PER_POOL))
+        self._pools = [
+            httpcore.AsyncConnectionPool(
+                ssl_context=ssl_context or _tls_context(),
+                max_connections=-(-max_connections // count),
+                max_keepalive_connections=-(-keepalive // count),
+                keepalive_expiry=5.0,
+                http1=True,
+                http2=False,
+                retries=0,
+                network_backend=backend,
+            )
+            for _ in range(count)
+        ]
+        self._running = [0] * count
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        for pool in self._pools:
+            await pool.aclose()
 
     async def post(
         self, url: str, body: bytes, headers: dict[str, str], *, timeout_s: float, keep: int = 0
@@ -293,10 +209,13 @@ class CallbackClient:
             return result(0, "url", FAILURE_TEXTS["url"])
         status = 0
         head = bytearray()
+        shard = min(range(len(self._pools)), key=self._running.__getitem__)  # the least busy
+        pool = self._pools[shard]
+        self._running[shard] += 1
         try:
             async with (
                 asyncio.timeout(timeout_s),
-                self._pool.stream("POST", target, headers=request.headers.raw, content=body) as response,
+                pool.stream("POST", target, headers=request.headers.raw, content=body) as response,
             ):
                 status = response.status
                 async for chunk in response.aiter_stream():  # the whole answer, within the deadline
@@ -312,6 +231,8 @@ class CallbackClient:
             if failure == "internal":
                 log.exception("callback POST to %s: unexpected error", request.url.host)
             return result(status, failure, FAILURE_TEXTS[failure], bytes(head))
+        finally:
+            self._running[shard] -= 1
         if status != 200:
             return result(status, "http", f"HTTP {status}", bytes(head))
         return result(status, "", "", bytes(head))

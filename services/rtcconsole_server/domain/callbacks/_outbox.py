@@ -17,6 +17,13 @@ dispatcher retries (the receiver may see that event twice, with the same
 claimed attempt (a fencing token), so a late outcome of a lost lease changes nothing
 but the attempt log.
 
+Rounds: :meth:`Outbox.exchange` records a batch of outcomes (``_outcomes.py``:
+a few statements for the whole batch, idempotent per attempt) and then claims,
+in one transaction, so a dispatcher commits once per round instead of twice per
+delivery, and a room whose head is recorded delivered has its next delivery
+claimed in the same transaction. :meth:`Outbox.claim` and :meth:`Outbox.record`
+are rounds of claims only and of one outcome only.
+
 The URL and key are those in effect at claim time: fixing a wrong URL unblocks
 the room's pending deliveries. A delivery whose group has no URL any more is
 ``expired`` without an attempt.
@@ -38,15 +45,24 @@ import json
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.callbacks._outcomes import (
+    DELIVERED,
+    EXPIRED,
+    PENDING,
+    RETRY_SCHEDULE,
+    Outcome,
+    backoff,
+    record_outcomes,
+)
 from rtcconsole_server.domain.config import CallbackSection, read_section
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import CallbackAttempt, CallbackDelivery
@@ -55,20 +71,30 @@ __all__ = ["DELIVERED", "EXPIRED", "PENDING", "RETRY_SCHEDULE", "Claim", "Outbox
 
 log = logging.getLogger("rtcconsole_server.outbox")
 
-PENDING, DELIVERED, EXPIRED = "pending", "delivered", "expired"
-_MIN_DELAY = timedelta(milliseconds=100)
-_ERROR_MAX = 512
-RETRY_SCHEDULE = (
-    timedelta(seconds=5),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=5),
-    timedelta(hours=10),
-)
-"""Wait after the 1st, 2nd, … failure (Svix's schedule); the last step repeats. Each wait is
-at most the backoff cap and up to 20 % shorter at random (docs/decisions/0015)."""
-_JITTER = 0.2
+
+def _pending_heads() -> Select[CallbackDelivery]:
+    """Pending deliveries that no pending delivery of their room precedes (built once).
+
+    A head is the room's lowest pending sequence: one probe of the partial index on
+    pending rows per candidate, a correlated subquery that the planner cannot turn
+    into a join (an anti-join planned on a freshly filled table's statistics scanned
+    the whole index once per candidate)."""
+    row = CallbackDelivery
+    earlier = aliased(CallbackDelivery)
+    first = (
+        select(func.min(earlier.room_sequence))
+        .where(
+            earlier.sdk_app_id == row.sdk_app_id,
+            earlier.room_key == row.room_key,
+            earlier.event_group == row.event_group,
+            earlier.state == PENDING,
+        )
+        .scalar_subquery()
+    )
+    return select(row).where(row.state == PENDING, row.room_sequence == first)
+
+
+_HEADS = _pending_heads()
 
 
 @dataclass(frozen=True)
@@ -101,30 +127,6 @@ class Claim:
         return info
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one POST gave. ``error`` is empty exactly when it succeeded (HTTP 200 in time)."""
-
-    sent_at: datetime
-    duration_ms: int
-    status_code: int
-    error: str
-
-    @property
-    def ok(self) -> bool:
-        return not self.error
-
-
-def backoff(attempt: int, cap: timedelta, uniform: Callable[[float, float], float]) -> timedelta:
-    """Wait after the ``attempt``-th failure: the :data:`RETRY_SCHEDULE` step (5 s, 5 min,
-    30 min, 2 h, 5 h, then 10 h), at most ``cap``, made up to 20 % shorter at random
-    (uniform in [0.8 w, w]) so that rooms failing together do not retry together; at least
-    100 ms (so a dispatcher never spins on one delivery)."""
-    step = RETRY_SCHEDULE[min(max(attempt, 1), len(RETRY_SCHEDULE)) - 1]
-    ceiling = min(cap, step).total_seconds()
-    return max(_MIN_DELAY, timedelta(seconds=uniform(ceiling * (1 - _JITTER), ceiling)))
-
-
 class Outbox:
     """Claims and outcomes of callback deliveries, on the store and the injected clock."""
 
@@ -153,47 +155,79 @@ class Outbox:
         With ``app_limit``, at most that many per app, counting ``in_flight`` (the caller's
         attempts still running, per app): the claim then skips apps that are full and
         looks further, so other apps' due deliveries are taken in their place."""
+        return self.exchange((), limit, in_flight=in_flight, app_limit=app_limit)[1]
+
+    def record(self, claim: Claim, outcome: Outcome) -> str:
+        """Log the attempt and move the delivery on: delivered, retried later, or expired.
+
+        Returns the delivery's state ("pending" while it will be retried); "lost" when the
+        lease had expired and another dispatcher took the delivery over; "already recorded"
+        when this attempt was in the log already (nothing is written twice).
+        """
+        return self.exchange([(claim, outcome)], 0)[0][0]
+
+    def exchange(
+        self,
+        outcomes: Sequence[tuple[Claim, Outcome]],
+        limit: int,
+        *,
+        in_flight: Mapping[int, int] | None = None,
+        app_limit: int | None = None,
+    ) -> tuple[list[str], list[Claim]]:
+        """One dispatcher round in one transaction: record ``outcomes`` (as :meth:`record`,
+        their states in order), then claim up to ``limit`` room heads (as :meth:`claim`).
+
+        A room whose head is recorded delivered here has its next delivery claimable by the
+        same call. All or nothing: if it raises, no outcome is recorded and nothing is claimed.
+        """
         now = self._clock.now()
-        row = CallbackDelivery
-        earlier = aliased(CallbackDelivery)
-        blocked = (
-            select(earlier.id)
-            .where(
-                earlier.sdk_app_id == row.sdk_app_id,
-                earlier.room_key == row.room_key,
-                earlier.event_group == row.event_group,
-                earlier.state == PENDING,
-                earlier.room_sequence < row.room_sequence,
+        with self._store.write() as session:
+            states = record_outcomes(
+                session,
+                outcomes,
+                now=now,
+                retry_window=self._window,
+                backoff_cap=self._cap,
+                uniform=self._uniform,
             )
-            .exists()
-        )
-        due = select(row).where(row.state == PENDING, row.next_attempt_at <= now, ~blocked)
+            claims = self._claim_in(session, now, limit, in_flight, app_limit) if limit > 0 else []
+        return states, claims
+
+    def _claim_in(
+        self,
+        session: Session,
+        now: datetime,
+        limit: int,
+        in_flight: Mapping[int, int] | None,
+        app_limit: int | None,
+    ) -> list[Claim]:
+        row = CallbackDelivery
+        due = _HEADS.where(row.next_attempt_at <= now)
         taken: Counter[int] = Counter(in_flight or {})
         claims: list[Claim] = []
-        with self._store.write() as session:
-            sections: dict[int, CallbackSection] = {}
-            for _ in range(max(limit, 8)):  # rounds; each one claims, expires or fills an app
-                full = [app for app, n in taken.items() if app_limit is not None and n >= app_limit]
-                wanted = limit - len(claims)
-                rows = session.scalars(
-                    (due.where(row.sdk_app_id.not_in(full)) if full else due)
-                    .order_by(row.next_attempt_at, row.id)
-                    .limit(wanted)
-                    .with_for_update(skip_locked=True, of=row)
-                ).all()
-                expired = False
-                for delivery in rows:
-                    if app_limit is not None and taken[delivery.sdk_app_id] >= app_limit:
-                        continue  # its app is full: the next round leaves the app out
-                    claim = self._take(session, delivery, sections, now)
-                    if claim is None:
-                        expired = True  # its room's next delivery may be due now
-                    else:
-                        taken[claim.sdk_app_id] += 1
-                        claims.append(claim)
-                # what was claimed or expired is no longer due (autoflush): the next round is new rows
-                if len(claims) >= limit or (len(rows) < wanted and not expired):
-                    break
+        sections: dict[int, CallbackSection] = {}
+        for _ in range(max(limit, 8)):  # rounds; each one claims, expires or fills an app
+            full = [app for app, n in taken.items() if app_limit is not None and n >= app_limit]
+            wanted = limit - len(claims)
+            rows = session.scalars(
+                (due.where(row.sdk_app_id.not_in(full)) if full else due)
+                .order_by(row.next_attempt_at, row.id)
+                .limit(wanted)
+                .with_for_update(skip_locked=True, of=row)
+            ).all()
+            expired = False
+            for delivery in rows:
+                if app_limit is not None and taken[delivery.sdk_app_id] >= app_limit:
+                    continue  # its app is full: the next round leaves the app out
+                claim = self._take(session, delivery, sections, now)
+                if claim is None:
+                    expired = True  # its room's next delivery may be due now
+                else:
+                    taken[claim.sdk_app_id] += 1
+                    claims.append(claim)
+            # what was claimed or expired is no longer due (autoflush): the next round is new rows
+            if len(claims) >= limit or (len(rows) < wanted and not expired):
+                break
         return claims
 
     def _take(
@@ -251,59 +285,3 @@ class Outbox:
             select(func.max(CallbackAttempt.attempt)).where(CallbackAttempt.delivery_id == delivery.id)
         )
         return (last or 0) < delivery.attempts
-
-    def record(self, claim: Claim, outcome: Outcome) -> str:
-        """Log the attempt and move the delivery on: delivered, retried later, or expired.
-
-        Returns the delivery's state ("pending" while it will be retried); "lost" when the
-        lease had expired and another dispatcher took the delivery over.
-        """
-        now = self._clock.now()
-        retry_at: datetime | None = None
-        if outcome.ok:
-            values: dict[str, object] = {"state": DELIVERED, "finished_at": now}
-        elif now >= claim.queued_at + self._window:
-            values = {"state": EXPIRED, "finished_at": now}
-        else:
-            retry_at = now + backoff(claim.attempt, self._cap, self._uniform)
-            values = {"next_attempt_at": retry_at}
-        with self._store.write() as session:
-            session.add(
-                CallbackAttempt(
-                    delivery_id=claim.delivery_id,
-                    attempt=claim.attempt,
-                    sent_at=outcome.sent_at,
-                    duration_ms=outcome.duration_ms,
-                    status_code=outcome.status_code,
-                    error=outcome.error[:_ERROR_MAX],
-                )
-            )
-            result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-                update(CallbackDelivery)
-                .where(
-                    CallbackDelivery.id == claim.delivery_id,
-                    CallbackDelivery.attempts == claim.attempt,
-                    CallbackDelivery.state == PENDING,
-                )
-                .values(**values)
-            )
-            if result.rowcount != 1:
-                log.warning(
-                    "delivery %d: lease lost before attempt %d ended", claim.delivery_id, claim.attempt
-                )
-                return "lost"
-            if retry_at is not None:
-                # the room waits for its head: its followers are not due before it (keeps claims cheap)
-                session.execute(
-                    update(CallbackDelivery)
-                    .where(
-                        CallbackDelivery.sdk_app_id == claim.sdk_app_id,
-                        CallbackDelivery.room_key == claim.room_key,
-                        CallbackDelivery.event_group == claim.event_group,
-                        CallbackDelivery.state == PENDING,
-                        CallbackDelivery.room_sequence > claim.room_sequence,
-                        CallbackDelivery.next_attempt_at < retry_at,
-                    )
-                    .values(next_attempt_at=retry_at)
-                )
-        return str(values.get("state", PENDING))

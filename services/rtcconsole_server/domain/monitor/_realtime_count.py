@@ -15,7 +15,10 @@ UTC slot of its own time (a sample's ``sample_time``, an event's ``event_time``)
 
 Only apps of a paid edition are counted (free ones have no real-time API), each with its
 edition's retention. A record older than that retention is counted nowhere in real time (it is
-stored and counts in the history); per-room and breakdown figures are kept 10 minutes.
+stored and counts in the history); per-room and breakdown figures are kept 10 minutes. A record
+older than :data:`MEMBERSHIP_WINDOW` (10 minutes) adds only to its slot's app-total stall and
+total time: the slot's sets no longer take members, and from 11 minutes on they are compacted
+into their sizes (``_realtime_compact``, run after each batch; decision 0036).
 A batch's writes are summed per (key, slot) in Python, then sent as one ``LiveBatch``: one
 round trip. A live state that fails (Redis down) never fails the ingest: the batch is stored,
 the failure is logged and counted in :attr:`RealtimeCounter.failures` (decision 0026).
@@ -34,6 +37,7 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.events import EventInput
 from rtcconsole_server.domain.monitor._client_events import ABNORMAL_EVENT_TYPES, ClientEventInput
 from rtcconsole_server.domain.monitor._command_watch import Offload
+from rtcconsole_server.domain.monitor._realtime_compact import MEMBERSHIP_WINDOW, Compactor
 from rtcconsole_server.domain.monitor._realtime_keys import (
     DETAIL_RETENTION,
     LOOK_BACK,
@@ -76,6 +80,8 @@ class _Writes:
 
     sets: defaultdict[tuple[str, int, timedelta], set[str]] = field(default_factory=lambda: defaultdict(set))
     counters: defaultdict[tuple[str, int, timedelta], int] = field(default_factory=lambda: defaultdict(int))
+    totals: set[tuple[int, int, timedelta]] = field(default_factory=set)
+    """(app, slot, retention) whose app-total sets are written: to compact later."""
 
     def add(self, key: str, slot: int, value: str, retention: timedelta) -> None:
         self.sets[(key, slot, retention)].add(value)
@@ -125,6 +131,11 @@ class RealtimeCounter:
         """Batches whose counting failed (the live state was unreachable); they are stored."""
         self.too_late = 0
         """Records older than their app's retention, counted nowhere in real time."""
+        self.late = 0
+        """Records older than :data:`MEMBERSHIP_WINDOW` (within the look-back): they join no set;
+        a downstream sample still adds its stall and total time to its slot."""
+        self.compactor = Compactor(live) if live is not None else None
+        """Compacts the app-total sets this process wrote once their slot is 11 minutes old."""
 
     async def count(self, offload: Offload, records: Sequence[Record]) -> None:
         """Count ``records`` (one committed batch's ``stored``); never raises for the live state."""
@@ -133,17 +144,21 @@ class RealtimeCounter:
             return
         try:
             writes = await offload(functools.partial(self._plan, records))
-            if not writes:
-                return
-            batch = live.batch()
-            for (key, slot, retention), members in writes.sets.items():
-                batch.add_to_set(key, slot, *sorted(members), retention=retention)
-            for (key, slot, retention), amount in writes.counters.items():
-                batch.incr(key, slot, amount, retention=retention)
-            await batch.execute()
+            if writes:
+                batch = live.batch()
+                for (key, slot, retention), members in writes.sets.items():
+                    batch.add_to_set(key, slot, *sorted(members), retention=retention)
+                for (key, slot, retention), amount in writes.counters.items():
+                    batch.incr(key, slot, amount, retention=retention)
+                await batch.execute()
+                assert self.compactor is not None
+                for app, slot, retention in writes.totals:
+                    self.compactor.note(app, slot, retention)
         except Exception:  # the store is the truth: the batch is stored, only its live figures are lost
             self.failures += 1
             log.warning("real-time counting of a batch of %d records failed", len(records), exc_info=True)
+        if self.compactor is not None:
+            await self.compactor.run()  # never raises for the live state
 
     def _plan(self, records: Sequence[Record]) -> _Writes:
         """The writes of ``records`` (in the store's thread pool: it may read editions and attributes)."""
@@ -151,6 +166,7 @@ class RealtimeCounter:
         now = self._clock.now()
         editions = self._editions_of({r.sdk_app_id for r in records}, now)
         current = self._live.current_slot()
+        closed = current - self._live.retention_slots_of(MEMBERSHIP_WINDOW)  # R21, decision 0036
         kept: list[tuple[Record, int, timedelta]] = []
         for record in records:
             edition = editions.get(record.sdk_app_id)
@@ -165,13 +181,15 @@ class RealtimeCounter:
                 self._attributes.put(
                     (record.sdk_app_id, record.room_key, record.user_id), record.kept_session, now
                 )
+            if slot <= closed:
+                self.late += 1
             kept.append((record, slot, retention))
         attributes = self._attributes_of(
             {(r.sdk_app_id, r.room_key, r.user_id) for r, _, _ in kept if r.user_id}, now
         )
         plan = _Plan(attributes)
         for record, slot, retention in kept:
-            plan.count(record, slot, retention)
+            plan.count(record, slot, retention, members=slot > closed)
         return plan.finish()
 
     def _editions_of(self, apps: Iterable[int], now: datetime) -> dict[int, Edition]:
@@ -202,6 +220,18 @@ class RealtimeCounter:
         return found
 
 
+def _stall_of(record: Record) -> tuple[str, int, int] | None:
+    """(media, total ms, stall ms counted) of a downstream video or audio sample; None otherwise.
+
+    The stall counts only when it reaches the minimum stall (600 ms video, 200 ms audio; R21)."""
+    if not (isinstance(record, SampleInput) and record.peer_id and record.media in _MEDIA):
+        return None
+    media = _MEDIA[record.media]
+    stalled = record.stall_ms or 0
+    counted = stalled if counts_as_stall(timedelta(milliseconds=stalled), media_kind=media) else 0
+    return media, record.interval, counted
+
+
 _SubjectKey = tuple[int, str, str, int, timedelta]
 """(app, room, user, slot, retention): what a record counts under."""
 _Figures = list[tuple[Figure, str, timedelta]]
@@ -221,12 +251,21 @@ class _Plan:
         self._figures: dict[_SubjectKey, _Figures] = {}
         self._stall: defaultdict[tuple[_SubjectKey, str], list[int]] = defaultdict(lambda: [0, 0])
 
-    def count(self, record: Record, slot: int, retention: timedelta) -> None:
+    def count(self, record: Record, slot: int, retention: timedelta, *, members: bool = True) -> None:
+        """Count ``record`` in ``slot``; ``members`` False: the slot's sets are closed (the record
+        is older than the membership window), only the app's stall and total time take it."""
         app, room, writes = record.sdk_app_id, record.room_key, self.writes
         if isinstance(record, EventInput) and record.event_type == _ROOM_DISMISSED:
             writes.add(ended_rooms_key(app), slot, room, DETAIL_RETENTION)
             return
         if not record.user_id or (isinstance(record, EventInput) and record.event_type == _USER_EXITED):
+            return
+        if not members:  # decision 0036: a compacted slot's sizes never change
+            if (stall := _stall_of(record)) is not None:
+                media, total, stalled = stall
+                stall_key, total_key = app_keys(app).stall_keys(media)
+                writes.incr(total_key, slot, total, retention)
+                writes.incr(stall_key, slot, stalled, retention)
             return
         subject_key: _SubjectKey = (app, room, record.user_id, slot, retention)
         figures = self._figures.get(subject_key)
@@ -235,19 +274,18 @@ class _Plan:
         if isinstance(record, ClientEventInput) and record.event_type in ABNORMAL_EVENT_TYPES:
             for figure, value, kept in figures:
                 writes.add(figure.abnormal, slot, value, kept)
-        if isinstance(record, SampleInput) and record.peer_id and record.media in _MEDIA:
-            media = _MEDIA[record.media]
-            stalled = record.stall_ms or 0
+        if (stall := _stall_of(record)) is not None:
+            media, total, stalled = stall
             sums = self._stall[(subject_key, media)]
-            sums[0] += record.interval
-            if counts_as_stall(timedelta(milliseconds=stalled), media_kind=media):
-                sums[1] += stalled
+            sums[0] += total
+            sums[1] += stalled
 
     def _present(self, subject_key: _SubjectKey) -> _Figures:
         """Mark the subject online in every figure it belongs to; its figures."""
         app, room, user, slot, retention = subject_key
         subject = _Subject(app, room, user, slot, retention, self._attributes.get((app, room, user), {}))
         self.writes.add(rooms_key(app), slot, room, retention)
+        self.writes.totals.add((app, slot, retention))
         for dimension in Dimension:
             value = subject.attributes.get(dimension.attribute, "")
             self.writes.add(dimension_values_key(app, dimension), slot, value, DETAIL_RETENTION)

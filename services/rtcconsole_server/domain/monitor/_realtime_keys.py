@@ -9,6 +9,11 @@ one app's keys live on one shard) and is one series of per-slot counters or sets
 * the per-room and per-breakdown-value figures, read only for the latest closed slot (room
   list, breakdown; a later stream's frame), are kept :data:`DETAIL_RETENTION` (10 minutes):
   enough for late records and a reconnecting subscriber, at a fraction of the memory.
+
+The app's three total sets (users, abnormal users, rooms) take members for
+:data:`MEMBERSHIP_WINDOW` (10 minutes) only; from :data:`COMPACT_AFTER` (11 minutes) on, each
+slot's sets are compacted into their sizes for the rest of the look-back (decision 0036,
+``_realtime_compact``).
 """
 
 from __future__ import annotations
@@ -18,12 +23,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 __all__ = [
+    "COMPACT_AFTER",
+    "COMPACT_CLAIM_RETENTION",
     "DETAIL_RETENTION",
     "LOOK_BACK",
+    "MEMBERSHIP_WINDOW",
     "Dimension",
     "Edition",
     "Figure",
     "app_keys",
+    "app_sets",
+    "compact_claim_key",
     "dimension_keys",
     "dimension_values_key",
     "ended_rooms_key",
@@ -34,6 +44,18 @@ __all__ = [
 
 DETAIL_RETENTION = timedelta(minutes=10)
 """How long per-room and per-breakdown-value figures are kept: 10 minutes (60 slots)."""
+
+MEMBERSHIP_WINDOW = DETAIL_RETENTION
+"""How long a slot's sets take members: 10 minutes. A record older than that counts in its
+slot's stall and total time only (decision 0036), so a set never changes once compacted."""
+
+COMPACT_AFTER = MEMBERSHIP_WINDOW + timedelta(minutes=1)
+"""Age from which a slot's app-total sets are compacted: 11 minutes, the membership window plus
+a minute for replicas' clocks (``live.redis.EXPIRY_GRACE``)."""
+
+COMPACT_CLAIM_RETENTION = timedelta(minutes=20)
+"""How long a slot's compaction claim (:func:`compact_claim_key`) is kept: past the compaction
+age, so a replica a few minutes late still finds it."""
 
 
 class Edition(enum.StrEnum):
@@ -115,6 +137,17 @@ def _figure(base: str, suffix: str = "") -> Figure:
 def app_keys(sdk_app_id: int) -> Figure:
     """The app's totals (edition retention)."""
     return _figure(_prefix(sdk_app_id))
+
+
+def app_sets(sdk_app_id: int) -> tuple[str, str, str]:
+    """The app's total sets (users, abnormal users, rooms): what compaction turns into sizes."""
+    keys = app_keys(sdk_app_id)
+    return keys.users, keys.abnormal, rooms_key(sdk_app_id)
+
+
+def compact_claim_key(sdk_app_id: int) -> str:
+    """Per-slot counter whose first increment wins the right to compact the slot's sets."""
+    return f"{_prefix(sdk_app_id)}compact"
 
 
 def rooms_key(sdk_app_id: int) -> str:

@@ -9,7 +9,8 @@ volume), the max for the SDK task time (the worst task of the step) and for the 
 the **sum** for the stall time, so that the stall time of any range is the sum of its points
 whatever the step.
 
-Levels come from ``_thresholds`` only (no figure is written here):
+Levels come from ``_thresholds`` only (no figure is written here), a column at a time
+(``_series_levels``: one ``bisect`` per point):
 
 - packet loss, system CPU, SDK task time, volume: the point's value in the metric's bands;
 - bitrate: its *bitrate change*, the deviation of the point from the mean of the points of
@@ -28,14 +29,20 @@ interval is flagged. **Low frame rate without recovering** is a frame rate in it
 from __future__ import annotations
 
 import functools
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from rtcconsole_server.domain.monitor._samples import AUDIO, MEDIA_NAMES, METRICS, SCREEN_SHARE, VIDEO
-from rtcconsole_server.domain.monitor._thresholds import QualityLevel, QualityMetric, thresholds_for
+from rtcconsole_server.domain.monitor._series_levels import (
+    bitrate_levels,
+    frame_rate_levels,
+    levels_of,
+    marked_positions,
+    runs,
+)
+from rtcconsole_server.domain.monitor._thresholds import QualityLevel, QualityMetric
 
 __all__ = [
     "RECENT_WINDOW",
@@ -46,6 +53,7 @@ __all__ = [
     "Series",
     "SeriesMetricSpec",
     "applies",
+    "build_columns",
     "build_series",
     "jitter_moments",
     "media_name",
@@ -129,63 +137,37 @@ class Flag:
 
 @dataclass(frozen=True)
 class Series:
+    """One metric of one stream, as columns: point ``k`` is step ``steps[k]`` (its time
+    ``start + step × steps[k]``), ``values[k]``, ``levels[k]``, ``counts[k]``. A 5-hour read
+    has 11 series of ~1,000 points: columns are built and judged in bulk, and the protos are
+    filled from them (``api/convert_series``); :attr:`points` is the same as tuples."""
+
     spec: SeriesMetricSpec
-    points: tuple[Point, ...]
+    start: datetime
+    """The range's start: step 0's."""
+    step: timedelta
+    steps: tuple[int, ...]
+    """The step indexes that have a point, ascending."""
+    values: tuple[float, ...]
+    levels: tuple[QualityLevel | None, ...]
+    """None: not judged (or no recent mean yet)."""
+    counts: tuple[int, ...]
+    """Samples that measured the metric in each step (> 0)."""
+
+    @functools.cached_property
+    def points(self) -> tuple[Point, ...]:
+        """The points as tuples, in time order (built on first use, then kept)."""
+        start, step = self.start, self.step
+        return tuple(
+            Point(start + step * i, v, level, n)
+            for i, v, level, n in zip(self.steps, self.values, self.levels, self.counts, strict=True)
+        )
 
 
 def step_for(span: timedelta, max_points: int) -> timedelta:
     """The shortest whole-second step that cuts ``span`` into at most ``max_points`` steps."""
     micros = span // timedelta(microseconds=1)
     return timedelta(seconds=max(1, -(-micros // (max_points * 1_000_000))))
-
-
-@functools.cache
-def _bands(metric: QualityMetric, media: str) -> Callable[[float], QualityLevel]:
-    """The classifier of ``metric`` for ``media`` (a device metric's bands apply to every kind),
-    looked up once per process rather than once per point."""
-    return thresholds_for(metric, media_kind=media).level_of
-
-
-def _level(metric: QualityMetric, value: float, media: str) -> QualityLevel | None:
-    try:
-        return _bands(metric, media)(value)
-    except ValueError:  # outside the metric's domain (a mean a hair past 100 %): not judged
-        return None
-
-
-def _worst(*levels: QualityLevel | None) -> QualityLevel | None:
-    known = [level for level in levels if level is not None]
-    return max(known) if known else None
-
-
-def _bitrate_levels(values: Mapping[int, float], step: timedelta, media: str) -> dict[int, QualityLevel]:
-    """The bitrate change's level of each step that has a recent mean."""
-    window = thresholds_for(QualityMetric.BITRATE_CHANGE, media_kind=media).window
-    own = max(1, math.ceil(window / step)) if window else 1  # steps the compared value averages
-    back = max(1, math.ceil(RECENT_WINDOW / step))  # steps of the recent mean
-    levels: dict[int, QualityLevel] = {}
-    for index in values:
-        recent = [values[i] for i in range(index - back, index) if i in values]
-        if not recent:
-            continue
-        compared = [values[i] for i in range(index - own + 1, index + 1) if i in values]
-        reference, value = sum(recent) / len(recent), sum(compared) / len(compared)
-        change = abs(value - reference) / reference * 100 if reference else (0.0 if not value else math.inf)
-        level = _level(QualityMetric.BITRATE_CHANGE, change, media)
-        if level is not None:
-            levels[index] = level
-    return levels
-
-
-def _runs(indexes: Sequence[int]) -> list[tuple[int, int]]:
-    """Consecutive step indexes as (first, last) pairs."""
-    runs: list[tuple[int, int]] = []
-    for index in indexes:
-        if runs and runs[-1][1] == index - 1:
-            runs[-1] = (runs[-1][0], index)
-        else:
-            runs.append((index, index))
-    return runs
 
 
 def build_series(
@@ -197,43 +179,71 @@ def build_series(
     step: timedelta,
 ) -> tuple[Series, list[Flag]]:
     """The points of ``spec`` from its steps (index → (aggregate, samples)), with levels and flags."""
+    ordered = sorted(steps)
+    return build_columns(
+        spec,
+        ordered,
+        [steps[i][0] for i in ordered],
+        [steps[i][1] for i in ordered],
+        media=media,
+        start=start,
+        step=step,
+    )
+
+
+def build_columns(
+    spec: SeriesMetricSpec,
+    steps: Sequence[int],
+    values: Sequence[float],
+    counts: Sequence[int],
+    *,
+    media: int,
+    start: datetime,
+    step: timedelta,
+) -> tuple[Series, list[Flag]]:
+    """The series of ``spec`` from its columns (step indexes ascending, each once; the
+    aggregate and the sample count of each), with its levels and flags (the module's rules)."""
     kind = media_name(media)
-    values = {index: steps[index][0] for index in sorted(steps)}
-    levels: dict[int, QualityLevel | None] = {}
     flags: list[Flag] = []
     judged = spec.judged_by[0] if spec.judged_by else None
-    if judged is QualityMetric.BITRATE_CHANGE:
-        levels.update(_bitrate_levels(values, step, kind))
+    levels: list[QualityLevel | None]
+    if judged is None:
+        levels = [None] * len(steps)
+    elif judged is QualityMetric.BITRATE_CHANGE:
+        levels = bitrate_levels(steps, values, step, kind, recent=RECENT_WINDOW)
     elif judged is QualityMetric.FRAME_RATE:
-        rate = {i: _level(QualityMetric.FRAME_RATE, v, kind) for i, v in values.items()}
-        for i, v in values.items():
-            swing = (
-                _level(QualityMetric.FRAME_RATE_SWING, abs(v - values[i - 1]), kind)
-                if i - 1 in values
-                else None
-            )
-            levels[i] = _worst(rate[i], swing)
-        low = [i for i, level in rate.items() if level is QualityLevel.POOR]
-        flags += _flags("low_frame_rate", spec.name, low, start, step)
-    elif judged is not None:
-        levels = {i: _level(judged, v, kind) for i, v in values.items()}
-    if judged is QualityMetric.PACKET_LOSS:
-        marked = [i for i, level in levels.items() if level is not None and level.marked]
-        for flag in _flags("sustained_loss", spec.name, marked, start, step):
-            flags.append(flag)
-            first, last = (flag.start - start) // step, (flag.end - start) // step - 1
-            levels.update({i: QualityLevel.SEVERE for i in range(first, last + 1)})
-    points = tuple(
-        Point(start + step * i, v, levels.get(i), steps[i][1]) for i, v in values.items()
-    )  # fmt: skip
-    return Series(spec, points), flags
+        levels, rate = frame_rate_levels(steps, values, kind)
+        low = [here for here, level in enumerate(rate) if level is QualityLevel.POOR]
+        flags += _flags("low_frame_rate", spec.name, steps, low, start, step)
+    else:
+        levels = levels_of(judged, kind, values)
+    if judged is QualityMetric.PACKET_LOSS:  # sustained loss: its points become SEVERE
+        for first, last in _sustained(steps, marked_positions(levels), step):
+            flags.append(_flag("sustained_loss", spec.name, steps, first, last, start, step))
+            levels[first : last + 1] = [QualityLevel.SEVERE] * (last + 1 - first)
+    series = Series(spec, start, step, tuple(steps), tuple(values), tuple(levels), tuple(counts))
+    return series, flags
 
 
-def _flags(kind: str, metric: str, indexes: Sequence[int], start: datetime, step: timedelta) -> list[Flag]:
+def _sustained(steps: Sequence[int], positions: Sequence[int], step: timedelta) -> list[tuple[int, int]]:
+    """The runs of consecutive steps among ``positions`` that cover at least SUSTAINED_FOR."""
     return [
-        Flag(kind, metric, start + step * first, start + step * (last + 1))
-        for first, last in _runs(sorted(indexes))
-        if step * (last - first + 1) >= SUSTAINED_FOR
+        (first, last) for first, last in runs(steps, positions) if step * (last - first + 1) >= SUSTAINED_FOR
+    ]
+
+
+def _flag(
+    kind: str, metric: str, steps: Sequence[int], first: int, last: int, start: datetime, step: timedelta
+) -> Flag:
+    return Flag(kind, metric, start + step * steps[first], start + step * (steps[last] + 1))
+
+
+def _flags(
+    kind: str, metric: str, steps: Sequence[int], positions: Sequence[int], start: datetime, step: timedelta
+) -> list[Flag]:
+    return [
+        _flag(kind, metric, steps, first, last, start, step)
+        for first, last in _sustained(steps, positions, step)
     ]
 
 

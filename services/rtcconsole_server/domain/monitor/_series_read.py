@@ -4,7 +4,8 @@ The pair is named by its reporter: ``user_id`` with ``peer_id`` set is the downs
 ``user_id`` received from ``peer_id`` (``peer_id`` the sender); ``peer_id`` empty is
 ``user_id``'s own upstream. One media kind; the metrics asked for (default: every one that
 applies to that side and kind). One SQL statement reads every metric's steps
-(``_series_query``); ``_series`` turns them into points, levels and flags.
+(``_series_query``), fetched as columns; ``_series`` judges each column and keeps it as
+such (points, levels and flags).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from rtcconsole_server.domain.monitor._series import (
     Series,
     SeriesMetricSpec,
     applies,
-    build_series,
+    build_columns,
     step_for,
 )
-from rtcconsole_server.domain.monitor._series_query import query_steps
+from rtcconsole_server.domain.monitor._series_query import query_columns
 from rtcconsole_server.domain.monitor._series_range import CallScope
 from rtcconsole_server.errors import FieldViolation
 
@@ -91,13 +92,13 @@ def read_series(
 ) -> SeriesResult:
     """The series of ``specs`` for the stream (user_id, peer_id, media) over the scope's range."""
     step = step_for(scope.end - scope.start, max_points or DEFAULT_POINTS)
-    rows = query_steps(
+    columns = query_columns(
         session,
         sdk_app_id=scope.sdk_app_id,
         room_key=scope.room_key,
-        users=[user_id],
-        peers=[peer_id],
-        media=[media],
+        user_id=user_id,
+        peer_id=peer_id,
+        media=media,
         start=scope.start,
         end=scope.end,
         step=step,
@@ -106,10 +107,10 @@ def read_series(
     series: list[Series] = []
     flags: list[Flag] = []
     for spec in specs:
-        steps = {
-            r.step: (r.values[spec.column], r.counts[spec.column]) for r in rows if spec.column in r.values
-        }
-        one, found = build_series(spec, steps, media=media, start=scope.start, step=step)
+        column = columns[spec.column]
+        one, found = build_columns(
+            spec, column.steps, column.values, column.counts, media=media, start=scope.start, step=step
+        )
         series.append(one)
         flags += found
     flags.sort(key=lambda f: (f.start, f.kind, f.metric))

@@ -9,20 +9,25 @@ exactly the windows whose version moved. Integer seconds end to end.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from rtcconsole.usage import CATEGORIES
 from rtcconsole_server.clock import Clock, floor_instant
-from rtcconsole_server.domain.common import BatchOutcome, Rejection, key_violations, text_violations
+from rtcconsole_server.domain.common import BatchOutcome, Rejection
+from rtcconsole_server.domain.usage._validate import (
+    KINDS,
+    MAX_AGE,
+    MAX_AHEAD,
+    UsageInput,
+    plainly_valid,
+    validate,
+)
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.bulk import insert_rows
@@ -44,18 +49,8 @@ __all__ = [
 
 WINDOW = timedelta(minutes=5)
 """Width of the tumbling windows, aligned on UTC."""
-KINDS = {1: "interactive_av", 2: "cloud_recording"}
-"""UsageKind numbers accepted in records."""
 MAX_BATCH = 5000
 """Records in one batch."""
-MAX_AGE = timedelta(days=35)
-"""Oldest start time accepted, before the server's clock."""
-MAX_AHEAD = timedelta(minutes=5)
-"""Latest start time accepted, after the server's clock."""
-MAX_SECONDS = 86_400
-"""Longest single record, in seconds."""
-MAX_ID = 128
-"""Longest record id and user id, in characters (as for events)."""
 log = logging.getLogger("rtcconsole_server.usage")
 
 _RETRY = RetryPolicy(attempts=3, retry_on=frozenset({Race.UNIQUE_VIOLATION, Race.DEADLOCK}))
@@ -79,60 +74,6 @@ _SQLITE_CHUNK = 500
 def window_start(instant: datetime) -> datetime:
     """The start of the UTC 5-minute window containing ``instant``."""
     return floor_instant(instant, WINDOW)
-
-
-@dataclass(frozen=True)
-class UsageInput:
-    """One record as the data plane sends it. ``room_key`` is ``n:<id>`` or ``s:<id>``."""
-
-    record_id: str
-    sdk_app_id: int
-    room_key: str
-    user_id: str
-    kind: int
-    category: str
-    start_time: datetime
-    seconds: int
-
-    def digest(self) -> str:
-        """SHA-256 (hex) of the payload's canonical form: the fields joined by U+001F, the start
-        time in UTC ISO 8601. Stored with the record; a retry must produce the same digest."""
-        start = self.start_time if self.start_time.tzinfo is UTC else self.start_time.astimezone(UTC)
-        canonical = (
-            f"{self.record_id}\x1f{self.sdk_app_id}\x1f{self.room_key}\x1f{self.user_id}\x1f{self.kind}"
-            f"\x1f{self.category}\x1f{start.isoformat()}\x1f{self.seconds}"
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-_CATEGORY_RULE = (
-    "must be a UsageCategory: USAGE_CATEGORY_AUDIO, USAGE_CATEGORY_SD, USAGE_CATEGORY_HD, "
-    "USAGE_CATEGORY_FULL_HD, USAGE_CATEGORY_2K or USAGE_CATEGORY_4K"
-)
-"""Named as callers type them (the wire's enum names), not as the domain spells categories."""
-
-
-def validate(record: UsageInput, now: datetime) -> list[FieldViolation]:
-    """Field violations of one record, with field names relative to the record. Ids and rooms
-    follow the same rules as events (``domain.events``: one definition of a room)."""
-    problems = text_violations(record.record_id, "record_id", min_len=1, max_len=MAX_ID)
-    if record.sdk_app_id == 0:
-        problems.append(FieldViolation("sdk_app_id", "is required"))
-    problems += key_violations(record.room_key)
-    problems += text_violations(record.user_id, "user_id", min_len=1, max_len=MAX_ID)
-    if record.kind not in KINDS:
-        problems.append(
-            FieldViolation("kind", "must be USAGE_KIND_INTERACTIVE_AV or USAGE_KIND_CLOUD_RECORDING")
-        )
-    if record.category not in CATEGORIES:
-        problems.append(FieldViolation("category", _CATEGORY_RULE))
-    if record.start_time < now - MAX_AGE:
-        problems.append(FieldViolation("start_time", "is more than 35 days before the server's clock"))
-    if record.start_time > now + MAX_AHEAD:
-        problems.append(FieldViolation("start_time", "is more than 5 minutes after the server's clock"))
-    if not 1 <= record.seconds <= MAX_SECONDS:
-        problems.append(FieldViolation("seconds", f"must be a whole number of seconds, 1-{MAX_SECONDS}"))
-    return problems
 
 
 class UsageIngest:
@@ -177,7 +118,11 @@ class UsageIngest:
         outcome = BatchOutcome()
         valid: list[tuple[int, UsageInput, str]] = []
         violations: list[FieldViolation] = []  # for an atomic batch: every problem, by field
+        earliest, latest = now - MAX_AGE, now + MAX_AHEAD
         for i, record in enumerate(records):
+            if plainly_valid(record, earliest, latest):
+                valid.append((offset + i, record, record.digest()))
+                continue
             problems = validate(record, now)
             if problems:
                 violations += [
