@@ -183,6 +183,15 @@ def _waiting_for(admin: psycopg.Connection[tuple[object, ...]], table: str) -> i
     return int(str(row[0])) if row else 0
 
 
+def _waiting_on_lock(admin: psycopg.Connection[tuple[object, ...]], name: str) -> bool:
+    """Whether the session named ``name`` waits for a lock (a row, a table or an advisory one)."""
+    row = admin.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
+        (name,),
+    ).fetchone()
+    return bool(row and int(str(row[0])) > 0)
+
+
 def _reader(stream: Iterator[str], into: queue.Queue[str]) -> None:
     for line in stream:
         into.put(line)
@@ -235,16 +244,28 @@ def test_a_paused_aggregator_neither_overwrites_newer_lines_nor_loses_records(
             ]
             writer = threading.Thread(target=_ingest, args=(loaded.store, late))
             writer.start()  # may wait for the paused one's window locks: that is the point
-            second = subprocess.run(
-                _aggregator(url, "--once", "--batch-windows", "30"),
-                capture_output=True,
+            # The second publishes the windows the paused one did not claim (SKIP LOCKED). The
+            # days both touch are taken in turns (advisory locks): if the paused one already
+            # holds them, the second waits for it, so the paused one is let go once the second
+            # has finished or waits on a lock, while it is still inside its transaction.
+            second_name = f"rtc-second-{os.getpid()}"
+            second_url = make_url(url).update_query_dict({"application_name": second_name})
+            second = subprocess.Popen(
+                _aggregator(
+                    second_url.render_as_string(hide_password=False), "--once", "--batch-windows", "30"
+                ),
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=120,
             )
-            assert second.returncode == 0, second.stderr
+            deadline = time.monotonic() + 60
+            while second.poll() is None and not _waiting_on_lock(admin, second_name):
+                assert time.monotonic() < deadline, "the second aggregator neither ends nor waits"
+                time.sleep(0.05)
             assert _in_transaction(admin, name), "the paused one still holds its claim"
         finally:
             first.send_signal(signal.SIGCONT)
+        second_log = second.communicate(timeout=120)[1]
+        assert second.returncode == 0, second_log
         assert first.wait(timeout=120) == 0
         reader.join(timeout=30)
         first.stderr.close()
