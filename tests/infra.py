@@ -313,6 +313,21 @@ def postgres_url(postgres_database: PostgresDatabases) -> str:
 # ------------------------------------------------------------------- Redis
 
 
+def admin_url_of(url: str) -> str:
+    """A libpq URL (``postgresql://``) for psycopg from a SQLAlchemy one (``postgresql+psycopg://``)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def waiting_for(admin: psycopg.Connection[Any], table: str) -> int:
+    """Backends of other sessions waiting for a lock on ``table``: a test that holds the table
+    (``LOCK TABLE``) starts competing processes together once they all wait for it."""
+    row = admin.execute(
+        "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
+        (table,),
+    ).fetchone()
+    return int(str(row[0])) if row else 0
+
+
 def _redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(
         url,

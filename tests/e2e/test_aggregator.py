@@ -30,7 +30,7 @@ from rtcconsole_server.domain.usage import UsageIngest, UsageInput, window_start
 from rtcconsole_server.store import Store, open_store, upgrade
 from rtcconsole_server.store.models_usage import UsageLine, UsageRecord, UsageWindow
 from tests.e2e.processes import BIN, run_cli
-from tests.infra import PostgresDatabases
+from tests.infra import PostgresDatabases, admin_url_of, waiting_for
 
 Lines = dict[tuple[int, datetime, int, str], int]
 
@@ -150,7 +150,7 @@ def test_two_aggregators_at_once_publish_every_window_exactly_once(
 ) -> None:
     url = postgres_database()
     loaded = _load(url, apps=40, windows=30, per_window=6)
-    admin_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    admin_url = admin_url_of(url)
     with psycopg.connect(admin_url) as gate:
         # Both start at once, whatever their start-up times: the windows table is held until
         # both wait for it (else the first could finish all 30 batches before the second is up).
@@ -162,9 +162,9 @@ def test_two_aggregators_at_once_publish_every_window_exactly_once(
             for _ in range(2)
         ]
         deadline = time.monotonic() + 60
-        while _waiting_for(gate, "usage_windows") < 2 and time.monotonic() < deadline:
+        while waiting_for(gate, "usage_windows") < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _waiting_for(gate, "usage_windows") == 2, "both aggregators wait for the windows"
+        assert waiting_for(gate, "usage_windows") == 2, "both aggregators wait for the windows"
         gate.commit()
     logs = [p.communicate(timeout=120)[1] for p in both]
     assert [p.returncode for p in both] == [0, 0], logs
@@ -172,15 +172,6 @@ def test_two_aggregators_at_once_publish_every_window_exactly_once(
     assert _lines(loaded.store) == _expected(loaded.records) == _bare_group_by(loaded.store)
     assert _revisions(loaded.store) == {1: 40 * 30}  # no window was published twice
     loaded.store.dispose()
-
-
-def _waiting_for(admin: psycopg.Connection[tuple[object, ...]], table: str) -> int:
-    """Backends of other sessions waiting for a lock on ``table``."""
-    row = admin.execute(
-        "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
-        (table,),
-    ).fetchone()
-    return int(str(row[0])) if row else 0
 
 
 def _waiting_on_lock(admin: psycopg.Connection[tuple[object, ...]], name: str) -> bool:
@@ -214,7 +205,7 @@ def test_a_paused_aggregator_neither_overwrites_newer_lines_nor_loses_records(
     paused_url = (
         make_url(url).update_query_dict({"application_name": name}).render_as_string(hide_password=False)
     )
-    admin_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    admin_url = admin_url_of(url)
     first = subprocess.Popen(
         _aggregator(paused_url, "--once", "--batch-windows", "30"), stderr=subprocess.PIPE, text=True
     )

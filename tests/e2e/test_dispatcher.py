@@ -22,7 +22,6 @@ from pathlib import Path
 
 import grpc
 import psycopg
-from sqlalchemy.engine import make_url
 
 from rtcconsole.callbacks import CallbackEvent
 from rtcconsole_server.clock import SystemClock
@@ -34,7 +33,7 @@ from rtcconsole_server.domain.events import EventIngest, EventInput
 from rtcconsole_server.store import open_store
 from tests.callback_support import Receiver, report, room_event, set_callback_in_store
 from tests.e2e.processes import create_account, run_cli, running, serving
-from tests.infra import PostgresDatabases
+from tests.infra import PostgresDatabases, admin_url_of, waiting_for
 
 KEY = "e2eKey9"
 FAST = ("--callback-timeout-seconds", "1", "--callback-lease-seconds", "2", "--callback-poll-seconds", "0.05")
@@ -68,15 +67,6 @@ def _dispatcher(url: str, log: Path, *extra: str) -> Iterator[subprocess.Popen[b
     argv = ["dispatcher", "--database-url", url, *LOOPBACK, *extra]
     with running(argv, log=log, ready=re.compile("dispatcher running")) as (process, _):
         yield process
-
-
-def _waiting_for(admin: psycopg.Connection[tuple[object, ...]], table: str) -> int:
-    """Backends of other sessions waiting for a lock on ``table``."""
-    row = admin.execute(
-        "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
-        (table,),
-    ).fetchone()
-    return int(str(row[0])) if row else 0
 
 
 async def _until(condition: Callable[[], bool], limit_s: float = 60.0) -> None:
@@ -135,7 +125,7 @@ async def test_two_dispatchers_on_one_postgresql_never_deliver_an_event_twice(
     tmp_path: Path, postgres_database: PostgresDatabases
 ) -> None:
     url = postgres_database()
-    admin_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    admin_url = admin_url_of(url)
     # 50 ms an answer: the first dispatcher alone needs ~2.5 s (4 in flight)
     with (
         Receiver(key=KEY, respond=lambda _p, _e: (200, 0.05)) as receiver,
@@ -147,7 +137,7 @@ async def test_two_dispatchers_on_one_postgresql_never_deliver_an_event_twice(
         # until both wait for them (else the first could deliver all 200 before the second is up).
         gate.execute("LOCK TABLE callback_deliveries IN ACCESS EXCLUSIVE MODE")
         with _dispatcher(url, tmp_path / "a.log", *shared), _dispatcher(url, tmp_path / "b.log", *shared):
-            await _until(lambda: _waiting_for(gate, "callback_deliveries") >= 2, limit_s=30)
+            await _until(lambda: waiting_for(gate, "callback_deliveries") >= 2, limit_s=30)
             gate.commit()
             await _until(lambda: len(receiver.events()) >= 200)
             await asyncio.sleep(0.3)  # anything extra would show up now
