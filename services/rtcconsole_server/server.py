@@ -270,7 +270,7 @@ async def build_server(
         ),
         (
             ingest_service_pb2_grpc.add_IngestServiceServicer_to_server,
-            IngestServicer(console, executor, metrics=metrics),
+            IngestServicer(console, executor, metrics=metrics, writes=writes),
         ),
         (
             usage_service_pb2_grpc.add_UsageServiceServicer_to_server,
@@ -278,7 +278,7 @@ async def build_server(
         ),
         (
             monitor_service_pb2_grpc.add_MonitorServiceServicer_to_server,
-            MonitorServicer(console, executor, metrics=metrics),
+            MonitorServicer(console, executor, metrics=metrics, writes=writes),
         ),
     ]
     for register, servicer in registrations:

@@ -124,3 +124,13 @@ async def test_a_body_sees_the_writes_of_those_before_it_in_its_group(
     if store.dialect == "sqlite":
         assert answers == [f"k{n}:{n + 1}" for n in range(5)]
     assert _keys(store) == {"first", *(f"k{n}" for n in range(5))}
+
+
+async def test_a_write_after_the_store_threads_stopped_fails_instead_of_waiting(store: Store) -> None:
+    pool = ThreadPoolExecutor(max_workers=1)
+    writes = GroupCommit(store, pool)
+    pool.shutdown(wait=True)
+    for key in ("late", "later"):  # the second too: nothing is left marked as scheduled
+        with pytest.raises(RuntimeError):
+            await asyncio.wait_for(writes.write(_insert(key)), timeout=10)
+    assert _keys(store) == set()

@@ -33,6 +33,7 @@ from rtcconsole_server.domain.monitor import ClientEventIngest, QualityIngest
 from rtcconsole_server.domain.usage import UsageIngest
 from rtcconsole_server.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from rtcconsole_server.observability import Metrics
+from rtcconsole_server.store import GroupCommit
 
 __all__ = ["MAX_REJECTIONS", "IngestServicer"]
 
@@ -93,8 +94,15 @@ def _tally(response: _Tallied, outcome: BatchOutcome) -> None:
 
 
 class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
-    def __init__(self, console: Console, executor: Executor, *, metrics: Metrics | None = None) -> None:
-        super().__init__(console, executor)
+    def __init__(
+        self,
+        console: Console,
+        executor: Executor,
+        *,
+        metrics: Metrics | None = None,
+        writes: GroupCommit | None = None,
+    ) -> None:
+        super().__init__(console, executor, writes=writes)
         self._metrics = metrics if metrics is not None else Metrics()
 
     async def _batch(

@@ -50,13 +50,21 @@ from rtcconsole_server.api.convert_series import sides as series_sides
 from rtcconsole_server.domain.console import Console
 from rtcconsole_server.domain.monitor import check_after_sequence, room_event_filter
 from rtcconsole_server.observability import Metrics
+from rtcconsole_server.store import GroupCommit
 
 __all__ = ["MonitorServicer"]
 
 
 class MonitorServicer(ServicerBase, pb_grpc.MonitorServiceServicer):
-    def __init__(self, console: Console, executor: Executor, *, metrics: Metrics | None = None) -> None:
-        super().__init__(console, executor)
+    def __init__(
+        self,
+        console: Console,
+        executor: Executor,
+        *,
+        metrics: Metrics | None = None,
+        writes: GroupCommit | None = None,
+    ) -> None:
+        super().__init__(console, executor, writes=writes)
         subscriptions = (metrics if metrics is not None else Metrics()).subscriptions
         self._open_realtime = subscriptions.labels("realtime")  # rtcconsole_subscriptions_open
         self._open_room_events = subscriptions.labels("room_events")

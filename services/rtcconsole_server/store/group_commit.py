@@ -105,9 +105,20 @@ class GroupCommit:
         self._pending.append(_Waiting(body, future, loop))
         with self._lock:
             if not self._scheduled:
-                self._scheduled = True
-                self._executor.submit(self._drain)
+                self._schedule()
         return await future
+
+    def _schedule(self) -> None:
+        """Queue a drain on the store thread (the caller holds the lock). An executor already
+        shut down takes no more work: whatever waits gets its error instead of waiting forever."""
+        try:
+            self._executor.submit(self._drain)
+        except RuntimeError as error:
+            self._scheduled = False
+            while self._pending:
+                self._pending.popleft().settle(False, error)
+            return
+        self._scheduled = True
 
     def _alone(self, body: Callable[[Connection], T]) -> T:
         with self._store.write_core() as connection:
@@ -124,7 +135,7 @@ class GroupCommit:
         finally:
             with self._lock:
                 if self._pending:
-                    self._executor.submit(self._drain)
+                    self._schedule()
                 else:
                     self._scheduled = False
 
