@@ -23,7 +23,8 @@ the variable, the variable over the default.
 Every command that changes the store names it (``store: URL`` on stderr, a
 ``"store"`` field with ``--json``; no password, a SQLite file by its absolute
 path), and ``admin`` warns when it had to create the store, the trap of an
-operator whose ``serve`` runs on another one. An operator's mistake (an unknown
+operator whose ``serve`` runs on another one. No parser accepts an abbreviated flag
+(``serve --lis 1`` is a usage error, not ``--listen``). An operator's mistake (an unknown
 account, a bad or unreachable database, an unwritable data directory, a busy
 port) is one line on stderr, ``rtc-console: error: …`` with what to do, and
 exit status 1 (2 for a usage error); alembic logs below WARNING only with
@@ -38,7 +39,7 @@ import importlib.metadata
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,9 @@ def _add_store_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rtc-console", description="rtc-console server and operator tools")
+    parser = argparse.ArgumentParser(
+        prog="rtc-console", allow_abbrev=False, description="rtc-console server and operator tools"
+    )
     parser.add_argument("--version", action="version", version=f"rtc-console {_version()}")
     _add_settings_flags(parser, "global")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -231,7 +234,23 @@ def _parser() -> argparse.ArgumentParser:
     edition.add_argument("edition", choices=[e.value for e in Edition])
     edition.add_argument("--json", action="store_true")
     _add_store_flags(edition)
+    for each in parsers_of(parser):
+        each.allow_abbrev = False
     return parser
+
+
+def parsers_of(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """*parser* and every parser below it, each command word's (depth first).
+
+    ``_parser`` refuses abbreviated flags on each (``serve --lis 1`` is not ``--listen``): an
+    abbreviation that works today silently means another flag once one is added, and argparse's
+    ``allow_abbrev`` is per parser, not inherited by subcommands.
+    """
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                yield from parsers_of(child)
 
 
 def _serve(settings: Settings) -> int:

@@ -119,6 +119,9 @@ async def test_help_and_the_module_docstring_list_the_exit_statuses(
         assert line in doc
     status, out, _ = await _run(capsys, "usersig", "verify", "--help")
     assert "exit status 3 when it is not valid" in out
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = re.findall(r"^\| ([0-3]) \| (\w+)", readme, flags=re.MULTILINE)
+    assert table == [("0", "success"), ("1", "refused"), ("2", "usage"), ("3", "rejected")]
 
 
 # -- 6. --totp: optional, and six digits ---------------------------------------------------

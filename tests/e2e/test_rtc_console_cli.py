@@ -29,6 +29,7 @@ from rtcconsole import times
 from rtcconsole.client import RtcConsole
 from rtcconsole.errors import Unauthenticated
 from rtcconsole.v1 import app_service_pb2 as app_pb
+from rtcconsole_server.cli import _parser, parsers_of
 from rtcconsole_server.cli_usage import parse_instant
 from rtcconsole_server.settings import LISTEN_FORM, listen_address, split_listen
 from rtcconsole_server.store.migrate import shown_url
@@ -275,6 +276,30 @@ def test_a_bare_port_means_loopback() -> None:
     assert split_listen("localhost:1") == ("localhost", 1)
     with pytest.raises(ValueError, match=re.escape(LISTEN_FORM)):
         split_listen("localhost")
+
+
+def test_no_parser_of_the_tree_accepts_an_abbreviated_flag() -> None:
+    """Every parser, the top one and each command word's, refuses ``--lis`` for ``--listen``."""
+    tree = [(each.prog, each.allow_abbrev) for each in parsers_of(_parser())]
+    assert len(tree) > 12  # not vacuous: serve, admin, account, package, ... are walked
+    assert [prog for prog, abbreviates in tree if abbreviates] == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "refusal"),
+    [
+        (["serve", "--lis", "1"], "unrecognized arguments: --lis"),  # not 127.0.0.1:1
+        (["serve", "--data-plane-tok", "x"], "unrecognized arguments: --data-plane-tok"),
+        (["--log-lev", "DEBUG", "migrate"], "invalid choice: 'DEBUG'"),  # --log-lev is no option
+        (["admin", "account", "package", "add", "a", "--min", "5", "--from", "today", "--to", "+1d"],
+         "the following arguments are required: --minutes"),
+    ],
+)  # fmt: skip
+def test_an_abbreviated_flag_is_a_usage_error(tmp_path: Path, argv: list[str], refusal: str) -> None:
+    result = _cli(tmp_path, *argv, "--database-url", f"sqlite:///{tmp_path / 'rtc.db'}")
+    assert result.returncode == 2
+    assert refusal in result.stderr
+    assert not (tmp_path / "rtc.db").exists()  # refused before anything ran
 
 
 # ------------------------------------------------------------ version, names, dates

@@ -111,6 +111,17 @@ async def test_an_invalid_batch_names_each_field_and_stores_nothing(
     assert only_unknown_app.field_violations == {"events[0].sdk_app_id": "no app has this sdk_app_id"}
     too_many = [room_event(f"e{i}", app.sdk_app_id, at=now) for i in range(5001)]
     assert "events" in (await fails(report(tenant.channel, too_many), CODE.INVALID_ARGUMENT)).field_violations
+    # an unknown type or role is answered with what the caller may type: every wire name
+    strange = [
+        room_event("odd-type", app.sdk_app_id, at=now, type=pb.EventType.ValueType(999)),
+        room_event("odd-role", app.sdk_app_id, at=now, role=pb.Role.ValueType(7)),
+    ]
+    said = (await fails(report(tenant.channel, strange), CODE.INVALID_ARGUMENT)).field_violations
+    assert set(said) == {"events[0].type", "events[1].role"}
+    names = [v.name for v in pb.EventType.DESCRIPTOR.values if v.number]
+    assert [n for n in names if n.removeprefix("EVENT_TYPE_") not in said["events[0].type"]] == [], said
+    assert said["events[1].role"] == "must be ROLE_ANCHOR or ROLE_AUDIENCE"
+    assert {v.name for v in pb.Role.DESCRIPTOR.values if v.number} == {"ROLE_ANCHOR", "ROLE_AUDIENCE"}
 
 
 async def test_event_time_is_bounded_by_the_injected_clock(tenant: Tenant, clock: ManualClock) -> None:

@@ -88,6 +88,9 @@ async def test_r16_invalid_records_name_every_field(tenant: Tenant, clock: Manua
         "records[3].category",
         "records[4].sdk_app_id",
     }
+    categories = [v.name for v in usage_pb.UsageCategory.DESCRIPTOR.values if v.number]
+    said = failure.field_violations["records[3].category"]
+    assert said.startswith("must be a UsageCategory: ") and [n for n in categories if n not in said] == []
     edge = [
         _record(app.sdk_app_id, "edge", now - timedelta(days=35)),
         _record(app.sdk_app_id, "soon", now + timedelta(minutes=5)),
