@@ -29,11 +29,16 @@ else
 fi
 
 # The Node client (clients/node): installed from its package-lock.json, generated code checked
-# with the others, its tests run against a real server. A machine without Node skips it.
+# with the others, its tests run against a real server. A machine without Node skips it, unless
+# RTC_REQUIRE_SERVICES=1: then a missing node or npm fails the check, as a missing Chromium does.
 if command -v node >/dev/null && command -v npm >/dev/null; then
     NODE_CLIENT=1
     step "npm ci (clients/node, node $(node --version))"
     (cd clients/node && npm ci --no-audit --no-fund)
+elif [ "${RTC_REQUIRE_SERVICES:-}" = 1 ]; then
+    missing=$(for tool in node npm; do command -v "$tool" >/dev/null || printf ' %s' "$tool"; done)
+    echo "clients/node and clients/web required (RTC_REQUIRE_SERVICES=1) but not on PATH:$missing (install Node 20 and npm)" >&2
+    exit 1
 else
     NODE_CLIENT=
     printf '\n== clients/node skipped: no node/npm on PATH (install Node 20 and npm to check and test it)\n'

@@ -6,14 +6,12 @@ error details and redaction as gRPC; ``/healthz``, ``/readyz``; the guard of une
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import json
 import shutil
 import socket
 import ssl
-import struct
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +19,7 @@ import httpx
 import pytest
 import trustme
 from google.protobuf import json_format
-from google.protobuf.message import Message
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
@@ -33,62 +30,37 @@ from rtcconsole_server.gateway.routes import Routes
 from rtcconsole_server.server import ListenError, Server, build_server
 from rtcconsole_server.settings import Settings
 from tests.callback_support import DATA_PLANE, report, room_event
+from tests.http_door_support import (
+    APPS,
+    bearer,
+    connect_details,
+    envelope,
+    envelopes,
+    frames,
+    grpc_web_details,
+    json_call,
+    messages,
+    trailer,
+)
 from tests.realtime_support import paid
 from tests.support import Tenant, new_tenant, running_server
 
-APPS = "/rtcconsole.v1.AppService"
 TIMEOUT = 10.0
 
 
 pytestmark = pytest.mark.http_door
 
 
-def _bearer(tenant: Tenant) -> dict[str, str]:
-    return {"authorization": f"Bearer {tenant.api_key}"}
-
-
-async def _json(
-    http: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str]
-) -> httpx.Response:
-    return await http.post(path, json=body, headers={**headers, "content-type": "application/json"})
-
-
-def _details(error: dict[str, Any]) -> dict[str, Message]:
-    """The ``google.rpc`` details of a Connect error body, decoded by type."""
-    kinds = {
-        "google.rpc.BadRequest": error_details_pb2.BadRequest,
-        "google.rpc.ErrorInfo": error_details_pb2.ErrorInfo,
-    }
-    found: dict[str, Message] = {}
-    for detail in error.get("details", []):
-        value = base64.b64decode(detail["value"] + "=" * (-len(detail["value"]) % 4))
-        found[detail["type"]] = kinds[detail["type"]].FromString(value)
-    return found
-
-
-def _envelope(payload: bytes, flags: int = 0) -> bytes:
-    return struct.pack(">BI", flags, len(payload)) + payload
-
-
-def _envelopes(data: bytes) -> list[tuple[int, bytes]]:
-    found, at = [], 0
-    while at < len(data):
-        flags, size = struct.unpack(">BI", data[at : at + 5])
-        found.append((flags, data[at + 5 : at + 5 + size]))
-        at += 5 + size
-    return found
-
-
 async def test_connect_json_and_binary_round_trip_with_tenancy(
     http: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    created = await _json(http, f"{APPS}/CreateApp", {"name": "door_demo"}, _bearer(tenant))
+    created = await json_call(http, f"{APPS}/CreateApp", {"name": "door_demo"}, bearer(tenant))
     assert created.status_code == 200, created.text
     app = created.json()["app"]
     assert app["name"] == "door_demo" and int(app["sdkAppId"]) > 0
     assert "secretKey" not in json.dumps(app)  # R4: the key is never in an app view
 
-    listed = await _json(http, f"{APPS}/ListApps", {}, _bearer(tenant))
+    listed = await json_call(http, f"{APPS}/ListApps", {}, bearer(tenant))
     assert [a["name"] for a in listed.json()["apps"]] == ["door_demo"]
     same_over_grpc = await tenant.get_app(int(app["sdkAppId"]))
     assert same_over_grpc.name == "door_demo"
@@ -96,78 +68,68 @@ async def test_connect_json_and_binary_round_trip_with_tenancy(
     binary = await http.post(
         f"{APPS}/GetApp",
         content=app_pb.GetAppRequest(sdk_app_id=int(app["sdkAppId"])).SerializeToString(),
-        headers={**_bearer(tenant), "content-type": "application/proto"},
+        headers={**bearer(tenant), "content-type": "application/proto"},
     )
     assert binary.status_code == 200 and binary.headers["content-type"] == "application/proto"
     assert app_pb.GetAppResponse.FromString(binary.content).app.name == "door_demo"
 
-    other = await _json(http, f"{APPS}/GetApp", {"sdkAppId": app["sdkAppId"]}, _bearer(other_tenant))
+    other = await json_call(http, f"{APPS}/GetApp", {"sdkAppId": app["sdkAppId"]}, bearer(other_tenant))
     assert other.status_code == 404 and other.json()["code"] == "not_found"  # walled off
 
 
 async def test_errors_carry_the_same_code_message_and_details_as_grpc(
     http: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    bad = await _json(http, f"{APPS}/CreateApp", {"name": "x" * 300}, _bearer(tenant))
+    bad = await json_call(http, f"{APPS}/CreateApp", {"name": "x" * 300}, bearer(tenant))
     assert bad.status_code == 400
     error = bad.json()
     assert error["code"] == "invalid_argument"
-    violations = _details(error)["google.rpc.BadRequest"]
+    violations = connect_details(error)["google.rpc.BadRequest"]
     assert isinstance(violations, error_details_pb2.BadRequest)
     assert [v.field for v in violations.field_violations] == ["name"]
 
-    unauthenticated = await _json(http, f"{APPS}/ListApps", {}, {})
+    unauthenticated = await json_call(http, f"{APPS}/ListApps", {}, {})
     assert unauthenticated.status_code == 401 and unauthenticated.json()["code"] == "unauthenticated"
-    wrong_key = await _json(http, f"{APPS}/ListApps", {}, {"authorization": "Bearer nope"})
+    wrong_key = await json_call(http, f"{APPS}/ListApps", {}, {"authorization": "Bearer nope"})
     assert wrong_key.json()["code"] == "unauthenticated"
 
     too_many_tags = [{"key": f"k{i}", "value": "v"} for i in range(51)]  # the contract's cap (50)
-    capped = await _json(http, f"{APPS}/ListApps", {"tags": too_many_tags}, _bearer(tenant))
+    capped = await json_call(http, f"{APPS}/ListApps", {"tags": too_many_tags}, bearer(tenant))
     assert capped.status_code == 400
-    assert [v.field for v in _details(capped.json())["google.rpc.BadRequest"].field_violations] == ["tags"]  # type: ignore[attr-defined]
+    capped_violations = connect_details(capped.json())["google.rpc.BadRequest"]
+    assert isinstance(capped_violations, error_details_pb2.BadRequest)
+    assert [v.field for v in capped_violations.field_violations] == ["tags"]
 
     not_json = await http.post(
-        f"{APPS}/ListApps", content=b"{", headers={**_bearer(tenant), "content-type": "application/json"}
+        f"{APPS}/ListApps", content=b"{", headers={**bearer(tenant), "content-type": "application/json"}
     )
     assert not_json.status_code == 400 and not_json.json()["code"] == "invalid_argument"
-    unknown = await _json(http, f"{APPS}/NoSuchMethod", {}, _bearer(tenant))
+    unknown = await json_call(http, f"{APPS}/NoSuchMethod", {}, bearer(tenant))
     assert unknown.status_code == 404
 
 
 async def test_grpc_web_unary_with_status_and_details_in_the_trailer_frame(
     http: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    headers = {**_bearer(tenant), "content-type": "application/grpc-web+proto", "x-grpc-web": "1"}
+    headers = {**bearer(tenant), "content-type": "application/grpc-web+proto", "x-grpc-web": "1"}
     ok = await http.post(
         f"{APPS}/CreateApp",
-        content=_envelope(app_pb.CreateAppRequest(name="web").SerializeToString()),
+        content=envelope(app_pb.CreateAppRequest(name="web").SerializeToString()),
         headers=headers,
     )
-    frames = _envelopes(ok.content)
+    frames = envelopes(ok.content)
     assert [flags for flags, _ in frames] == [0, 0x80]
     assert app_pb.CreateAppResponse.FromString(frames[0][1]).app.name == "web"
     assert b"grpc-status: 0" in frames[1][1].lower() or b"grpc-status:0" in frames[1][1].lower()
 
     bad = await http.post(
         f"{APPS}/CreateApp",
-        content=_envelope(app_pb.CreateAppRequest(name="").SerializeToString()),
+        content=envelope(app_pb.CreateAppRequest(name="").SerializeToString()),
         headers=headers,
     )
-    status = bad.headers.get("grpc-status") or _trailer(bad.content, "grpc-status")
+    status = bad.headers.get("grpc-status") or trailer(bad.content, "grpc-status")
     assert status == "3"  # INVALID_ARGUMENT
-    packed = bad.headers.get("grpc-status-details-bin") or _trailer(bad.content, "grpc-status-details-bin")
-    details = status_pb2.Status.FromString(base64.b64decode(packed + "=" * (-len(packed) % 4)))
-    assert [d.type_url.rsplit("/", 1)[1] for d in details.details] == ["google.rpc.BadRequest"]
-
-
-def _trailer(body: bytes, name: str) -> str:
-    for flags, payload in _envelopes(body):
-        if flags & 0x80:
-            for line in payload.decode().split("\r\n"):
-                key, _, value = line.partition(":")
-                if key.strip().lower() == name:
-                    return value.strip()
-    raise AssertionError(f"no {name} trailer in {body!r}")
+    assert list(grpc_web_details(bad)) == ["google.rpc.BadRequest"]
 
 
 async def test_client_streaming_ingest_and_server_streaming_subscription_over_connect(
@@ -180,14 +142,14 @@ async def test_client_streaming_ingest_and_server_streaming_subscription_over_co
         ingest_pb.StreamEventsRequest(events=[room_event("h1", app, at=at, room=7)]),
         ingest_pb.StreamEventsRequest(events=[room_event("h2", app, at=at, room=7, user="bob")]),
     ]
-    body = b"".join(_envelope(json_format.MessageToJson(b).encode()) for b in batches) + b""
+    body = b"".join(envelope(json_format.MessageToJson(b).encode()) for b in batches) + b""
     streamed = await http.post(
         "/rtcconsole.v1.IngestService/StreamEvents",
         content=body,
         headers={**dict(DATA_PLANE), "content-type": "application/connect+json"},
     )
     assert streamed.status_code == 200, streamed.text
-    frames = _envelopes(streamed.content)
+    frames = envelopes(streamed.content)
     response = json.loads(frames[0][1])
     assert response["accepted"] == 2, response
     assert frames[-1][0] & 0x02 and json.loads(frames[-1][1]) == {}  # end of stream, no error
@@ -196,35 +158,50 @@ async def test_client_streaming_ingest_and_server_streaming_subscription_over_co
     async with http.stream(
         "POST",
         "/rtcconsole.v1.MonitorService/SubscribeRoomEvents",
-        content=_envelope(json_format.MessageToJson(request).encode()),
-        headers={**_bearer(tenant), "content-type": "application/connect+json"},
+        content=envelope(json_format.MessageToJson(request).encode()),
+        headers={**bearer(tenant), "content-type": "application/connect+json"},
     ) as subscription:
         assert subscription.status_code == 200
-        messages = _messages(subscription.aiter_bytes())
+        received = messages(subscription.aiter_bytes())
         seen: list[str] = []
         while len(seen) < 2:
             seen.extend(
-                e["event"]["eventId"] for e in (await asyncio.wait_for(anext(messages), TIMEOUT))["events"]
+                e["event"]["eventId"] for e in (await asyncio.wait_for(anext(received), TIMEOUT))["events"]
             )
         assert seen == ["h1", "h2"]  # the stored events, in their sequence
         await report(tenant.channel, [room_event("h3", app, at=at, room=7, user="carol")])
-        live = await asyncio.wait_for(anext(messages), TIMEOUT)  # and the live one, ingested over gRPC
+        live = await asyncio.wait_for(anext(received), TIMEOUT)  # and the live one, ingested over gRPC
         assert [e["eventId"] for e in (x["event"] for x in live["events"])] == ["h3"]
         assert int(live["resumeAfter"]) == int(live["events"][-1]["sequence"])
 
 
-async def _messages(chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
-    """The JSON messages of a Connect response stream, as they arrive."""
-    buffered = b""
-    async for chunk in chunks:
-        buffered += chunk
-        while len(buffered) >= 5:
-            flags, size = struct.unpack(">BI", buffered[:5])
-            if len(buffered) < 5 + size:
-                break
-            payload, buffered = buffered[5 : 5 + size], buffered[5 + size :]
-            assert not flags & 0x02, f"the stream ended: {payload!r}"
-            yield json.loads(payload)
+async def test_server_streaming_subscription_over_grpc_web(
+    http: httpx.AsyncClient, tenant: Tenant, clock: ManualClock
+) -> None:
+    await paid(tenant.server, tenant)
+    app = (await tenant.create_app("web_stream")).sdk_app_id
+    at = clock.now()
+    await report(tenant.channel, [room_event("w1", app, at=at, room=9)])
+    request = events_pb.SubscribeRoomEventsRequest(sdk_app_id=app, after_sequence=0)
+    async with http.stream(
+        "POST",
+        "/rtcconsole.v1.MonitorService/SubscribeRoomEvents",
+        content=envelope(request.SerializeToString()),
+        headers={**bearer(tenant), "content-type": "application/grpc-web+proto", "x-grpc-web": "1"},
+    ) as subscription:
+        assert subscription.status_code == 200
+        assert subscription.headers["content-type"] == "application/grpc-web+proto"
+        received = frames(subscription.aiter_bytes())
+        flags, stored = await asyncio.wait_for(anext(received), TIMEOUT)
+        assert flags == 0  # a message frame, not the trailer: the stream stays open
+        first = events_pb.SubscribeRoomEventsResponse.FromString(stored)
+        assert [e.event.event_id for e in first.events] == ["w1"]
+        await report(tenant.channel, [room_event("w2", app, at=at, room=9, user="bob")])
+        flags, live = await asyncio.wait_for(anext(received), TIMEOUT)
+        assert flags == 0
+        second = events_pb.SubscribeRoomEventsResponse.FromString(live)
+        assert [e.event.event_id for e in second.events] == ["w2"]
+        assert second.resume_after == second.events[-1].sequence > first.resume_after
 
 
 async def test_health_and_readiness(http: httpx.AsyncClient, server: Server) -> None:
@@ -269,13 +246,13 @@ async def test_curl_speaks_connect_json_and_grpc_web(server: Server, tenant: Ten
     created = json.loads(await _curl(*json_headers, "-d", '{"name": "by_curl"}', f"{base}{APPS}/CreateApp"))
     frame = tmp_path / "request.bin"
     frame.write_bytes(
-        _envelope(app_pb.GetAppRequest(sdk_app_id=int(created["app"]["sdkAppId"])).SerializeToString())
+        envelope(app_pb.GetAppRequest(sdk_app_id=int(created["app"]["sdkAppId"])).SerializeToString())
     )
     web_headers = ("-H", auth, "-H", "content-type: application/grpc-web+proto", "-H", "x-grpc-web: 1")
     answer = await _curl(*web_headers, "--data-binary", f"@{frame}", f"{base}{APPS}/GetApp")
-    frames = _envelopes(answer)
+    frames = envelopes(answer)
     assert app_pb.GetAppResponse.FromString(frames[0][1]).app.name == "by_curl"
-    assert _trailer(answer, "grpc-status") == "0"
+    assert trailer(answer, "grpc-status") == "0"
 
 
 async def test_a_subscription_over_connect_ends_unavailable_when_the_server_stops(
@@ -291,15 +268,15 @@ async def test_a_subscription_over_connect_ends_unavailable_when_the_server_stop
         answer = asyncio.create_task(
             http.post(  # an idle app: the response (headers too) comes with the end of the stream
                 f"{server.http.url}/rtcconsole.v1.MonitorService/SubscribeRoomEvents",
-                content=_envelope(json_format.MessageToJson(request).encode()),
-                headers={**_bearer(tenant), "content-type": "application/connect+json"},
+                content=envelope(json_format.MessageToJson(request).encode()),
+                headers={**bearer(tenant), "content-type": "application/connect+json"},
             )
         )
         await _until(lambda: server.console.live.subscriber_count(room_events_channel(app)) == 1)  # type: ignore[union-attr]
         await server.stop(5)
         response = await asyncio.wait_for(answer, TIMEOUT)
     assert response.status_code == 200
-    flags, end = _envelopes(response.content)[-1]
+    flags, end = envelopes(response.content)[-1]
     assert flags & 0x02 and json.loads(end)["error"]["code"] == "unavailable"  # retry on another replica
 
 

@@ -1,6 +1,6 @@
 /**
- * The typed clients: the generated service clients of protobuf-es, over a gRPC (default) or a
- * Connect transport, with bearer authentication, a default deadline and typed errors.
+ * The typed clients: the generated service clients of protobuf-es, over a gRPC (default), a
+ * Connect or a gRPC-Web transport, with bearer authentication, a default deadline and typed errors.
  *
  *     const console = createConsole({ target: "127.0.0.1:50051", apiKey });
  *     const { app } = await console.apps.createApp({ name: "live_demo" });
@@ -22,7 +22,12 @@ import {
   type Interceptor,
   type Transport,
 } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { AppService } from "./gen/rtcconsole/v1/app_service_pb.js";
 import { AuthService } from "./gen/rtcconsole/v1/auth_service_pb.js";
@@ -39,12 +44,19 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export interface ConnectionOptions {
   /**
    * `HOST:PORT` (plain text) or a URL: `http://HOST:PORT`, `https://HOST:PORT` (TLS). For the
-   * gRPC protocol it is the gRPC listener (`--listen`); for Connect, the HTTP door (`--http-listen`).
+   * gRPC protocol it is the gRPC listener (`--listen`); for Connect and gRPC-Web, the HTTP door
+   * (`--http-listen`).
    */
   target: string;
-  /** `"grpc"` (default: HTTP/2 to the gRPC listener) or `"connect"` (HTTP/1.1 to the HTTP door). */
-  protocol?: "grpc" | "connect";
-  /** Connect only: the binary protobuf encoding instead of JSON (default: `false`, JSON). */
+  /**
+   * `"grpc"` (default: HTTP/2 to the gRPC listener), `"connect"` or `"grpc-web"` (HTTP/1.1 to the
+   * HTTP door).
+   */
+  protocol?: Protocol;
+  /**
+   * The binary protobuf encoding (`true`) or JSON (`false`). Default: JSON for Connect, binary for
+   * gRPC-Web (connect-node's own default: not every gRPC-Web server takes JSON); unused by gRPC.
+   */
   binary?: boolean;
   /**
    * Deadline of each unary and client-streaming call without its own `timeoutMs`, in
@@ -62,6 +74,9 @@ export interface ConnectionOptions {
    */
   transport?: Transport;
 }
+
+/** How the client talks to the server: see {@link ConnectionOptions.protocol}. */
+export type Protocol = "grpc" | "connect" | "grpc-web";
 
 /** Every service of one account. `close()` ends the HTTP/2 connection (gRPC protocol). */
 export interface RtcConsole {
@@ -113,7 +128,8 @@ function open(options: ConnectionOptions, token: string): Opened {
   const interceptors = [bearerAuth(token), ...(options.interceptors ?? [])];
   if (options.transport) return { transport: options.transport, close: () => undefined };
   const url = baseUrl(options.target);
-  if ((options.protocol ?? "grpc") === "connect") {
+  const protocol = options.protocol ?? "grpc";
+  if (protocol === "connect") {
     const transport = createConnectTransport({
       baseUrl: url,
       httpVersion: "1.1",
@@ -122,6 +138,16 @@ function open(options: ConnectionOptions, token: string): Opened {
     });
     return { transport, close: () => undefined };
   }
+  if (protocol === "grpc-web") {
+    const transport = createGrpcWebTransport({
+      baseUrl: url,
+      httpVersion: "1.1",
+      useBinaryFormat: options.binary ?? true,
+      interceptors,
+    });
+    return { transport, close: () => undefined };
+  }
+  if (protocol !== "grpc") throw new TypeError(`protocol must be "grpc", "connect" or "grpc-web"`);
   const sessionManager = new Http2SessionManager(url);
   const transport = createGrpcTransport({ baseUrl: url, sessionManager, interceptors });
   return { transport, close: () => sessionManager.abort() };

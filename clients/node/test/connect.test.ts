@@ -12,6 +12,7 @@ import {
   Unauthenticated,
   createConsole,
   createIngest,
+  inBatches,
   v1,
   type RtcConsole,
 } from "../src/index.js";
@@ -101,5 +102,53 @@ describe("Connect transport against the HTTP door", () => {
         break;
       }
     }
+  });
+
+  test("client-streaming ingest (streamEvents) over Connect on HTTP/1.1, JSON and binary", async () => {
+    const { app } = await json.apps.createApp({ name: "node_http_in" });
+    const sdkAppId = app?.sdkAppId ?? 0n;
+    const event = (n: number): v1.RoomEvent => ({
+      $typeName: "rtcconsole.v1.RoomEvent",
+      eventId: `node-http-in-${n}`,
+      sdkAppId,
+      room: { case: "roomId", value: 77 },
+      userId: `user-${n}`,
+      type: v1.EventType.USER_ENTERED,
+      eventTime: timestampNow(),
+      role: v1.Role.AUDIENCE,
+      reason: 0,
+      commandId: "",
+    });
+    for (const [binaryFormat, first] of [
+      [false, 1],
+      [true, 4],
+    ] as const) {
+      const data = createIngest({
+        target: server.http ?? "",
+        protocol: "connect",
+        binary: binaryFormat,
+        dataPlaneToken: server.dataPlaneToken,
+      });
+      const events = [first, first + 1, first + 2].map(event);
+      const tally = await data.ingest.streamEvents(inBatches(events, (batch) => ({ events: batch }), 2));
+      assert.deepEqual([tally.accepted, tally.duplicates, tally.rejected], [3, 0, 0]);
+      const again = await data.ingest.streamEvents(
+        inBatches(events.slice(0, 1), (batch) => ({ events: batch })),
+      );
+      assert.equal(again.duplicates, 1);
+      data.close();
+    }
+    const stored: string[] = [];
+    for await (const message of json.monitor.subscribeRoomEvents(
+      { sdkAppId, afterSequence: 0n },
+      { timeoutMs: 20_000 },
+    )) {
+      stored.push(...message.events.map((e) => e.event?.eventId ?? ""));
+      if (stored.length >= 6) break;
+    }
+    assert.deepEqual(
+      stored,
+      [1, 2, 3, 4, 5, 6].map((n) => `node-http-in-${n}`),
+    );
   });
 });
