@@ -30,6 +30,7 @@ from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import CLI, PORT_LINE, create_accounts, migrate, sqlite_backend
 from bench.server_cpu import cpu_note, server_cpu_per_call
+from bench.shaped_echo import shaped_call, shaped_echo_process
 from rtcconsole._usersig import DECODE_CACHE_ENTRIES
 from rtcconsole.usersig import generate_usersig, verify_usersig
 from rtcconsole.v1 import app_service_pb2 as app_pb
@@ -119,7 +120,7 @@ def _local_rows(config: BenchConfig) -> list[Row]:
 
 
 async def _rpc_rows(config: BenchConfig) -> list[Row]:
-    async with sqlite_backend() as backend, echo_process() as echo:
+    async with sqlite_backend() as backend, echo_process() as echo, shaped_echo_process() as shaped:
         await migrate(backend.url)
         (owner,) = await create_accounts(backend.url, 1)
         serve = [
@@ -130,6 +131,7 @@ async def _rpc_rows(config: BenchConfig) -> list[Row]:
             subprocess_server(serve, ready_port_from=PORT_LINE) as server,
             grpc.aio.insecure_channel(server.target) as channel,
             grpc.aio.insecure_channel(echo.target) as echo_channel,
+            grpc.aio.insecure_channel(shaped.target) as shaped_channel,
         ):
             apps = app_grpc.AppServiceStub(channel)
             auth = auth_grpc.AuthServiceStub(channel)
@@ -166,6 +168,28 @@ async def _rpc_rows(config: BenchConfig) -> list[Row]:
                 await server_cpu_per_call(server.pid, authorize, config.concurrency),
                 await server_cpu_per_call(echo.pid, echo_authorize, config.concurrency),
             )
+            print(f"  {NAME}: the servicer-shaped echo (the stack's ceiling)", file=sys.stderr, flush=True)
+            shaped_authorize = shaped_call(shaped_channel, request, data_plane, timeout_s=_TIMEOUT_S)
+            shaped_result, shaped_baseline = await compare_load(
+                shaped_authorize,
+                echo_authorize,
+                concurrency=config.concurrency,
+                duration_s=config.duration_s,
+                warmup_s=config.warmup_s,
+                rounds=config.rounds,
+            )
+            ours, ceiling = await compare_load(
+                authorize,
+                shaped_authorize,
+                concurrency=config.concurrency,
+                duration_s=config.duration_s,
+                warmup_s=config.warmup_s,
+                rounds=config.rounds,
+            )
+            shaped_cpu = cpu_note(
+                await server_cpu_per_call(shaped.pid, shaped_authorize, config.concurrency),
+                await server_cpu_per_call(echo.pid, echo_authorize, config.concurrency),
+            )
     c = config.concurrency
     return [
         Row.from_results(
@@ -176,7 +200,24 @@ async def _rpc_rows(config: BenchConfig) -> list[Row]:
             baseline_result=baseline,
             note="AuthorizeRoomEntry: app lookup + billing state + R14 flag + UserSig verify per call; "
             + cpu,
-        )
+        ),
+        Row.from_results(
+            benchmark=NAME,
+            subject=f"servicer-shaped echo c={c}",
+            result=shaped_result,
+            baseline=f"echo c={c}",
+            baseline_result=shaped_baseline,
+            note="the stack's ceiling for any servicer: the request parsed, the metadata read, one "
+            "pass-through interceptor, a prebuilt answer (bench/shaped_echo.py); " + shaped_cpu,
+        ),
+        Row.from_results(
+            benchmark=NAME,
+            subject=f"AuthorizeRoomEntry (sqlite) c={c}",
+            result=ours,
+            baseline=f"servicer-shaped echo c={c}",
+            baseline_result=ceiling,
+            note="what our own code costs a room entry, above what the stack costs every servicer",
+        ),
     ]
 
 

@@ -18,13 +18,15 @@ import grpc
 import pytest
 
 import bench
-from bench import quality_data, registry
+from bench import quality_data, registry, shaped_echo
 from bench.__main__ import main
 from bench.echo import DEFAULT_PAYLOAD_BYTES, echo_call, echo_server
 from bench.load import LoadResult, compare_load, merge_results, percentile, run_load
 from bench.procs import free_port, subprocess_server
 from bench.registry import BenchConfig, Row, benchmark, discover
+from bench.shaped_echo import shaped_call, shaped_echo_process
 from bench.table import format_table, notes
+from rtcconsole.v1 import auth_service_pb2 as auth_pb
 
 _REPO_ROOT = Path(bench.__file__).resolve().parent.parent
 
@@ -301,6 +303,18 @@ async def test_echo_server_subprocess_answers_and_stops() -> None:
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await echo_call(channel, timeout_s=2.0)()
     assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_the_servicer_shaped_echo_parses_reads_and_answers() -> None:
+    request = auth_pb.AuthorizeRoomEntryRequest(sdk_app_id=1400000001, room_id=1, user_id="bob", user_sig="x")
+    async with shaped_echo_process() as server, grpc.aio.insecure_channel(server.target) as channel:
+        answer = await shaped_call(channel, request, (("authorization", "Bearer t"),))()
+        assert answer == auth_pb.AuthorizeRoomEntryResponse(allowed=True)
+        raw: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(shaped_echo.METHOD)
+        with pytest.raises(grpc.aio.AioRpcError) as info:  # it parses: bytes that are no request fail
+            await raw(b"\xff\xff", timeout=5)
+    assert info.value.code() == grpc.StatusCode.UNKNOWN  # grpc's own answer to a corrupt message
+    assert "AuthorizeRoomEntryRequest" in (info.value.details() or "")
 
 
 async def test_subprocess_server_reports_early_exit_with_output() -> None:
