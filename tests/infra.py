@@ -319,10 +319,13 @@ def admin_url_of(url: str) -> str:
 
 
 def waiting_for(admin: psycopg.Connection[Any], table: str) -> int:
-    """Backends of other sessions waiting for a lock on ``table``: a test that holds the table
-    (``LOCK TABLE``) starts competing processes together once they all wait for it."""
+    """Backends of other sessions waiting for a lock on ``table`` in ``admin``'s database: a test
+    that holds the table (``LOCK TABLE``) starts competing processes together once they all wait
+    for it. (Databases made from one template share table oids, hence the database filter: a
+    test of another worker waiting on its own ``apps`` is not counted.)"""
     row = admin.execute(
-        "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
+        "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND relation = %s::regclass"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         (table,),
     ).fetchone()
     return int(str(row[0])) if row else 0

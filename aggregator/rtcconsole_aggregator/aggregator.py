@@ -22,6 +22,7 @@ from sqlalchemy import case, func, select
 from rtcconsole_aggregator.rollup import Batch, roll_up_batch
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.usage import PROGRESS_ROW, WINDOW, Billing, window_start
+from rtcconsole_server.settings import Settings
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models_usage import UsageProgress, UsageWindow
 from rtcconsole_server.store.retry import Race, RetryPolicy, run_with_retries
@@ -31,10 +32,11 @@ __all__ = ["DEFAULT_BATCH_WINDOWS", "DEFAULT_WATERMARK", "Aggregator"]
 
 log = logging.getLogger("rtcconsole_aggregator")
 
-DEFAULT_WATERMARK = timedelta(minutes=5)
-"""How long after its end a window waits for stragglers before it is published."""
-DEFAULT_BATCH_WINDOWS = 5000
-"""Windows published per transaction."""
+DEFAULT_WATERMARK: timedelta = Settings.aggregation_watermark
+"""How long after its end a window waits for stragglers before it is published: the default of
+``Settings.aggregation_watermark`` (5 minutes), the one place it is written."""
+DEFAULT_BATCH_WINDOWS: int = Settings.aggregation_batch
+"""Windows published per transaction: the default of ``Settings.aggregation_batch`` (5,000)."""
 _RETRY = RetryPolicy(attempts=5, retry_on=frozenset({Race.SERIALIZATION_FAILURE, Race.DEADLOCK}))
 """A batch rolled back by a deadlock or a serialization failure runs again, 5 runs in all."""
 

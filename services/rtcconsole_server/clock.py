@@ -8,8 +8,9 @@ test moves time by hours in milliseconds: :meth:`ManualClock.advance` wakes the
 sleepers whose time has come, on their own event loops.
 
 :func:`floor_instant` and :func:`step_index` are the one definition of "the
-5-minute window / 10-second slot that holds this instant": steps are counted
-from :data:`EPOCH` (1970-01-01 UTC).
+5-minute window / 10-second slot / UTC hour or day that holds this instant": steps
+are counted from :data:`EPOCH` (1970-01-01 UTC). :func:`epoch_us` is an instant as
+whole microseconds since it (the step of one microsecond).
 """
 
 from __future__ import annotations
@@ -21,10 +22,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["EPOCH", "Clock", "ManualClock", "SystemClock", "floor_instant", "step_index", "utc"]
+__all__ = [
+    "EPOCH",
+    "Clock",
+    "ManualClock",
+    "SystemClock",
+    "epoch_us",
+    "floor_instant",
+    "step_index",
+    "utc",
+]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """The Unix epoch, aware UTC: the origin from which every step (window, slot) is counted."""
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def utc(value: datetime) -> datetime:
@@ -62,6 +73,16 @@ def floor_instant(instant: datetime, step: timedelta) -> datetime:
     _check_step(step)
     aware = utc(instant) if instant.tzinfo is None else instant
     return aware - (aware - EPOCH) % step
+
+
+def epoch_us(instant: datetime) -> int:
+    """``instant`` as whole microseconds since :data:`EPOCH` (negative before it), exactly.
+
+    Integer ``timedelta`` arithmetic, no float (``datetime.timestamp()`` rounds through a
+    float and is off by a microsecond for some instants). A naive ``instant`` is taken as UTC.
+    ``epoch_us(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=UTC)) == 1_000_005``.
+    """
+    return (utc(instant) - EPOCH) // _MICROSECOND
 
 
 class Clock(Protocol):

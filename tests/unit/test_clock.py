@@ -7,8 +7,10 @@ import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rtcconsole_server.clock import EPOCH, ManualClock, SystemClock, floor_instant, step_index
+from rtcconsole_server.clock import EPOCH, ManualClock, SystemClock, epoch_us, floor_instant, step_index
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 FIVE_MINUTES = timedelta(minutes=5)
@@ -75,6 +77,24 @@ def test_a_step_must_be_positive(step: timedelta) -> None:
         floor_instant(T0, step)
     with pytest.raises(ValueError, match="positive"):
         step_index(T0, step)
+
+
+def test_epoch_us_is_whole_microseconds_since_the_epoch() -> None:
+    assert epoch_us(EPOCH) == 0
+    assert epoch_us(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=UTC)) == 1_000_005
+    assert epoch_us(datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)) == -1
+    assert epoch_us(datetime(2026, 1, 1, 8, 7, 31)) == epoch_us(datetime(2026, 1, 1, 8, 7, 31, tzinfo=UTC))
+    beijing = timezone(timedelta(hours=8))
+    assert epoch_us(datetime(2026, 1, 1, 16, tzinfo=beijing)) == epoch_us(T0)
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_epoch_us_is_exact_and_agrees_with_the_steps(instant: datetime) -> None:
+    """No float on the way (``timestamp()`` is off by one for some instants): back to the instant."""
+    us = epoch_us(instant)
+    assert EPOCH + timedelta(microseconds=us) == instant
+    assert us == step_index(instant, timedelta(microseconds=1))
+    assert us // 10_000_000 == step_index(instant, SLOT)
 
 
 # ------------------------------------------------------------ ManualClock sleeps

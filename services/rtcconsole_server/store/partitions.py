@@ -22,13 +22,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Table, bindparam, delete, select, text, tuple_
 from sqlalchemy.orm import Session
 
+from rtcconsole_server.clock import EPOCH, utc
 from rtcconsole_server.store.engine import Store
 
 __all__ = [
@@ -55,13 +56,15 @@ _NAME = re.compile(r"^(?P<table>quality_samples|client_events)_p(?P<day>\d{8})$"
 
 
 def utc_day(instant: datetime) -> date:
-    """The UTC calendar day that holds ``instant`` (aware)."""
-    return instant.astimezone(UTC).date()
+    """The UTC calendar day that holds ``instant`` (aware; ``clock.utc``): the date of
+    ``clock.floor_instant(instant, timedelta(days=1))``."""
+    return utc(instant).date()
 
 
 def day_start(day: date) -> datetime:
-    """Midnight UTC at the start of ``day``."""
-    return datetime.combine(day, time(0), tzinfo=UTC)
+    """Midnight UTC at the start of ``day``, aware UTC: whole days counted from ``clock.EPOCH``,
+    so ``day_start(utc_day(t)) == clock.floor_instant(t, timedelta(days=1))``."""
+    return EPOCH + (day - EPOCH.date())
 
 
 def partition_name(table: str, day: date) -> str:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from rtcconsole.usage import BILLING_RATIO
+from rtcconsole_server.clock import floor_instant, utc
 
 __all__ = [
     "DAY",
@@ -45,9 +46,9 @@ def minutes(seconds: int) -> int:
 
 
 def day_start(instant: datetime) -> datetime:
-    """Midnight UTC of the day containing ``instant``."""
-    utc = instant.astimezone(UTC)
-    return utc.replace(hour=0, minute=0, second=0, microsecond=0)
+    """Midnight UTC of the day containing ``instant``, aware UTC (``clock.floor_instant`` to a
+    :data:`DAY`; the instants of usage are aware, a naive one would be taken as UTC)."""
+    return floor_instant(utc(instant), DAY)
 
 
 def deductions(seconds: Sequence[int], *, carried: int = 0) -> list[int]:
