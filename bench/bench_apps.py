@@ -38,6 +38,7 @@ from collections.abc import Awaitable
 
 import grpc
 
+from bench.bare_create import POOL_SIZE, bare_creates, newest_accounts
 from bench.echo import echo_call, echo_process
 from bench.load import LoadResult, compare_load
 from bench.procs import subprocess_server
@@ -205,7 +206,45 @@ async def _measure(
                 f"= echo payload; {create_cpu}",
             )
         )
+        if backend.label == "postgresql":
+            rows.append(await _create_vs_bare(config, backend, stub, n_accounts))
     return rows
+
+
+async def _create_vs_bare(
+    config: BenchConfig, backend: Backend, stub: pb_grpc.AppServiceAsyncStub, n_accounts: int
+) -> Row:
+    """CreateApp against the same transaction straight from psycopg (``bench/bare_create.py``):
+    what share of PostgreSQL's own commit rate on this machine the server reaches."""
+    c = config.concurrency
+    print(f"  {NAME}: {backend.label}: CreateApp vs its bare transaction", file=sys.stderr, flush=True)
+    keys = await create_accounts(backend.url, n_accounts)
+    await create_accounts(backend.url, n_accounts)  # the bare loop's own accounts, the newest
+    bare_accounts = await newest_accounts(backend.url, n_accounts)
+    request = pb.CreateAppRequest(name="bench_app", description="bench")
+    await asyncio.gather(*(stub.ListApps(pb.ListAppsRequest(page_size=1), metadata=k) for k in keys))
+    issued = itertools.count()
+
+    def create_app() -> Awaitable[pb.CreateAppResponse]:
+        return stub.CreateApp(request, metadata=keys[next(issued) % n_accounts], timeout=CALL_TIMEOUT_S)
+
+    async with bare_creates(backend.url, bare_accounts) as bare:
+        subject, baseline = await compare_load(
+            create_app,
+            bare,
+            concurrency=c,
+            duration_s=config.duration_s,
+            warmup_s=config.warmup_s,
+            rounds=config.rounds,
+        )
+    return _row(
+        f"CreateApp ({backend.label}) c={c}",
+        subject,
+        f"bare create transaction ({POOL_SIZE} psycopg connections) c={c}",
+        baseline,
+        "the same lock + insert-under-quota + commit by hand from the bench process: PostgreSQL's "
+        "own ceiling for a create on this machine",
+    )
 
 
 @benchmark(NAME)

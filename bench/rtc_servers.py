@@ -36,6 +36,7 @@ __all__ = [
     "Metadata",
     "check_postgres",
     "create_accounts",
+    "libpq_dsn",
     "migrate",
     "on_each_backend",
     "postgres_admin_url",
@@ -111,6 +112,11 @@ def postgres_admin_url(env_file: Path = SERVICES_ENV_FILE) -> tuple[str | None, 
 
 def _libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def libpq_dsn(url: str) -> str:
+    """The libpq connection string of a SQLAlchemy PostgreSQL ``url`` (for psycopg directly)."""
+    return _libpq(make_url(url))
 
 
 def _admin_execute(admin_url: str, statement: sql.SQL | sql.Composed) -> None:
