@@ -11,7 +11,7 @@
     rtc-console admin account services ACCOUNT [--css on|off] [--vod on|off] [--json]
     rtc-console admin account totp-reset ACCOUNT [--remove-authenticator] [--json]
     rtc-console admin account edition ACCOUNT free|basic|advanced [--json]
-    rtc-console admin account package add|list ACCOUNT ...
+    rtc-console admin account package add|list ACCOUNT ...   (cli_admin.py)
     rtc-console simulate [--sdk-app-id ID] [--rooms N] [--backfill DURATION] [--live] ...   (simulate/)
 
 The flags of ``serve``, ``aggregator``, ``dispatcher`` and the store flags of the
@@ -46,15 +46,13 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from rtcconsole_server import cli_usage
-from rtcconsole_server.clock import SystemClock
-from rtcconsole_server.domain.auth import Accounts
-from rtcconsole_server.domain.monitor import Edition, set_edition
-from rtcconsole_server.errors import NotFound, RtcError
+from rtcconsole_server import cli_admin, cli_usage
+from rtcconsole_server.cli_admin import WHICH_STORE, Failure, sqlite_file
+from rtcconsole_server.errors import RtcError
 from rtcconsole_server.observability import configure_logging
 from rtcconsole_server.settings import Option, SettingError, Settings, options
 from rtcconsole_server.simulate.command import add_simulate_command
-from rtcconsole_server.store import Store, open_store, upgrade
+from rtcconsole_server.store import open_store, upgrade
 from rtcconsole_server.store.migrate import shown_url
 
 __all__ = ["DISTRIBUTION", "main", "parse"]
@@ -66,15 +64,6 @@ DISTRIBUTION = "rtc-console"
 _RUNNERS = ("serve", "aggregator", "dispatcher", "retention")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
-_WHICH_STORE = "--database-url, RTC_DATABASE_URL or --data-dir, RTC_DATA_DIR"
-
-
-class _Failure(Exception):
-    """An operator's mistake, said in one line after ``rtc-console: ``; ``status`` is the exit status."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _version() -> str:
@@ -82,12 +71,6 @@ def _version() -> str:
         return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
         return "unknown (not installed)"
-
-
-def _on_off(value: str) -> bool:
-    if value not in ("on", "off"):
-        raise argparse.ArgumentTypeError("must be on or off")
-    return value == "on"
 
 
 def _flag_type(option: Option, scale: float = 1.0) -> Callable[[str], Any]:
@@ -178,62 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_settings_flags(retention, "retention")
     retention.add_argument("--once", action="store_true", help="remove what is due now and exit")
 
-    admin = commands.add_parser("admin", help="operator tasks, straight on the store")
-    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
-    account = admin_commands.add_parser("account", help="accounts")
-    account_commands = account.add_subparsers(dest="account_command", required=True)
-
-    create = account_commands.add_parser("create", help="create an account and print its first API key once")
-    create.add_argument(
-        "name", help="1-64 letters, digits, '_', '-' or '.', not only digits (docs/operations.md)"
-    )
-    shown = create.add_mutually_exclusive_group()
-    shown.add_argument("--json", action="store_true")
-    shown.add_argument(
-        "--quiet", "-q", action="store_true",
-        help="print only the API key: export RTC_API_KEY=$(rtc-console admin account create NAME -q)",
-    )  # fmt: skip
-    _add_store_flags(create)
-
-    billing = account_commands.add_parser("billing", help="set the account's billing state (R6)")
-    billing.add_argument("account", help="account id or name")
-    billing.add_argument("--postpaid", type=_on_off)
-    billing.add_argument("--arrears", type=_on_off)
-    billing.add_argument("--package", choices=["ok", "used-up", "expired"])
-    billing.add_argument("--json", action="store_true")
-    _add_store_flags(billing)
-    cli_usage.add_package_commands(account_commands, _add_store_flags)
-
-    services = account_commands.add_parser(
-        "services",
-        help="activate or deactivate the account's CSS and VOD services (R12, R13); "
-        "turning one off changes no app's settings",
-    )
-    services.add_argument("account", help="account id or name")
-    services.add_argument("--css", type=_on_off, help="live streaming (CSS): on or off")
-    services.add_argument("--vod", type=_on_off, help="video on demand (VOD): on or off")
-    services.add_argument("--json", action="store_true")
-    _add_store_flags(services)
-
-    totp_reset = account_commands.add_parser(
-        "totp-reset",
-        help="lift the account's TOTP lockout (R7); --remove-authenticator also removes its "
-        "authenticator and live secondary-auth tokens, so the account enrols again",
-    )
-    totp_reset.add_argument("account", help="account id or name")
-    totp_reset.add_argument("--remove-authenticator", action="store_true")
-    totp_reset.add_argument("--json", action="store_true")
-    _add_store_flags(totp_reset)
-
-    edition = account_commands.add_parser(
-        "edition",
-        help="set the account's dashboard edition (R21): free has no real-time monitoring, "
-        "basic looks back 3 hours, advanced 12 hours",
-    )
-    edition.add_argument("account", help="account id or name")
-    edition.add_argument("edition", choices=[e.value for e in Edition])
-    edition.add_argument("--json", action="store_true")
-    _add_store_flags(edition)
+    cli_admin.add_admin_command(commands, _add_store_flags)
     for each in parsers_of(parser):
         each.allow_abbrev = False
     return parser
@@ -259,7 +187,7 @@ def _serve(settings: Settings) -> int:
     try:
         asyncio.run(serve(settings))
     except ListenError as error:
-        raise _Failure(str(error)) from None
+        raise Failure(str(error)) from None
     return 0
 
 
@@ -276,14 +204,6 @@ def _retention(settings: Settings, *, once: bool) -> int:
     return asyncio.run(run_retention(settings, once=once))
 
 
-def _sqlite_file(database_url: str) -> Path | None:
-    """The file of a SQLite URL (``None`` for another backend or an in-memory database)."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database).expanduser().absolute()
-
-
 def _migrate(settings: Settings) -> int:
     store = open_store(settings.database_url)
     try:
@@ -292,66 +212,6 @@ def _migrate(settings: Settings) -> int:
         store.dispose()
     print(f"migrated to {revision}")
     print(f"store: {shown_url(settings.database_url)}", file=sys.stderr)
-    return 0
-
-
-def _account(args: argparse.Namespace, settings: Settings) -> int:
-    file = _sqlite_file(settings.database_url)
-    created = file is not None and not file.exists()
-    store = open_store(settings.database_url)
-    try:  # dispose the pool so that no connection outlives the command (in-process callers, tests)
-        upgrade(store)
-        status = _account_on(store, args, shown_url(settings.database_url))
-        if created:  # after the result: a failed command says only its one error line
-            print(f"rtc-console: note: there was no store at {file}, this command created it; "
-                  f"serve must use the same store ({_WHICH_STORE})", file=sys.stderr)  # fmt: skip
-        return status
-    finally:
-        store.dispose()
-
-
-def _account_on(store: Store, args: argparse.Namespace, where: str) -> int:
-    """Run ``admin account …`` on ``store`` (named ``where`` in the output)."""
-    accounts = Accounts(store, SystemClock())
-    try:
-        if args.account_command == "create":
-            return _create(accounts, args, where)
-        account_id = accounts.find(args.account)
-    except NotFound as error:
-        raise _Failure(f"error: {error.message} in store {where}; is this the store serve uses? "
-                       f"({_WHICH_STORE})") from None  # fmt: skip
-    if args.account_command == "package":  # billing state recomputed (R6)
-        return cli_usage.account_package(store, account_id, args, where=where)
-    if args.account_command == "billing":
-        return cli_usage.account_billing(store, account_id, args, where=where)
-    if args.account_command == "services":
-        services = accounts.set_services(account_id, css=args.css, vod=args.vod)
-        shown = {"account_id": account_id, "css": services.css_active, "vod": services.vod_active}
-        cli_usage.print_document(shown, args.json, " ".join(f"{k}={v}" for k, v in shown.items()), where)
-        return 0
-    if args.account_command == "edition":
-        chosen = set_edition(store, account_id, args.edition)
-        shown_edition = {"account_id": account_id, "edition": chosen.value}
-        text = " ".join(f"{k}={v}" for k, v in shown_edition.items())
-        cli_usage.print_document(shown_edition, args.json, text, where)
-        return 0
-    if args.account_command == "totp-reset":
-        state = accounts.reset_totp(account_id, remove_authenticator=args.remove_authenticator)
-        reset = {"account_id": account_id, "active": state.active, "pending": state.pending,
-                 "failures": state.failures, "lockouts": state.lockouts}  # fmt: skip
-        cli_usage.print_document(reset, args.json, " ".join(f"{k}={v}" for k, v in reset.items()), where)
-        return 0
-    raise AssertionError(f"unhandled command {args.account_command!r}")
-
-
-def _create(accounts: Accounts, args: argparse.Namespace, where: str) -> int:
-    issued = accounts.create(args.name)
-    if args.quiet:
-        print(issued.api_key)
-        return 0
-    text = f"account {issued.account_id} created\napi key (shown once, keep it safe): {issued.api_key}"
-    issued_doc = {"account_id": issued.account_id, "api_key": issued.api_key}
-    cli_usage.print_document(issued_doc, args.json, text, where)
     return 0
 
 
@@ -376,7 +236,7 @@ def _logging(level: str, log_format: str) -> None:
     """Log to stderr at ``level`` in ``log_format`` (text or json, ``observability``); alembic's
     INFO lines only at DEBUG (``serve`` logs the revision)."""
     if level.upper() not in _LOG_LEVELS:
-        raise _Failure(f"error: --log-level must be one of {', '.join(_LOG_LEVELS)}, got {level!r}", 2)
+        raise Failure(f"error: --log-level must be one of {', '.join(_LOG_LEVELS)}, got {level!r}", 2)
     configure_logging(level.upper(), log_format)
     logging.getLogger("alembic").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
 
@@ -387,7 +247,7 @@ def _check_driver(settings: Settings) -> None:
     try:
         dialect.import_dbapi()
     except ImportError as error:
-        raise _Failure(f"error: the driver of database URL {shown_url(settings.database_url)!r} is not "
+        raise Failure(f"error: the driver of database URL {shown_url(settings.database_url)!r} is not "
                        f"installed ({error}); use {_URL_FORMS}") from None  # fmt: skip
 
 
@@ -407,7 +267,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _retention(settings, once=args.once)
     if args.command == "migrate":
         return _migrate(settings)
-    return _account(args, settings)
+    return cli_admin.run_admin(args, settings)
 
 
 def _explain(error: ArgumentError | DBAPIError | OSError, settings: Settings) -> str:
@@ -427,12 +287,12 @@ def _explain(error: ArgumentError | DBAPIError | OSError, settings: Settings) ->
                 f"right? (--database-url, RTC_DATABASE_URL)")  # fmt: skip
     what = f"{(error.strerror or str(error)).lower()}: {error.filename}" if error.filename else str(error)
     try:
-        file = _sqlite_file(settings.database_url)
+        file = sqlite_file(settings.database_url)
     except ArgumentError:
         file = None
     if file is not None and error.filename and Path(error.filename).absolute() in (file, *file.parents):
         return (f"error: cannot open the store {where}: {what}; pick a directory you can write "
-                f"({_WHICH_STORE})")  # fmt: skip
+                f"({WHICH_STORE})")  # fmt: skip
     return f"error: {what}"
 
 
@@ -443,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for old, new in getattr(args, "deprecated_flags", ()):
             log.warning("%s is deprecated; use %s", old, new)
         return _run(args, settings)
-    except _Failure as failure:
+    except Failure as failure:
         print(f"rtc-console: {failure}", file=sys.stderr)
         return failure.status
     except RtcError as error:

@@ -6,7 +6,7 @@ import from here, never from its private modules.
 
 from __future__ import annotations
 
-from rtcconsole_server.domain.apps._apps import APP_QUOTA, Apps, stop_reasons
+from rtcconsole_server.domain.apps._apps import APP_QUOTA, Apps
 from rtcconsole_server.domain.apps._lifecycle import Lifecycle, SecondaryCheck
 from rtcconsole_server.domain.apps._materials import (
     MATERIAL_BYTES_PER_APP,
@@ -15,6 +15,7 @@ from rtcconsole_server.domain.apps._materials import (
     Materials,
     MaterialView,
 )
+from rtcconsole_server.domain.apps._queries import stop_reasons
 from rtcconsole_server.domain.apps._tags import TAG_CATALOG_QUOTA, Tags
 from rtcconsole_server.domain.apps._views import (
     AppStatus,

@@ -1,21 +1,18 @@
 """Apps: create (R1 quota, R2 names, R3 ids), read (R5), list and search (R4), update.
 
 Every query is scoped to the caller's account: another account's app is
-``NotFound``, exactly like an app that does not exist.
+``NotFound``, exactly like an app that does not exist. The statement that reads
+views, and R6's stop reasons, are in ``_queries``; create's statements are here.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Row,
-    Select,
     and_,
     bindparam,
     exists,
@@ -27,7 +24,16 @@ from sqlalchemy import (
 
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.apps._names import check_app_description, check_app_name
-from rtcconsole_server.domain.apps._views import AppStatus, AppView, StopReason, TagView, Transition
+from rtcconsole_server.domain.apps._queries import (
+    one_view,
+    operation_id,
+    operation_name,
+    owned,
+    stop_reasons,
+    view_query,
+    views,
+)
+from rtcconsole_server.domain.apps._views import AppStatus, AppView, TagView
 from rtcconsole_server.domain.common import (
     AppStateCache,
     Caller,
@@ -47,131 +53,13 @@ from rtcconsole_server.errors import (
 from rtcconsole_server.store import Store
 from rtcconsole_server.store.models import Account, App, AppTag
 
+# operation_id, operation_name and stop_reasons live in _queries; named here too for their callers
 __all__ = ["APP_QUOTA", "Apps", "operation_id", "operation_name", "stop_reasons"]
 
 APP_QUOTA = 100
 """Apps an account may own at once (R1). Deleted apps free their slot when the delete takes effect."""
 
 REQUEST_ID_MAX = 64
-
-
-_OPERATION_NAME = re.compile(r"operations/([1-9][0-9]{0,18})")  # [0-9], not \d: ASCII digits only
-_MAX_ID = 2**63 - 1
-"""Largest id the store holds (signed 64-bit)."""
-
-
-def operation_name(operation_id: int) -> str:
-    return f"operations/{operation_id}"
-
-
-def operation_id(name: str) -> int | None:
-    """The id in an operation name as :func:`operation_name` writes it (``operations/`` and 1-19
-    ASCII digits without a leading zero, at most 2^63 - 1); None for anything else: other digits
-    (full-width, Arabic-Indic, superscript), signs, spaces, longer numbers."""
-    match = _OPERATION_NAME.fullmatch(name)
-    if match is None:
-        return None
-    number = int(match.group(1))
-    return number if number <= _MAX_ID else None
-
-
-def stop_reasons(
-    *, lifecycle: str, postpaid: bool, arrears: bool, package_state: str
-) -> tuple[StopReason, ...]:
-    """Every R6 reason that stops an app now, most actionable first."""
-    reasons = []
-    if lifecycle == "disabled":
-        reasons.append(StopReason.DISABLED_BY_OWNER)
-    if not postpaid and package_state == "used_up":
-        reasons.append(StopReason.PACKAGE_USED_UP)
-    if not postpaid and package_state == "expired":
-        reasons.append(StopReason.PACKAGE_EXPIRED)
-    if postpaid and arrears:
-        reasons.append(StopReason.ARREARS)
-    return tuple(reasons)
-
-
-# One statement reads apps, their account's billing state and their tags (one row per
-# tag): the hot paths run on SQLAlchemy Core, not the ORM (docs/decisions/0010-core-on-hot-paths.md).
-_VIEW_COLUMNS = (
-    App.sdk_app_id,
-    App.name,
-    App.description,
-    App.source,
-    App.created_at,
-    App.updated_at,
-    App.relayed_push_enabled,
-    App.push_domain,
-    App.lifecycle,
-    App.pending_transition,
-    App.pending_operation_id,
-    Account.postpaid,
-    Account.arrears,
-    Account.package_state,
-    AppTag.key,
-    AppTag.value,
-)
-
-
-def _view_query(*conditions: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
-    query: Select[*tuple[Any, ...]] = (
-        select(*_VIEW_COLUMNS)
-        .join(Account, Account.id == App.account_id)
-        .outerjoin(AppTag, AppTag.sdk_app_id == App.sdk_app_id)
-        .where(*conditions)
-        .order_by(App.sdk_app_id.desc(), AppTag.key, AppTag.value)
-    )
-    return query
-
-
-def _views(rows: Sequence[Row[Any]]) -> list[AppView]:
-    """Views from ``_view_query`` rows; consecutive rows of one app carry its tags."""
-    views: list[AppView] = []
-    tags: list[TagView] = []
-    for i, row in enumerate(rows):
-        if row.key is not None:
-            tags.append(TagView(row.key, row.value))
-        if i + 1 < len(rows) and rows[i + 1].sdk_app_id == row.sdk_app_id:
-            continue
-        reasons = stop_reasons(
-            lifecycle=row.lifecycle,
-            postpaid=row.postpaid,
-            arrears=row.arrears,
-            package_state=row.package_state,
-        )
-        views.append(
-            AppView(
-                sdk_app_id=row.sdk_app_id,
-                name=row.name,
-                description=row.description,
-                source=row.source,
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-                relayed_push_enabled=row.relayed_push_enabled,
-                push_domain=row.push_domain,
-                status=AppStatus.STOPPED if reasons else AppStatus.NORMAL,
-                stop_reasons=reasons,
-                pending_transition=Transition(row.pending_transition) if row.pending_transition else None,
-                pending_operation=operation_name(row.pending_operation_id)
-                if row.pending_operation_id
-                else None,
-                tags=tuple(tags),
-            )
-        )
-        tags = []
-    return views
-
-
-def _owned(caller: Caller, sdk_app_id: int) -> tuple[ColumnElement[bool], ...]:
-    return (App.sdk_app_id == sdk_app_id, App.account_id == caller.account_id, App.deleted_at.is_(None))
-
-
-# Built once: building a statement per call costs more than running it.
-_ONE_VIEW = _view_query(
-    App.sdk_app_id == bindparam("sdk_app_id"),
-    App.account_id == bindparam("account_id"),
-    App.deleted_at.is_(None),
-)
 
 
 _LOCK_ACCOUNT = (
@@ -201,14 +89,6 @@ _INSERT_UNDER_QUOTA = (
 """R1's count and the insert in one statement (one round trip less on PostgreSQL); it inserts
 nothing when the account already has :data:`APP_QUOTA` live apps. It runs after the account row
 lock, so on PostgreSQL (READ COMMITTED) its snapshot sees every create committed before it."""
-
-
-def _one_view(connection: Connection, caller: Caller, sdk_app_id: int) -> AppView:
-    params = {"sdk_app_id": sdk_app_id, "account_id": caller.account_id}
-    views = _views(connection.execute(_ONE_VIEW, params).all())
-    if not views:
-        raise NotFound("app", str(sdk_app_id))
-    return views[0]
 
 
 class Apps:
@@ -264,7 +144,7 @@ class Apps:
                     raise AlreadyExists(
                         "request", request_id, "request_id was already used to create a different app"
                     )
-                return _one_view(connection, caller, earlier.sdk_app_id)
+                return one_view(connection, caller, earlier.sdk_app_id)
         sdk_app_id = connection.scalar(
             _INSERT_UNDER_QUOTA,
             {
@@ -316,7 +196,7 @@ class Apps:
             return cached
         generation = self._cache.generation() if self._cache is not None else 0
         with self._store.read_core() as connection:
-            view = _one_view(connection, caller, sdk_app_id)
+            view = one_view(connection, caller, sdk_app_id)
         if self._cache is not None:
             self._cache.put("view", sdk_app_id, (caller.account_id, view), generation)
         return view
@@ -371,11 +251,9 @@ class Apps:
         page_ids = select(App.sdk_app_id).where(*conditions).order_by(App.sdk_app_id.desc()).limit(size + 1)
         with self._store.read_core() as connection:
             ids = list(connection.scalars(page_ids))
-            views = (
-                _views(connection.execute(_view_query(App.sdk_app_id.in_(ids[:size]))).all()) if ids else []
-            )
+            found = views(connection.execute(view_query(App.sdk_app_id.in_(ids[:size]))).all()) if ids else []
         next_token = self._tokens.encode("apps", ids[size - 1], filters) if len(ids) > size else ""
-        return Page(views, next_token)
+        return Page(found, next_token)
 
     def update(
         self, caller: Caller, sdk_app_id: int, *, name: str | None = None, description: str | None = None
@@ -394,15 +272,15 @@ class Apps:
         if description is not None:
             values["description"] = description
         with self._store.write_core() as connection:
-            updated = connection.execute(update(App).where(*_owned(caller, sdk_app_id)).values(**values))
+            updated = connection.execute(update(App).where(*owned(caller, sdk_app_id)).values(**values))
             if updated.rowcount != 1:
                 raise NotFound("app", str(sdk_app_id))
-            return _one_view(connection, caller, sdk_app_id)
+            return one_view(connection, caller, sdk_app_id)
 
     def secret_key(self, caller: Caller, sdk_app_id: int) -> str:
         """The app's UserSig secret key, for its owner only (R10)."""
         with self._store.read_core() as connection:
-            key = connection.scalar(select(App.secret_key).where(*_owned(caller, sdk_app_id)))
+            key = connection.scalar(select(App.secret_key).where(*owned(caller, sdk_app_id)))
         if key is None:
             raise NotFound("app", str(sdk_app_id))
         return key

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.apps._apps import operation_id, operation_name
+from rtcconsole_server.domain.apps._queries import operation_id, operation_name
 from rtcconsole_server.domain.apps._views import OperationKind, OperationState, OperationView, Transition
 from rtcconsole_server.domain.common import (
     Caller,

@@ -3,146 +3,39 @@
 Token work is the client package's pure functions (``rtcconsole.usersig``), so
 a customer backend and this server compute exactly the same thing; here we add
 whose key it is, the injected clock, and the state of the app in force now.
+
+The room-entry gate is in ``_room_entry`` (``Signatures`` inherits it), the inputs'
+checks in ``_token_inputs``.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import select
 
 from rtcconsole.usersig import (
-    DEFAULT_EXPIRE_SECONDS,
     PrivateMapKeyVerification,
     Privilege,
     UserSigInputError,
     UserSigVerification,
-    VerificationFailure,
     generate_private_map_key,
     generate_usersig,
     verify_private_map_key,
     verify_usersig,
 )
-from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.apps import StopReason, stop_reasons
-from rtcconsole_server.domain.common import AppStateCache, Caller, load_app
-from rtcconsole_server.domain.config import PermissionControlSection, decode, section_name
+from rtcconsole_server.domain.auth._room_entry import EntryDecision, EntryDenial, RoomEntryGate
+from rtcconsole_server.domain.auth._token_inputs import Room, checked_inputs, input_error, lifetime_seconds
+from rtcconsole_server.domain.common import Caller, load_app
 from rtcconsole_server.errors import FieldViolation, InvalidArgument, NotFound
-from rtcconsole_server.store import Store
-from rtcconsole_server.store.models import Account, App, AppSetting
+from rtcconsole_server.store.models import App
 
+# EntryDecision, EntryDenial (_room_entry) and Room (_token_inputs) named here too for their callers
 __all__ = ["EntryDecision", "EntryDenial", "Room", "Signatures"]
 
-_SEND = Privilege.SEND_AUDIO | Privilege.SEND_VIDEO | Privilege.SEND_SUBSTREAM
 
-
-@dataclass(frozen=True)
-class Room:
-    """A numeric room (``room_id``) or a string room (``str_room_id``): exactly one is set."""
-
-    room_id: int | None = None
-    str_room_id: str | None = None
-
-    def check(self, field: str = "room") -> None:
-        if (self.room_id is None) == (self.str_room_id is None):
-            raise InvalidArgument(FieldViolation(field, "set exactly one of room_id and str_room_id"))
-
-
-class EntryDenial(enum.Enum):
-    APP_NOT_FOUND = "app_not_found"
-    APP_NOT_IN_SERVICE = "app_not_in_service"
-    USER_SIG_INVALID = "user_sig_invalid"
-    PRIVATE_MAP_KEY_REQUIRED = "private_map_key_required"
-    PRIVATE_MAP_KEY_INVALID = "private_map_key_invalid"
-
-
-@dataclass(frozen=True)
-class EntryDecision:
-    """The gate's answer: allowed, or the first reason it is not."""
-
-    denial: EntryDenial | None
-    signature_failure: VerificationFailure | None = None
-    stop_reasons: tuple[StopReason, ...] = ()
-    message: str = ""
-
-    @property
-    def allowed(self) -> bool:
-        return self.denial is None
-
-
-def _lifetime(value: timedelta | None) -> int:
-    if value is None:
-        return DEFAULT_EXPIRE_SECONDS
-    seconds = int(value.total_seconds())
-    if seconds < 1 or value != timedelta(seconds=seconds):
-        raise InvalidArgument(FieldViolation("lifetime", "must be a whole number of seconds, at least 1"))
-    return seconds
-
-
-@contextmanager
-def _checked_inputs() -> Iterator[None]:
-    """The helpers' own argument checks (user id of more than 1024 UTF-8 bytes, …) as field-level
-    ``InvalidArgument``, for verification as for generation."""
-    try:
-        yield
-    except UserSigInputError as error:
-        raise _input_error(error) from error
-
-
-def _input_error(error: UserSigInputError) -> InvalidArgument:
-    message = str(error)
-    field = next(
-        (f for f in ("user_id", "str_room_id", "room_id", "sdk_app_id", "privileges") if f in message), ""
-    )
-    return InvalidArgument(FieldViolation(field or "lifetime", message))
-
-
-# The app, its account's billing state and its effective R14 flag, in one prebuilt statement:
-# the gate is on the data plane's hot path (docs/decisions/0010-core-on-hot-paths.md).
-_ENTRY_STATE = (
-    select(
-        App.secret_key,
-        App.lifecycle,
-        Account.postpaid,
-        Account.arrears,
-        Account.package_state,
-        AppSetting.effective.label("permission_control"),
-    )
-    .join(Account, Account.id == App.account_id)
-    .outerjoin(
-        AppSetting,
-        and_(
-            AppSetting.sdk_app_id == App.sdk_app_id,
-            AppSetting.section == section_name(PermissionControlSection),
-        ),
-    )
-    .where(App.sdk_app_id == bindparam("sdk_app_id"), App.deleted_at.is_(None))
-)
-
-
-@dataclass(frozen=True)
-class _EntryState:
-    """What the gate needs of an app: its key, why it is stopped (R6), whether R14 is on."""
-
-    secret_key: str
-    stop_reasons: tuple[StopReason, ...]
-    permission_control: bool
-
-
-class Signatures:
-    """Generate and verify tokens with the keys of apps; decide room entries."""
-
-    def __init__(self, store: Store, clock: Clock, *, cache: AppStateCache | None = None) -> None:
-        self._store = store
-        self._clock = clock
-        self._cache = cache
-
-    def _now(self) -> int:
-        return int(self._clock.now().timestamp())
+class Signatures(RoomEntryGate):
+    """Generate and verify tokens with the keys of apps; decide room entries (:class:`RoomEntryGate`)."""
 
     def _owned_key(self, caller: Caller | None, sdk_app_id: int) -> str:
         """The app's secret key: the caller's app, or any live app for the data plane (caller None)."""
@@ -160,20 +53,20 @@ class Signatures:
         self, caller: Caller, sdk_app_id: int, user_id: str, lifetime: timedelta | None
     ) -> tuple[str, int]:
         """A UserSig and its expiry (unix seconds)."""
-        key, seconds, now = self._owned_key(caller, sdk_app_id), _lifetime(lifetime), self._now()
+        key, seconds, now = self._owned_key(caller, sdk_app_id), lifetime_seconds(lifetime), self._now()
         try:
             token = generate_usersig(
                 sdk_app_id=sdk_app_id, secret_key=key, user_id=user_id, expire_seconds=seconds, now=now
             )
         except UserSigInputError as error:
-            raise _input_error(error) from error
+            raise input_error(error) from error
         return token, now + seconds
 
     def verify_usersig(
         self, caller: Caller | None, sdk_app_id: int, user_id: str, token: str
     ) -> UserSigVerification:
         key = self._owned_key(caller, sdk_app_id)
-        with _checked_inputs():
+        with checked_inputs():
             return verify_usersig(
                 token, sdk_app_id=sdk_app_id, secret_key=key, user_id=user_id, now=self._now()
             )
@@ -192,7 +85,7 @@ class Signatures:
             raise InvalidArgument(
                 FieldViolation("privileges", "must be an OR of Privilege values (at most 255)")
             )
-        key, seconds, now = self._owned_key(caller, sdk_app_id), _lifetime(lifetime), self._now()
+        key, seconds, now = self._owned_key(caller, sdk_app_id), lifetime_seconds(lifetime), self._now()
         try:
             token = generate_private_map_key(
                 sdk_app_id=sdk_app_id,
@@ -205,7 +98,7 @@ class Signatures:
                 now=now,
             )
         except UserSigInputError as error:
-            raise _input_error(error) from error
+            raise input_error(error) from error
         return token, now + seconds
 
     def verify_private_map_key(
@@ -215,7 +108,7 @@ class Signatures:
         if not 0 <= required <= int(Privilege.ALL):
             raise InvalidArgument(FieldViolation("required_privileges", "must be an OR of Privilege values"))
         key = self._owned_key(caller, sdk_app_id)
-        with _checked_inputs():
+        with checked_inputs():
             return self._verify_ticket(token, sdk_app_id, key, user_id, room, required)
 
     def _verify_ticket(
@@ -231,105 +124,3 @@ class Signatures:
             required=Privilege(required or int(Privilege.ENTER_ROOM)),
             now=self._now(),
         )
-
-    def _entry_state(self, sdk_app_id: int) -> _EntryState | None:
-        """The app's state in force now, from the cache or the store; None for no live app."""
-        cached = self._cache.get("entry", sdk_app_id) if self._cache is not None else None
-        if isinstance(cached, _EntryState):
-            return cached
-        generation = self._cache.generation() if self._cache is not None else 0
-        with self._store.read_core() as connection:
-            row = connection.execute(_ENTRY_STATE, {"sdk_app_id": sdk_app_id}).first()
-        if row is None:
-            return None
-        state = _EntryState(
-            secret_key=row.secret_key,
-            stop_reasons=stop_reasons(
-                lifecycle=row.lifecycle,
-                postpaid=row.postpaid,
-                arrears=row.arrears,
-                package_state=row.package_state,
-            ),
-            permission_control=row.permission_control is not None
-            and decode(PermissionControlSection, row.permission_control).enabled,
-        )
-        if self._cache is not None:
-            self._cache.put("entry", sdk_app_id, state, generation)
-        return state
-
-    def authorize_room_entry_cached(
-        self, sdk_app_id: int, room: Room, user_id: str, user_sig: str, private_map_key: str, anchor: bool
-    ) -> EntryDecision | None:
-        """:meth:`authorize_room_entry` when the app's state is cached (no store call: it runs on
-        the event loop); None when it is not, and the caller runs the full method off the loop."""
-        cached = self._cache.get("entry", sdk_app_id) if self._cache is not None else None
-        if not isinstance(cached, _EntryState):
-            return None
-        return self._decide(cached, sdk_app_id, room, user_id, user_sig, private_map_key, anchor)
-
-    def authorize_room_entry(
-        self, sdk_app_id: int, room: Room, user_id: str, user_sig: str, private_map_key: str, anchor: bool
-    ) -> EntryDecision:
-        """May ``user_id`` enter ``room`` of the app now? State in force now: a disable that has
-        taken effect blocks new entries (R7); users already inside are not asked again. The state
-        comes from the app state cache when it holds it (decision 0035: a change is seen on
-        every replica within its TTL, 5 s)."""
-        return self._decide(
-            self._entry_state(sdk_app_id), sdk_app_id, room, user_id, user_sig, private_map_key, anchor
-        )
-
-    def _decide(
-        self,
-        state: _EntryState | None,
-        sdk_app_id: int,
-        room: Room,
-        user_id: str,
-        user_sig: str,
-        private_map_key: str,
-        anchor: bool,
-    ) -> EntryDecision:
-        room.check()
-        if not user_id:
-            raise InvalidArgument(FieldViolation("user_id", "is required"))
-        if state is None:
-            return EntryDecision(EntryDenial.APP_NOT_FOUND, message=f"no app {sdk_app_id}")
-        reasons, permission_control, key = state.stop_reasons, state.permission_control, state.secret_key
-        if reasons:
-            return EntryDecision(
-                EntryDenial.APP_NOT_IN_SERVICE, stop_reasons=reasons, message="the app is stopped"
-            )
-        now = self._now()
-        with _checked_inputs():
-            sig = verify_usersig(user_sig, sdk_app_id=sdk_app_id, secret_key=key, user_id=user_id, now=now)
-        if not sig.ok:
-            return EntryDecision(EntryDenial.USER_SIG_INVALID, sig.reason, message="the UserSig is not valid")
-        if not permission_control:
-            return EntryDecision(None, message="allowed")
-        if not private_map_key:
-            return EntryDecision(
-                EntryDenial.PRIVATE_MAP_KEY_REQUIRED,
-                message="advanced permission control is on: a privateMapKey is required (R14)",
-            )
-        with _checked_inputs():
-            ticket = verify_private_map_key(
-                private_map_key,
-                sdk_app_id=sdk_app_id,
-                secret_key=key,
-                user_id=user_id,
-                room_id=room.room_id,
-                str_room_id=room.str_room_id,
-                required=Privilege.ENTER_ROOM,
-                now=now,
-            )
-        if not ticket.ok:
-            return EntryDecision(
-                EntryDenial.PRIVATE_MAP_KEY_INVALID, ticket.reason, message="privateMapKey refused"
-            )
-        granted = ticket.private_map.privileges if ticket.private_map else Privilege(0)
-        if anchor and not granted & _SEND:
-            return EntryDecision(
-                EntryDenial.PRIVATE_MAP_KEY_INVALID,
-                VerificationFailure.PRIVILEGE_MISSING,
-                message="an anchor needs a send privilege (audio, video or substream)",
-            )
-        return EntryDecision(None, message="allowed")

@@ -1,4 +1,4 @@
-"""Settings of an app (R11-R15): read, change, and the worker that applies changes.
+"""Settings of an app (R11-R15): the use cases that read and change them, and the worker's entry.
 
 A change of a *function setting* (relayed push, cloud recording, advanced
 permission control: R12-R14) is *staged*: the section keeps its effective value
@@ -17,10 +17,8 @@ callbacks too) needs no migration: ``read_section`` reads it as in effect, and
 the worker still folds its row when its old due time comes (see
 ``_sections.IMMEDIATE``).
 
-Preconditions look at *new enablement* only: turning a feature on that is off
-both in effect and where the app is heading (its pending value if any, else its
-effective value).
-Turning the account's CSS or VOD service off later changes nothing already on.
+Preconditions look at *new enablement* only (``_preconditions``); how a change is
+staged or put in effect, and the worker's step for one app, are in ``_pending``.
 
 Messages name enum values by their proto short name, the part after the enum's
 prefix (``SPECIFIED_STREAMS``, ``AUDIO_ONLY``, ``AAC``): what a caller types,
@@ -43,6 +41,14 @@ from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.common import Caller, DestinationPolicy, load_app
+from rtcconsole_server.domain.config._pending import apply_app, put_in_effect, stage
+from rtcconsole_server.domain.config._preconditions import (
+    css_inactive,
+    heading,
+    recording_on,
+    recording_unmet,
+    turns_on,
+)
 from rtcconsole_server.domain.config._rules import (
     FILE_FORMATS,
     RECORDING_MEDIA,
@@ -57,17 +63,12 @@ from rtcconsole_server.domain.config._rules import (
     short_name,
 )
 from rtcconsole_server.domain.config._sections import (
-    IMMEDIATE,
-    SECTIONS,
     CallbackSection,
     CloudRecordingSection,
     PermissionControlSection,
     RelayedPushSection,
     SectionState,
-    decode,
-    encode,
     read_section,
-    section_name,
 )
 from rtcconsole_server.domain.config._views import AppConfigView, CallbackView, view_config
 from rtcconsole_server.errors import (
@@ -82,21 +83,6 @@ from rtcconsole_server.store.models import Account, App, AppSetting
 __all__ = ["AppConfigView", "CallbackView", "Config"]
 
 S = TypeVar("S")
-
-
-def _heading(state: SectionState[S]) -> S:
-    """Where the section is heading: the pending value if any, else the effective one."""
-    return state.pending if state.pending is not None else state.effective
-
-
-def _turns_on(state: SectionState[Any], enabled: bool) -> bool:
-    """Whether a change to ``enabled`` is new enablement: the section is off in effect and
-    where it is heading. Only new enablement checks preconditions."""
-    return enabled and not state.effective.enabled and not _heading(state).enabled
-
-
-def _recording_on(state: SectionState[CloudRecordingSection]) -> bool:
-    return state.effective.enabled or (state.pending is not None and state.pending.enabled)
 
 
 class Config:
@@ -157,12 +143,12 @@ class Config:
         with self._store.write() as session:
             app, account = self._lock(session, caller, sdk_app_id)
             state = read_section(session, sdk_app_id, RelayedPushSection)
-            heading = _heading(state)
+            toward = heading(state)
             subject = f"apps/{sdk_app_id}"
-            if _turns_on(state, enabled) and not account.css_active:
-                raise FailedPrecondition(_css_inactive(account))
+            if turns_on(state, enabled) and not account.css_active:
+                raise FailedPrecondition(css_inactive(account))
             recording = read_section(session, sdk_app_id, CloudRecordingSection)
-            if not enabled and _recording_on(recording):
+            if not enabled and recording_on(recording):
                 raise FailedPrecondition(
                     PreconditionViolation(
                         "CLOUD_RECORDING_ON",
@@ -173,7 +159,7 @@ class Config:
                     )
                 )
             # the mode means something only while on: turning off keeps the mode in effect
-            target = RelayedPushSection(enabled, (mode or heading.mode) if enabled else state.effective.mode)
+            target = RelayedPushSection(enabled, (mode or toward.mode) if enabled else state.effective.mode)
             self._stage(session, sdk_app_id, state, target)
             return view_config(session, app)
 
@@ -215,8 +201,7 @@ class Config:
         with self._store.write() as session:
             app, account = self._lock(session, caller, sdk_app_id)
             state = read_section(session, sdk_app_id, CloudRecordingSection)
-            heading = _heading(state)
-            target = dataclasses.replace(heading, **changes)
+            target = dataclasses.replace(heading(state), **changes)
             if target.file_format == "aac" and target.media != "audio_only":
                 field = "settings.file_format" if file_format is not None else "settings.media"
                 raise InvalidArgument(
@@ -226,8 +211,8 @@ class Config:
                         f"it needs {short_name('audio_only')} media",
                     )
                 )
-            if _turns_on(state, target.enabled):
-                unmet = self._recording_unmet(session, account, sdk_app_id)
+            if turns_on(state, target.enabled):
+                unmet = recording_unmet(session, account, sdk_app_id)
                 if unmet:
                     raise FailedPrecondition(unmet)
             self._stage(session, sdk_app_id, state, target)
@@ -278,7 +263,9 @@ class Config:
         with self._store.write() as session:
             app, _ = self._lock(session, caller, sdk_app_id)
             state = read_section(session, sdk_app_id, CallbackSection)
-            self._put_in_effect(session, sdk_app_id, dataclasses.replace(state.effective, **changes))
+            put_in_effect(
+                session, sdk_app_id, dataclasses.replace(state.effective, **changes), now=self._clock.now()
+            )
             return view_config(session, app)
 
     # -- the worker -----------------------------------------------------------------
@@ -306,7 +293,9 @@ class Config:
                 .order_by(App.sdk_app_id)
                 .with_for_update(skip_locked=True)
             ).all()
-            return sum(self._apply_app(session, app, now) for app in claimed)
+            return sum(
+                apply_app(session, app, now, push_domain_suffix=self._push_domain_suffix) for app in claimed
+            )
 
     def next_due(self) -> datetime | None:
         """When the earliest pending change is due, if any."""
@@ -319,108 +308,6 @@ class Config:
         app = load_app(session, caller, sdk_app_id, for_update=True)
         return app, session.get_one(Account, caller.account_id)
 
-    def _recording_unmet(
-        self, session: Session, account: Account, sdk_app_id: int
-    ) -> list[PreconditionViolation]:
-        unmet = []
-        if not account.css_active:
-            unmet.append(_css_inactive(account))
-        if not account.vod_active:
-            unmet.append(
-                PreconditionViolation(
-                    "VOD_SERVICE_INACTIVE",
-                    f"accounts/{account.id}",
-                    "cloud recording needs the account's video-on-demand (VOD) service to be active",
-                )
-            )
-        if not _heading(read_section(session, sdk_app_id, RelayedPushSection)).enabled:
-            unmet.append(
-                PreconditionViolation(
-                    "RELAYED_PUSH_OFF",
-                    f"apps/{sdk_app_id}",
-                    "cloud recording needs relayed push to be on (R13); turn relayed push on first",
-                )
-            )
-        return unmet
-
     def _stage(self, session: Session, sdk_app_id: int, state: SectionState[S], target: S) -> None:
-        """Make ``target`` the pending value, due ``delay`` from now (or cancel it when in effect)."""
-        assert type(target) not in IMMEDIATE, "callback settings are never staged (R15)"
-        now = self._clock.now()
-        name = section_name(type(target))
-        row = session.get(AppSetting, (sdk_app_id, name))
-        cancel = target == state.effective
-        if row is None:
-            if cancel:
-                return
-            row = AppSetting(sdk_app_id=sdk_app_id, section=name, effective=encode(state.effective))
-            session.add(row)
-        row.pending = None if cancel else encode(target)
-        row.pending_effective_at = None if cancel else now + self._delay
-        row.updated_at = now
-
-    def _put_in_effect(self, session: Session, sdk_app_id: int, target: object) -> None:
-        """Make ``target`` the effective value at once, dropping any pending one (R15)."""
-        now = self._clock.now()
-        name = section_name(type(target))
-        row = session.get(AppSetting, (sdk_app_id, name))
-        if row is None:
-            row = AppSetting(sdk_app_id=sdk_app_id, section=name)
-            session.add(row)
-        row.effective = encode(target)
-        row.pending, row.pending_effective_at = None, None
-        row.updated_at = now
-
-    def _apply_app(self, session: Session, app: App, now: datetime) -> int:
-        rows = {
-            row.section: row
-            for row in session.scalars(select(AppSetting).where(AppSetting.sdk_app_id == app.sdk_app_id))
-        }
-        applied = 0
-        # relayed push before cloud recording, which depends on it; a callback row is pending
-        # only if an older version staged it (read as in effect already): folding it is tidying
-        for name in SECTIONS:
-            row = rows.get(name)
-            if row is None or row.pending is None or row.pending_effective_at is None:
-                continue
-            if row.pending_effective_at > now or self._waits_for_push(rows, row):
-                continue
-            row.effective, row.pending, row.pending_effective_at = row.pending, None, None
-            row.updated_at = now
-            applied += 1
-            if name == section_name(RelayedPushSection):
-                pushed = decode(RelayedPushSection, row.effective)
-                app.relayed_push_enabled = pushed.enabled
-                if pushed.enabled and not app.push_domain:
-                    app.push_domain = f"{app.sdk_app_id}.{self._push_domain_suffix}"
-                app.updated_at = now
-        return applied
-
-    @staticmethod
-    def _waits_for_push(rows: dict[str, AppSetting], row: AppSetting) -> bool:
-        """Recording never goes on before relayed push does (R13).
-
-        If recording is due to turn on while relayed push is still pending (a
-        later push change restarted its delay), the recording change moves to
-        the push change's time.
-        """
-        if row.section != section_name(CloudRecordingSection) or row.pending is None:
-            return False
-        recording = decode(CloudRecordingSection, row.pending)
-        push_row = rows.get(section_name(RelayedPushSection))
-        if not recording.enabled or push_row is None:
-            return False
-        if decode(RelayedPushSection, push_row.effective).enabled:
-            return False
-        if push_row.pending is None or not decode(RelayedPushSection, push_row.pending).enabled:
-            return False
-        row.pending_effective_at = push_row.pending_effective_at
-        return True
-
-
-def _css_inactive(account: Account) -> PreconditionViolation:
-    return PreconditionViolation(
-        "CSS_SERVICE_INACTIVE",
-        f"accounts/{account.id}",
-        "the account's live-streaming (CSS) service is not active; ask the operator to activate it",
-    )
+        """Stage ``target`` due ``delay`` from now (R11), or cancel what is pending (``_pending.stage``)."""
+        stage(session, sdk_app_id, state, target, now=self._clock.now(), delay=self._delay)
