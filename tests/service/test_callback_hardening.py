@@ -30,7 +30,14 @@ from sqlalchemy import update
 from rtcconsole.callbacks import CallbackEvent
 from rtcconsole.v1 import config_service_pb2 as config_pb
 from rtcconsole_server.clock import ManualClock
-from rtcconsole_server.domain.callbacks import Deliveries, DeliveryView, Dispatcher, generic_failure
+from rtcconsole_server.domain.callbacks import (
+    THREAD_PREFIX,
+    Deliveries,
+    DeliveryView,
+    Dispatcher,
+    generic_failure,
+)
+from rtcconsole_server.domain.callbacks import TestCallbackResult as SentTest
 from rtcconsole_server.domain.callbacks import callback_body as real_callback_body
 from rtcconsole_server.domain.common import Caller, DestinationPolicy, IPAddress
 from rtcconsole_server.server import Server, build_server
@@ -184,6 +191,65 @@ async def test_the_resolved_address_is_checked_at_each_connection(
     assert dns.lookups == ["hooks.example"] * 3  # resolved for every connection, by the dispatcher
     second = (await _views(server, tenant, app.sdk_app_id))["second"]
     assert [a.error for a in second.attempts] == ["destination not allowed", ""]
+
+
+# ------------------------------------------------------------ test callbacks: a pool of their own
+
+
+async def test_test_callbacks_run_on_a_pool_of_their_own_a_few_per_account(
+    server: Server, tenant: Tenant, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SendTestCallback never takes the loop's default pool (long SQLite reads wait there) and
+    one account cannot take the whole test pool: its third in flight is RESOURCE_EXHAUSTED."""
+    deliveries = server.console.deliveries
+    release, started = threading.Event(), threading.Semaphore(0)
+    threads: list[str] = []
+    real = deliveries.send_test
+
+    def held(caller: Caller, sdk_app_id: int, *, event_group: int) -> SentTest:
+        threads.append(threading.current_thread().name)
+        started.release()
+        assert release.wait(timeout=30)
+        return real(caller, sdk_app_id, event_group=event_group)
+
+    monkeypatch.setattr(deliveries, "send_test", held)
+
+    def send(who: Tenant, sdk_app_id: int) -> Any:
+        request = config_pb.SendTestCallbackRequest(sdk_app_id=sdk_app_id)
+        return who.config.SendTestCallback(request, metadata=who.metadata)
+
+    async def running(count: int) -> None:
+        for _ in range(count):
+            assert await asyncio.to_thread(started.acquire, timeout=30)
+
+    with Receiver() as receiver:
+        app = await tenant.create_app("tested")
+        await set_callback(
+            server.console.store, app.sdk_app_id, now=clock.now(), room_event_url=receiver.url()
+        )
+        async with new_tenant(server, "other-account") as other:
+            other_app = await other.create_app("tested")
+            await set_callback(
+                server.console.store, other_app.sdk_app_id, now=clock.now(), room_event_url=receiver.url()
+            )
+            held_calls = [asyncio.ensure_future(send(tenant, app.sdk_app_id)) for _ in range(2)]
+            await running(2)
+            failure = await fails(send(tenant, app.sdk_app_id), grpc.StatusCode.RESOURCE_EXHAUSTED)
+            info = failure.details["google.rpc.ErrorInfo"]
+            assert info.reason == "TEST_CALLBACKS_IN_FLIGHT_QUOTA_EXCEEDED"
+            assert dict(info.metadata) == {
+                "limit": "2",
+                "current": "2",
+                "resource": "test_callbacks_in_flight",
+            }
+            others = asyncio.ensure_future(send(other, other_app.sdk_app_id))  # not held up by the first
+            await running(1)
+            release.set()
+            answers = await asyncio.gather(*held_calls, others)
+        again = await send(tenant, app.sdk_app_id)  # the account's slots are free again
+    assert [a.status_code for a in [*answers, again]] == [200] * 4
+    assert len(receiver.received) == 4
+    assert len(threads) == 4 and all(name.startswith(THREAD_PREFIX) for name in threads)
 
 
 # ------------------------------------------------------------ one deadline, fair slots

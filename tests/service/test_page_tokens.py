@@ -10,6 +10,8 @@ import grpc
 import pytest
 
 from rtcconsole.v1 import app_service_pb2 as pb
+from rtcconsole.v1 import auth_service_pb2 as auth_pb
+from rtcconsole.v1 import config_service_pb2 as config_pb
 from rtcconsole_server.domain.common import PageTokens, int_position, pair_position
 from rtcconsole_server.errors import InvalidArgument
 from tests.support import Tenant, fails
@@ -41,6 +43,11 @@ async def test_a_forged_token_is_invalid_argument_on_every_list(tenant: Tenant, 
         tenant.apps.ListMaterials(
             pb.ListMaterialsRequest(sdk_app_id=app.sdk_app_id, page_token=token), metadata=tenant.metadata
         ),
+        tenant.config.ListCallbackDeliveries(
+            config_pb.ListCallbackDeliveriesRequest(sdk_app_id=app.sdk_app_id, page_token=token),
+            metadata=tenant.metadata,
+        ),
+        tenant.auth.ListApiKeys(auth_pb.ListApiKeysRequest(page_token=token), metadata=tenant.metadata),
     ]
     for call in calls:
         failure = await fails(call, grpc.StatusCode.INVALID_ARGUMENT)

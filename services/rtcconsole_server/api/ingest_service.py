@@ -10,22 +10,28 @@ by kind and outcome): accepted, duplicate and rejected records of a committed
 batch, and every record of a batch the domain refused whole (a ``Report*`` batch
 with one bad record: INVALID_ARGUMENT, ALREADY_EXISTS, FAILED_PRECONDITION) as
 rejected. A batch that failed otherwise (a timeout) is in the RPC counter only.
+
+A ``Stream*`` message may arrive as ``Screened`` (``api/stream_records.py``): records of it
+broke a request limit, and are rejected beside the domain's own rejections while the rest
+of the batch is stored and the stream goes on.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
-from typing import ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
+from rtcconsole.v1 import quality_pb2 as quality_pb
 from rtcconsole.v1 import room_control_pb2 as control_pb
 from rtcconsole_server.api import convert_usage
 from rtcconsole_server.api.base import Context, ServicerBase
 from rtcconsole_server.api.convert_events import event_input, rejected_record
 from rtcconsole_server.api.convert_quality import client_event_input, sample_input
 from rtcconsole_server.api.convert_room_control import command
+from rtcconsole_server.api.stream_records import Batch, Screened
 from rtcconsole_server.domain.common import BatchOutcome
 from rtcconsole_server.domain.console import Console
 from rtcconsole_server.domain.events import MAX_BATCH, EventIngest
@@ -40,30 +46,33 @@ __all__ = ["MAX_REJECTIONS", "IngestServicer"]
 MAX_REJECTIONS = 1000
 """Rejections listed in a StreamEventsResponse (the count covers them all)."""
 P = ParamSpec("P")
+Ingest = TypeVar("Ingest")  # an ingest of the domain
 
 
 def _report(events: EventIngest, request: pb.ReportEventsRequest) -> BatchOutcome:
     return events.report([event_input(e) for e in request.events])
 
 
-def _ingest(events: EventIngest, request: pb.StreamEventsRequest, offset: int) -> BatchOutcome:
-    return events.ingest([event_input(e) for e in request.events], offset=offset)
+def _ingest(events: EventIngest, records: Sequence[pb.RoomEvent], offset: int) -> BatchOutcome:
+    return events.ingest([event_input(e) for e in records], offset=offset)
 
 
 def _report_usage(usage: UsageIngest, request: pb.ReportUsageRequest) -> BatchOutcome:
     return usage.report([convert_usage.usage_input(r) for r in request.records])
 
 
-def _ingest_usage(usage: UsageIngest, request: pb.StreamUsageRequest, offset: int) -> BatchOutcome:
-    return usage.record([convert_usage.usage_input(r) for r in request.records], offset=offset)
+def _ingest_usage(usage: UsageIngest, records: Sequence[pb.UsageRecord], offset: int) -> BatchOutcome:
+    return usage.record([convert_usage.usage_input(r) for r in records], offset=offset)
 
 
 def _report_quality(quality: QualityIngest, request: pb.ReportQualityRequest) -> BatchOutcome:
     return quality.report([sample_input(s) for s in request.samples])
 
 
-def _ingest_quality(quality: QualityIngest, request: pb.StreamQualityRequest, offset: int) -> BatchOutcome:
-    return quality.ingest([sample_input(s) for s in request.samples], offset=offset)
+def _ingest_quality(
+    quality: QualityIngest, records: Sequence[quality_pb.QualitySample], offset: int
+) -> BatchOutcome:
+    return quality.ingest([sample_input(s) for s in records], offset=offset)
 
 
 def _report_client_events(events: ClientEventIngest, request: pb.ReportClientEventsRequest) -> BatchOutcome:
@@ -71,11 +80,12 @@ def _report_client_events(events: ClientEventIngest, request: pb.ReportClientEve
 
 
 def _ingest_client_events(
-    events: ClientEventIngest, request: pb.StreamClientEventsRequest, offset: int
+    events: ClientEventIngest, records: Sequence[quality_pb.ClientEvent], offset: int
 ) -> BatchOutcome:
-    return events.ingest([client_event_input(e) for e in request.events], offset=offset)
+    return events.ingest([client_event_input(e) for e in records], offset=offset)
 
 
+_ClientEventsItem = pb.StreamClientEventsRequest | Screened[pb.StreamClientEventsRequest]
 _Tallied = (
     pb.StreamEventsResponse
     | pb.StreamUsageResponse
@@ -122,6 +132,24 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         self._metrics.ingest(kind).count(outcome.accepted, outcome.duplicates, len(outcome.rejections))
         return outcome
 
+    async def _streamed(
+        self,
+        kind: str,
+        batch: Batch[Any],
+        fn: Callable[[Ingest, Sequence[Any], int], BatchOutcome],
+        ingest: Ingest,
+    ) -> BatchOutcome:
+        """Store one message of a request stream: the records within the contract's limits in the
+        store's pool, those over a limit rejected beside the domain's rejections (in stream order,
+        ``api/stream_records.py``); count them all."""
+        try:
+            outcome = batch.merged(await self.run(fn, ingest, batch.records, batch.offset))
+        except (InvalidArgument, AlreadyExists, FailedPrecondition):  # refused whole: none was stored
+            self._metrics.ingest(kind).count(0, 0, batch.size)
+            raise
+        self._metrics.ingest(kind).count(outcome.accepted, outcome.duplicates, len(outcome.rejections))
+        return outcome
+
     async def ReportEvents(
         self, request: pb.ReportEventsRequest, context: Context
     ) -> pb.ReportEventsResponse:
@@ -132,26 +160,27 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         return pb.ReportEventsResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
     async def StreamEvents(
-        self, request_iterator: AsyncIterator[pb.StreamEventsRequest], context: Context
+        self,
+        request_iterator: AsyncIterator[pb.StreamEventsRequest | Screened[pb.StreamEventsRequest]],
+        context: Context,
     ) -> pb.StreamEventsResponse:
         await self.data_plane(context)
         response = pb.StreamEventsResponse()
         offset = 0
-        async for request in request_iterator:
-            if len(request.events) > MAX_BATCH:
+        async for item in request_iterator:
+            batch = Batch(item, "events", "event_id", offset)
+            if batch.size > MAX_BATCH:
                 raise InvalidArgument(
                     FieldViolation(
                         "events",
                         f"a batch has at most {MAX_BATCH:,} events; the batch at stream index {offset} has "
-                        f"{len(request.events):,} (the batches before it were stored)",
+                        f"{batch.size:,} (the batches before it were stored)",
                     )
                 )
-            outcome = await self._batch(
-                "events", len(request.events), _ingest, self.console.events, request, offset
-            )
+            outcome = await self._streamed("events", batch, _ingest, self.console.events)
             await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
             await self.console.room_event_stream.announce(outcome.stored)  # wake SubscribeRoomEvents
-            offset += len(request.events)
+            offset += batch.size
             _tally(response, outcome)
         return response
 
@@ -163,17 +192,18 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         return pb.ReportUsageResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
     async def StreamUsage(
-        self, request_iterator: AsyncIterator[pb.StreamUsageRequest], context: Context
+        self,
+        request_iterator: AsyncIterator[pb.StreamUsageRequest | Screened[pb.StreamUsageRequest]],
+        context: Context,
     ) -> pb.StreamUsageResponse:
         await self.data_plane(context)
         response = pb.StreamUsageResponse()
         offset = 0
-        async for request in request_iterator:
+        async for item in request_iterator:
+            batch = Batch(item, "records", "record_id", offset)
             # Committed before the next batch is read: an acknowledged record is never lost.
-            outcome = await self._batch(
-                "usage", len(request.records), _ingest_usage, self.console.usage_ingest, request, offset
-            )
-            offset += len(request.records)
+            outcome = await self._streamed("usage", batch, _ingest_usage, self.console.usage_ingest)
+            offset += batch.size
             _tally(response, outcome)
         return response
 
@@ -188,19 +218,20 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         return pb.ReportQualityResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
     async def StreamQuality(
-        self, request_iterator: AsyncIterator[pb.StreamQualityRequest], context: Context
+        self,
+        request_iterator: AsyncIterator[pb.StreamQualityRequest | Screened[pb.StreamQualityRequest]],
+        context: Context,
     ) -> pb.StreamQualityResponse:
         await self.data_plane(context)
         quality = self.console.quality_ingest
         response = pb.StreamQualityResponse()
         offset = 0
-        async for request in request_iterator:
-            quality.check_batch_size(len(request.samples), where=_stream_position(offset))
-            outcome = await self._batch(
-                "quality", len(request.samples), _ingest_quality, quality, request, offset
-            )
+        async for item in request_iterator:
+            batch = Batch(item, "samples", "sample_id", offset)
+            quality.check_batch_size(batch.size, where=_stream_position(offset))
+            outcome = await self._streamed("quality", batch, _ingest_quality, quality)
             await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
-            offset += len(request.samples)
+            offset += batch.size
             _tally(response, outcome)
         return response
 
@@ -219,19 +250,20 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         return pb.ReportClientEventsResponse(accepted=outcome.accepted, duplicates=outcome.duplicates)
 
     async def StreamClientEvents(
-        self, request_iterator: AsyncIterator[pb.StreamClientEventsRequest], context: Context
+        self,
+        request_iterator: AsyncIterator[_ClientEventsItem],
+        context: Context,
     ) -> pb.StreamClientEventsResponse:
         await self.data_plane(context)
         events = self.console.client_event_ingest
         response = pb.StreamClientEventsResponse()
         offset = 0
-        async for request in request_iterator:
-            events.check_batch_size(len(request.events), where=_stream_position(offset))
-            outcome = await self._batch(
-                "client_events", len(request.events), _ingest_client_events, events, request, offset
-            )
+        async for item in request_iterator:
+            batch = Batch(item, "events", "event_id", offset)
+            events.check_batch_size(batch.size, where=_stream_position(offset))
+            outcome = await self._streamed("client_events", batch, _ingest_client_events, events)
             await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
-            offset += len(request.events)
+            offset += batch.size
             _tally(response, outcome)
         return response
 

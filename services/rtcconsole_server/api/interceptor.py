@@ -15,6 +15,9 @@ contract's limits (``api/limits.py``: the caps on every string, bytes and repeat
 field, uint64, Timestamp, Duration and FieldMask ranges), each message of a request
 stream too; and bytes that do not parse as the request message (corrupt wire data,
 invalid UTF-8 in a string) are ``INVALID_ARGUMENT`` instead of grpc's own INTERNAL.
+On a stream that reports rejections per record (the ingest streams), a limit broken
+inside a record does not end the stream: the message goes on as
+``api/stream_records.Screened`` and the servicer rejects those records alone.
 
 Every error goes through ``api/errors.py``'s :func:`to_status` (a domain error
 to its code and details; anything else to ``INTERNAL`` with a logged
@@ -53,6 +56,7 @@ from grpc.aio import AbortError, ServicerContext
 from rtcconsole_server.api.errors import to_status
 from rtcconsole_server.api.limits import violations_of
 from rtcconsole_server.api.redact import redacted_text
+from rtcconsole_server.api.stream_records import record_field, screened
 from rtcconsole_server.errors import FieldViolation, InvalidArgument
 from rtcconsole_server.observability import Metrics, RpcSeries
 
@@ -104,11 +108,13 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     return deserialize
 
 
-def _admit(request: Any, index: int | None, *, checked: bool) -> Any:
+def _admit(request: Any, index: int | None, *, checked: bool, records: str | None = None) -> Any:
     """The request if it parsed and (for our services) keeps the contract's limits; a message of
-    a request stream names its stream index in every violation."""
+    a request stream names its stream index in every violation. A message of a per-record
+    stream (``records`` names its records' field) whose violations all lie in records is
+    handed on as ``Screened``, to be rejected record by record."""
     where = "" if index is None else f" (the message at stream index {index})"
-    if isinstance(request, _Undecodable):
+    if isinstance(request, _Undecodable):  # ends even a per-record stream: no record to name
         raise InvalidArgument(
             FieldViolation(
                 "request", f"is not a valid message of this method (corrupt bytes or invalid UTF-8){where}"
@@ -117,6 +123,10 @@ def _admit(request: Any, index: int | None, *, checked: bool) -> Any:
     if checked and isinstance(request, Message):
         violations = violations_of(request)
         if violations:
+            if records is not None:
+                handed_on = screened(request, records, violations)
+                if handed_on is not None:
+                    return handed_on
             if index is not None:
                 violations = [FieldViolation(v.field, v.description + where) for v in violations]
             raise InvalidArgument(violations)
@@ -133,12 +143,13 @@ def _log_request(method: str, request: object, index: int | None = None) -> None
 
 async def _admitted_stream(method: str, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
     checked = method.startswith(_OURS)
+    records = record_field(method) if checked else None
     index = 0
     async for request in requests:
-        _admit(request, index, checked=checked)
+        admitted = _admit(request, index, checked=checked, records=records)
         _log_request(method, request, index)
         index += 1
-        yield request
+        yield admitted
 
 
 def _requests(method: str, request: Any, *, streaming: bool) -> Any:

@@ -11,14 +11,17 @@ from rtcconsole_server.domain.callbacks._deliveries import Deliveries, DeliveryV
 from rtcconsole_server.domain.callbacks._dispatcher import Dispatcher
 from rtcconsole_server.domain.callbacks._http import RESPONSE_HEAD_BYTES, Resolver, generic_failure
 from rtcconsole_server.domain.callbacks._queue import queue_callbacks
+from rtcconsole_server.domain.callbacks._test_sends import THREAD_PREFIX, TestSends
 
 __all__ = [
     "RESPONSE_HEAD_BYTES",
+    "THREAD_PREFIX",
     "Deliveries",
     "DeliveryView",
     "Dispatcher",
     "Resolver",
     "TestCallbackResult",
+    "TestSends",
     "callback_body",
     "callback_headers",
     "event_info",

@@ -2,11 +2,13 @@
 
 ``ConfigService.ListCallbackDeliveries`` and ``SendTestCallback`` delegate here
 (``console.deliveries``). Both are scoped to the caller's account: another
-account's app is ``NotFound``.
+account's app is ``NotFound``. Test callbacks run on a small pool of their own with a
+per-account cap (``_test_sends.py``), never on the loop's default pool or the store's.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.callbacks._body import callback_body, callback_headers, event_info
 from rtcconsole_server.domain.callbacks._http import RESPONSE_HEAD_BYTES, Resolver, post_blocking
 from rtcconsole_server.domain.callbacks._outbox import PENDING
+from rtcconsole_server.domain.callbacks._test_sends import TestSends
 from rtcconsole_server.domain.common import (
     Caller,
     DestinationPolicy,
@@ -115,9 +118,11 @@ class Deliveries:
         tokens: PageTokens | None = None,
         destinations: DestinationPolicy | None = None,
         resolver: Resolver | None = None,
+        test_sends: TestSends | None = None,
     ) -> None:
         """``destinations`` None: the default policy (public addresses only); ``resolver`` None:
-        the system's."""
+        the system's; ``test_sends`` None: a pool of 4 threads, 2 per account (``_test_sends``)."""
+        self._test_sends = test_sends or TestSends()
         self._tokens = tokens or PageTokens.ephemeral()
         self._store = store
         self._clock = clock
@@ -193,11 +198,23 @@ class Deliveries:
         token = self._tokens.encode("callback_deliveries", page[-1].id, filters) if len(rows) > size else ""
         return Page(views, token)
 
+    async def send_test_async(
+        self, caller: Caller, sdk_app_id: int, *, event_group: int
+    ) -> TestCallbackResult:
+        """:meth:`send_test` on the test-callback pool, off the event loop (``SendTestCallback``).
+
+        At most 2 (``_test_sends.PER_ACCOUNT``) of an account's test callbacks run at once; one
+        more while they do is ``QuotaExceeded`` at once.
+        """
+        send = functools.partial(self.send_test, caller, sdk_app_id, event_group=event_group)
+        return await self._test_sends.run(caller.account_id, send)
+
     def send_test(self, caller: Caller, sdk_app_id: int, *, event_group: int) -> TestCallbackResult:
         """POST a signed test event now to the app's URL of ``event_group`` (0 or 1 room, 2 media).
 
         Blocks for up to the callback timeout (5 s, the whole exchange), on a connection of
-        its own (never the dispatcher's); run it off the event loop. The destination policy
+        its own (never the dispatcher's); the server runs it through :meth:`send_test_async`,
+        never on the event loop or a shared pool. The destination policy
         applies as for deliveries. The result says how the receiver answered; a failure to
         reach it is not an error of this call, and every kind of it (refused, reset, TLS,
         timeout, a destination not allowed) reads the same, so the call cannot map a network.
