@@ -1,8 +1,9 @@
 /**
  * Time-series charts on uPlot (decision 0034): lines in the browser's zone, threshold bands
  * drawn behind the lines, red marks on breaching points and red vertical lines at moments
- * (jitter). The container carries `data-points` and `data-breaches` so that people's tools and
- * the browser tests can read what is drawn.
+ * (jitter). The container carries `data-points`, `data-breaches`, `data-moments`, `data-events`
+ * and `data-bands` (the strips' upper edges, comma-separated) so that people's tools and the
+ * browser tests can read what is drawn.
  */
 
 import uPlot from "uplot";
@@ -135,6 +136,7 @@ export function lineChart(spec: ChartSpec, data: Columns): Chart {
     el.dataset.breaches = String(current.breaches?.length ?? 0);
     el.dataset.moments = String(current.moments?.length ?? 0);
     el.dataset.events = String(current.events?.length ?? 0);
+    el.dataset.bands = (current.bands ?? []).map((b) => String(b.to)).join(",");
   };
   annotate(data);
 

@@ -5,6 +5,7 @@
  */
 
 import { formatLocal, formatUtc } from "./lib/format.js";
+import { untilText } from "./lib/ops.js";
 
 export type Child = Node | string | number | bigint | null | undefined | false | Child[];
 type Attrs = Record<string, string | number | boolean | null | undefined | ((event: Event) => void)>;
@@ -42,6 +43,27 @@ export function replace(el: Element, ...children: Child[]): void {
 export function timeCell(ms: number | undefined): Node {
   if (ms === undefined) return document.createTextNode("–");
   return h("time", { datetime: new Date(ms).toISOString(), title: formatUtc(ms) }, formatLocal(ms));
+}
+
+/**
+ * "(in 2 min 50 s)" until `effectiveMs`, ticking every second (R7 operations, R11 settings
+ * changes), then "(due now)"; `data-left` holds the seconds left. The timer stops when the
+ * instant has passed or the element has left the page.
+ */
+export function countdown(effectiveMs: number): HTMLElement {
+  const el = h("span", { class: "countdown" });
+  const tick = (): boolean => {
+    const now = Date.now();
+    el.textContent = `(${untilText(effectiveMs, now)})`;
+    el.dataset.left = String(Math.max(0, Math.ceil((effectiveMs - now) / 1000)));
+    return effectiveMs > now;
+  };
+  if (tick()) {
+    const timer = setInterval(() => {
+      if (!el.isConnected || !tick()) clearInterval(timer);
+    }, 1000);
+  }
+  return el;
 }
 
 /** A table with a caption for screen readers; `rows` are arrays of cells. */

@@ -1,6 +1,6 @@
 /**
  * The console's entry: sign-in, the shell (navigation, identity, edition) and the hash router
- * (`#/apps`, `#/apps/<SDKAppID>`, `#/settings`, `#/calls`, `#/calls/<call id>`, `#/realtime`, `#/usage`). A screen renders into the main
+ * (`#/apps`, `#/apps/<SDKAppID>`, `#/tags`, `#/settings`, `#/calls`, `#/calls/<call id>`, `#/realtime`, `#/usage`). A screen renders into the main
  * element and returns a clean-up (an open stream is aborted when the screen is left).
  */
 
@@ -14,6 +14,7 @@ import { callsScreen } from "./screens/calls.js";
 import { realtimeScreen } from "./screens/realtime.js";
 import { settingsScreen } from "./screens/settings.js";
 import { signInScreen } from "./screens/signin.js";
+import { tagsScreen } from "./screens/tags.js";
 import { usageScreen } from "./screens/usage.js";
 
 export type Cleanup = () => void;
@@ -26,6 +27,7 @@ const ROUTES: Record<string, { title: string; screen: Screen }> = {
   calls: { title: "Calls", screen: callsScreen },
   realtime: { title: "Real time", screen: realtimeScreen },
   usage: { title: "Usage", screen: usageScreen },
+  tags: { title: "Tags", screen: tagsScreen },
 };
 
 let cleanup: Cleanup | void;

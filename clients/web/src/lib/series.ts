@@ -55,15 +55,3 @@ export function slotColumns<P extends { t: number }>(
   }
   return [xs, ...ys];
 }
-
-/** One point of a quality series: its time (ms), value and level. */
-export interface LevelPoint {
-  t: number;
-  value: number;
-  level: number;
-}
-
-/** The points whose level is marked (POOR, SEVERE): the chart's red marks. */
-export function breaches(points: readonly LevelPoint[], marked: (level: number) => boolean): LevelPoint[] {
-  return points.filter((p) => marked(p.level));
-}

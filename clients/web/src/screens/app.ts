@@ -1,17 +1,21 @@
 /**
- * One application `#/apps/<SDKAppID>` (R5–R8): its info (GetApp), its tags (attach a pair,
+ * One application `#/apps/<SDKAppID>` (R5–R9): its info (GetApp), its name and description
+ * (app_edit.ts: UpdateApp), its tags (attach a pair,
  * added to the account's catalog first when new; detach), and disable / enable / delete with
  * the TOTP step (totp.ts). An accepted action's operation stays on the screen with the time it
- * takes effect (3–5 minutes, R7) and is read again then (GetOperation), until it is done.
+ * takes effect (3–5 minutes, R7), counting down, and is read again then (GetOperation), until
+ * it is done. Its materials (R9) follow (materials.ts).
  */
 
 import { api, fromConnectError } from "../api.js";
 import { AppStatus, StopReason, type App } from "../../../node/src/gen/rtcconsole/v1/app_service_pb.js";
 import { OperationKind, OperationState, type Operation } from "../../../node/src/gen/rtcconsole/v1/common_pb.js";
-import { h, notice, replace, timeCell } from "../dom.js";
+import { countdown, h, notice, replace, timeCell } from "../dom.js";
 import { timestampMs } from "../lib/format.js";
-import { nextCheckMs, untilText } from "../lib/ops.js";
+import { nextCheckMs } from "../lib/ops.js";
+import { renameForm } from "./app_edit.js";
 import { status } from "./apps.js";
+import { materialsSection } from "./materials.js";
 import { errorNotice, field, showError } from "./common.js";
 import { secondaryAuth } from "./totp.js";
 
@@ -23,11 +27,13 @@ export function appScreen(main: HTMLElement, _params: URLSearchParams, path: str
   const infoSlot = h("section", { "aria-label": "Application", "data-testid": "app-info" });
   const opSlot = h("section", { "aria-label": "Pending operation", "data-testid": "operation", "aria-live": "polite" });
   const actionsSlot = h("section", { "aria-label": "Lifecycle", "data-testid": "lifecycle" });
-  const stepSlot = h("div");
+  const stepSlot = h("div", { "data-testid": "step" });
   const tagsSlot = h("section", { "aria-label": "Tags", "data-testid": "app-tags" });
+  const renameSlot = h("div");
+  const materialsSlot = h("div");
   const timers: ReturnType<typeof setTimeout>[] = [];
   let gone = false;
-  replace(main, h("p", null, h("a", { href: "#/apps" }, "← Applications")), h("h1", null, `Application ${id}`), infoSlot, opSlot, actionsSlot, stepSlot, tagsSlot);
+  replace(main, h("p", null, h("a", { href: "#/apps" }, "← Applications")), h("h1", null, `Application ${id}`), infoSlot, opSlot, actionsSlot, stepSlot, renameSlot, tagsSlot, materialsSlot);
 
   const follow = async (name: string): Promise<void> => {
     if (gone) return;
@@ -51,7 +57,7 @@ export function appScreen(main: HTMLElement, _params: URLSearchParams, path: str
           { class: "facts" },
           h("dt", null, "Name"), h("dd", null, h("code", null, op.name)),
           h("dt", null, "Accepted"), h("dd", null, timeCell(timestampMs(op.acceptTime))),
-          h("dt", null, "Takes effect"), h("dd", null, timeCell(effective), op.done ? "" : ` (${untilText(effective, Date.now())})`),
+          h("dt", null, "Takes effect"), h("dd", null, timeCell(effective), op.done ? "" : [" ", countdown(effective)]),
           op.done ? [h("dt", null, "Done"), h("dd", null, timeCell(timestampMs(op.doneTime)))] : null,
           op.errorMessage ? [h("dt", null, "Error"), h("dd", null, op.errorMessage)] : null,
         ),
@@ -172,6 +178,8 @@ export function appScreen(main: HTMLElement, _params: URLSearchParams, path: str
       replace(infoSlot, error.codeName === "NOT_FOUND" ? notice("info", `No application ${id}: it never existed, belongs to another account, or its delete took effect.`) : errorNotice(reason));
       replace(actionsSlot);
       replace(tagsSlot);
+      replace(renameSlot);
+      replace(materialsSlot);
       return;
     }
     if (app === undefined) return;
@@ -190,10 +198,12 @@ export function appScreen(main: HTMLElement, _params: URLSearchParams, path: str
         h("dt", null, "Created"), h("dd", null, timeCell(timestampMs(app.createTime))),
         h("dt", null, "Updated"), h("dd", null, timeCell(timestampMs(app.updateTime))),
       ),
-      h("p", null, h("a", { href: `#/settings?app=${app.sdkAppId}` }, "Function settings and callbacks"), " · ", h("a", { href: `#/calls?app=${app.sdkAppId}` }, "Calls"), " · ", h("a", { href: `#/realtime?app=${app.sdkAppId}` }, "Real time")),
+      h("p", null, h("a", { href: `#/settings?app=${app.sdkAppId}` }, "Function settings and callbacks"), " · ", h("a", { href: "#/tags" }, "Tag catalog"), " · ", h("a", { href: `#/calls?app=${app.sdkAppId}` }, "Calls"), " · ", h("a", { href: `#/realtime?app=${app.sdkAppId}` }, "Real time")),
     );
     showActions(app);
+    replace(renameSlot, renameForm(app, load));
     showTags(app);
+    if (materialsSlot.childElementCount === 0) replace(materialsSlot, materialsSection(app.sdkAppId));
     if (app.pendingOperation !== "" && opSlot.childElementCount === 0) await follow(app.pendingOperation);
   };
   void load();

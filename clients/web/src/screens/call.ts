@@ -1,13 +1,15 @@
 /**
- * Call details (R18–R20): the call, its users (6 by default, up to 20), and for the chosen
- * user the receiver and sender views with their sub-views (all, video, audio, screen share:
- * those with data): per stream, packet loss with the threshold bands of GetQualityThresholds
- * and bitrate, marked points in red, jitter moments as red lines; then the stream's full link
- * (call_link.ts: every other metric with its bands) and the user's client events on the time axis.
+ * Call details (R18–R20): the call, its users (6 by default, up to 20, each with its presence
+ * intervals), and for the chosen user the receiver and sender views with their sub-views
+ * (all, video, audio, screen share: those with data): per stream, packet loss with the
+ * threshold bands of GetQualityThresholds and bitrate, marked points in red, jitter moments as
+ * red lines; then the stream's full link (call_link.ts: every other metric with its bands) and
+ * the user's client events on the time axis.
  */
 
 import { api, fromConnectError } from "../api.js";
 import { Role } from "../../../node/src/gen/rtcconsole/v1/ingest_service_pb.js";
+import type { CallUser } from "../../../node/src/gen/rtcconsole/v1/call_details_pb.js";
 import { QualityMetric, SubViewKind, type GetUserViewResponse, type QualitySeries, type StreamOverview } from "../../../node/src/gen/rtcconsole/v1/monitor_service_pb.js";
 import type { ClientEvent } from "../../../node/src/gen/rtcconsole/v1/quality_pb.js";
 import { MediaKind } from "../../../node/src/gen/rtcconsole/v1/quality_pb.js";
@@ -15,7 +17,7 @@ import { SeriesMetric, ViewSide } from "../../../node/src/gen/rtcconsole/v1/qual
 import { lineChart, type Chart } from "../chart.js";
 import { h, notice, replace, table, timeCell } from "../dom.js";
 import { streamsOfSubView } from "../lib/callview.js";
-import { durationSeconds, formatDuration, timestampMs } from "../lib/format.js";
+import { durationSeconds, formatClock, formatDuration, formatUtc, timestampMs } from "../lib/format.js";
 import { metricBands, qualityStrips, thresholds } from "../thresholds.js";
 import { roomOf } from "./calls.js";
 import { breachPoints, clientEvents, eventsTable, fullLink, seriesColumns as columns } from "./call_link.js";
@@ -23,6 +25,20 @@ import { breachPoints, clientEvents, eventsTable, fullLink, seriesColumns as col
 const MEDIA: Record<number, string> = { [MediaKind.VIDEO]: "video", [MediaKind.AUDIO]: "audio", [MediaKind.SCREEN_SHARE]: "screen share" };
 const ROLE: Record<number, string> = { [Role.ANCHOR]: "anchor", [Role.AUDIENCE]: "audience" };
 const SUB_VIEW: Record<number, string> = { [SubViewKind.ALL]: "All", [SubViewKind.VIDEO]: "Video", [SubViewKind.AUDIO]: "Audio", [SubViewKind.SCREEN_SHARE]: "Screen share" };
+
+/** An instant of the call as its clock time in the browser's zone, UTC on hover. */
+function clock(ms: number | undefined): Node | string {
+  return ms === undefined ? "in" : h("time", { datetime: new Date(ms).toISOString(), title: formatUtc(ms) }, formatClock(ms));
+}
+
+/** R18: the user's stays, each entry–exit ("in" while the user is still in), in time order. */
+function presenceCell(user: CallUser): HTMLElement {
+  return h(
+    "ul",
+    { class: "presence", "data-count": user.presence.length },
+    user.presence.map((p) => h("li", null, clock(timestampMs(p.enterTime)), "–", clock(timestampMs(p.exitTime)))),
+  );
+}
 
 function seriesOf(stream: StreamOverview, metric: SeriesMetric): QualitySeries | undefined {
   return stream.series.find((s) => s.metric === metric);
@@ -157,12 +173,13 @@ export function callScreen(main: HTMLElement, params: URLSearchParams, path: str
         timeCell(timestampMs(u.firstJoinTime)),
         u.lastLeaveTime ? timeCell(timestampMs(u.lastLeaveTime)) : "in the room",
         formatDuration(durationSeconds(u.totalStay)),
+        presenceCell(u),
       ]);
       replace(
         usersSlot,
         h("h2", null, `Users (${users.users.length} of ${users.totalUsers})`),
-        table("Users of the call", ["User", "Role", "Streams", "Region", "SDK", "Device", "Network", "First in", "Last out", "Stay"], rows, { id: "users-table" }),
-        users.totalUsers > users.users.length && pageSize < 20 ? h("a", { href: `#/calls/${encodeURIComponent(callId)}?app=${params.get("app") ?? ""}&users=20` }, "Show up to 20 users") : null,
+        table("Users of the call", ["User", "Role", "Streams", "Region", "SDK", "Device", "Network", "First in", "Last out", "Stay", "Presence"], rows, { id: "users-table" }),
+        users.totalUsers > users.users.length && pageSize < 20 ? h("a", { href: `#/calls/${encodeURIComponent(callId)}?app=${params.get("app") ?? ""}&users=20`, id: "users-more" }, "Show up to 20 users") : null,
       );
       const first = users.users.find((u) => u.downstream) ?? users.users[0];
       if (first) await showView(first.userId, undefined, 0);

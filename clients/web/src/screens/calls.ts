@@ -1,6 +1,8 @@
 /**
- * The call list (R17): one app's calls in a preset range (today, yesterday, the last 6 hours,
- * the last 14 days), searched by room or user, newest first; each opens its details.
+ * The call list (R17): one app's calls in a preset range (today by default, R17; yesterday,
+ * the last 6 hours, the last 14 days) or a custom one (from/to in the browser's zone, at most
+ * 14 days back: its field violations stand under From and To), searched by room or user,
+ * newest first; each opens its details.
  */
 
 import { api, fromConnectError } from "../api.js";
@@ -8,7 +10,8 @@ import { CallRange, type Call } from "../../../node/src/gen/rtcconsole/v1/monito
 import { download, h, notice, replace, table, timeCell } from "../dom.js";
 import { toCsv } from "../lib/csv.js";
 import { durationSeconds, formatDuration, formatUtc, timestampMs } from "../lib/format.js";
-import { appPicker, setParam } from "./common.js";
+import { fromLocalInput, toLocalInput } from "../lib/usage.js";
+import { appPicker, showError } from "./common.js";
 
 const PRESETS: [string, CallRange][] = [
   ["Today", CallRange.TODAY],
@@ -22,7 +25,19 @@ export const roomOf = (c: { room: { case: "roomId"; value: number } | { case: "s
 
 export function callsScreen(main: HTMLElement, params: URLSearchParams): void {
   const picker = h("div", { class: "toolbar" });
-  const range = Number(params.get("range") ?? CallRange.LAST_14_DAYS) as CallRange;
+  const fromText = params.get("from") ?? "";
+  const toText = params.get("to") ?? "";
+  const custom = fromText !== "" || toText !== "";
+  const range = custom ? CallRange.UNSPECIFIED : (Number(params.get("range") ?? CallRange.TODAY) as CallRange);
+  /** Navigates to the list with `changes` applied to the hash's query (null deletes). */
+  const go = (changes: Record<string, string | null>): void => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null || v === "") next.delete(k);
+      else next.set(k, v);
+    }
+    location.hash = `#/calls?${next}`;
+  };
   const room = h("input", { id: "call-room", type: "search", value: params.get("room") ?? "", maxlength: 64, placeholder: "room id" });
   const user = h("input", { id: "call-user", type: "search", value: params.get("user") ?? "", maxlength: 128, placeholder: "user id" });
   const statusSlot = h("div");
@@ -37,8 +52,17 @@ export function callsScreen(main: HTMLElement, params: URLSearchParams): void {
     "div",
     { role: "radiogroup", "aria-label": "Range", class: "presets" },
     PRESETS.map(([label, value]) =>
-      h("button", { type: "button", role: "radio", "aria-checked": String(value === range), onclick: () => setParam(params, "range", String(value)) }, label),
+      h("button", { type: "button", role: "radio", "aria-checked": String(value === range), onclick: () => go({ range: String(value), from: null, to: null }) }, label),
     ),
+  );
+  const fromInput = h("input", { id: "field-start_time", type: "datetime-local", value: fromText, "aria-describedby": "error-start_time" });
+  const toInput = h("input", { id: "field-end_time", type: "datetime-local", value: toText, "aria-describedby": "error-end_time" });
+  const rangeForm = h(
+    "form",
+    { class: "toolbar custom-range", novalidate: true, "aria-label": "Custom range", onsubmit: (e: Event) => (e.preventDefault(), go({ range: null, from: fromInput.value, to: toInput.value })) },
+    h("div", { class: "field" }, h("label", { for: "field-start_time" }, "From (your time zone)"), fromInput, h("p", { id: "error-start_time", class: "field-error", "aria-live": "polite" })),
+    h("div", { class: "field" }, h("label", { for: "field-end_time" }, "To"), toInput, h("p", { id: "error-end_time", class: "field-error", "aria-live": "polite" })),
+    h("button", { type: "submit", id: "calls-custom" }, "Apply range"),
   );
   const search = h(
     "form",
@@ -47,12 +71,7 @@ export function callsScreen(main: HTMLElement, params: URLSearchParams): void {
       role: "search",
       onsubmit: (e: Event) => {
         e.preventDefault();
-        const next = new URLSearchParams(params);
-        for (const [k, input] of [["room", room], ["user", user]] as const) {
-          if (input.value.trim()) next.set(k, input.value.trim());
-          else next.delete(k);
-        }
-        location.hash = `#/calls?${next}`;
+        go({ room: room.value.trim(), user: user.value.trim() });
       },
     },
     h("label", { for: "call-room" }, "Room "),
@@ -67,13 +86,22 @@ export function callsScreen(main: HTMLElement, params: URLSearchParams): void {
     const roomText = params.get("room") ?? "";
     const roomFilter = roomText === "" ? {} : /^\d+$/.test(roomText) && Number(roomText) < 2 ** 32 ? { room: { case: "roomId" as const, value: Number(roomText) } } : { room: { case: "strRoomId" as const, value: roomText } };
     try {
-      const answer = await api.monitor.listCalls({ sdkAppId: app, range, userId: params.get("user") ?? "", pageSize: 50, pageToken: reset ? "" : token, ...roomFilter });
+      const at = (text: string) => {
+        const ms = fromLocalInput(text);
+        return Number.isNaN(ms) ? undefined : { seconds: BigInt(Math.floor(ms / 1000)), nanos: 0 };
+      };
+      const period = custom ? { startTime: at(fromText), endTime: at(toText) } : { range };
+      const answer = await api.monitor.listCalls({ sdkAppId: app, ...period, userId: params.get("user") ?? "", pageSize: 50, pageToken: reset ? "" : token, ...roomFilter });
       calls = reset ? answer.calls : [...calls, ...answer.calls];
       token = answer.nextPageToken;
       more.hidden = token === "";
       csv.disabled = calls.length === 0;
       const from = timestampMs(answer.startTime)!;
       const to = timestampMs(answer.endTime)!;
+      // A preset's range as the starting point of a custom one.
+      if (!custom && reset) [fromInput.value, toInput.value] = [toLocalInput(from), toLocalInput(to)];
+      // What the list shows, for people's tools and the browser tests.
+      listSlot.dataset.query = new URLSearchParams({ range: String(range), room: roomText, user: params.get("user") ?? "", ...(custom ? { from: fromText, to: toText } : {}) }).toString();
       replace(statusSlot, notice("info", "Calls that start from ", timeCell(from), " to ", timeCell(to), `: ${calls.length}${token ? "+" : ""} shown.`));
       replace(
         listSlot,
@@ -94,7 +122,7 @@ export function callsScreen(main: HTMLElement, params: URLSearchParams): void {
             ),
       );
     } catch (reason) {
-      replace(statusSlot, notice("error", fromConnectError(reason).message));
+      showError(rangeForm, statusSlot, reason); // a range's violation under From or To
     }
   };
   more.addEventListener("click", () => void load(false));
@@ -108,7 +136,7 @@ export function callsScreen(main: HTMLElement, params: URLSearchParams): void {
     ),
   );
 
-  replace(main, h("h1", null, "Calls"), picker, presets, search, statusSlot, listSlot, h("div", { class: "toolbar" }, more, csv));
+  replace(main, h("h1", null, "Calls"), picker, presets, rangeForm, search, statusSlot, listSlot, h("div", { class: "toolbar" }, more, csv));
   void appPicker(picker, params)
     .then((chosen) => {
       app = chosen;

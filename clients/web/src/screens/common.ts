@@ -35,11 +35,16 @@ export async function appPicker(slot: HTMLElement, params: URLSearchParams): Pro
   return BigInt(select.value);
 }
 
+/** Clears the field errors shown in `form` (after a success). */
+export function clearErrors(form: HTMLElement): void {
+  form.querySelectorAll(".field-error").forEach((el) => replace(el));
+  form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+}
+
 /** Shows an error: its field violations next to the inputs named `field-<prefix><name>` (the last part of the violation's path), the rest in `slot`. */
 export function showError(form: HTMLElement, slot: HTMLElement, reason: unknown, prefix = ""): RtcConsoleError {
   const error = fromConnectError(reason);
-  form.querySelectorAll(".field-error").forEach((el) => replace(el));
-  form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+  clearErrors(form);
   const unplaced: string[] = [];
   for (const v of error.fieldViolations) {
     const name = prefix + (v.field.split(".").pop() ?? v.field);

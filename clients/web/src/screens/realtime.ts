@@ -4,7 +4,9 @@
  * table and the breakdowns (realtime_tables.ts), all updated once per 10-second slot by the frames of
  * MonitorService.SubscribeRealtime (a server stream over Connect, not polling). The history
  * comes from one GetRealtimeSeries; the stream resumes after its last point, so nothing is
- * missed or drawn twice; a dropped stream reconnects with resume_after. Rooms and series
+ * missed or drawn twice; a dropped stream reconnects with resume_after. The frame's top_rooms
+ * is the rooms table's first page in its default order (other orders and pages read
+ * ListRealtimeRooms). Rooms and series
  * download as CSV. A free-edition account is told why the page is closed.
  */
 
@@ -20,7 +22,7 @@ import { stallLevelName, stallTone } from "../lib/levels.js";
 import { mergeSlots, slotColumns, SLOT_MS, type SlotPoint } from "../lib/series.js";
 import { stallStrips, thresholds } from "../thresholds.js";
 import { appPicker } from "./common.js";
-import { breakdownPanel, roomsPanel } from "./realtime_tables.js";
+import { breakdownPanel, roomsPanel, ROOMS_PAGE } from "./realtime_tables.js";
 
 export function toPoint(t: number, f: RealtimeFigures | undefined): SlotPoint {
   return {
@@ -48,12 +50,12 @@ export function realtimeScreen(main: HTMLElement, params: URLSearchParams): () =
   replace(main, h("h1", null, "Real time"), picker, statusSlot, overview, chartsSlot, tools, tablesSlot);
 
   let points: SlotPoint[] = [];
-  let tables: { refresh(): void }[] = [];
+  let tables: { refresh(frame?: SubscribeRealtimeResponse): void }[] = [];
   let refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Re-reads the tables once after a burst of frames (a resume replays several slots). */
-  const refreshTables = (): void => {
+  /** Refreshes the tables once after a burst of frames (a resume replays several slots), from the last. */
+  const refreshTables = (frame: SubscribeRealtimeResponse): void => {
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => tables.forEach((t) => t.refresh()), 250);
+    refreshTimer = setTimeout(() => tables.forEach((t) => t.refresh(frame)), 250);
   };
   let frames = 0;
   let charts: Chart[] = [];
@@ -88,7 +90,7 @@ export function realtimeScreen(main: HTMLElement, params: URLSearchParams): () =
     frames += 1;
     points = mergeSlots(points, [toPoint(slotStart, frame.point?.figures ?? frame.figures)], maxPoints);
     showOverview(slotStart, frame.figures);
-    refreshTables();
+    refreshTables(frame);
     redraw();
     replace(
       statusSlot,
@@ -101,7 +103,8 @@ export function realtimeScreen(main: HTMLElement, params: URLSearchParams): () =
     while (!abort.signal.aborted) {
       const last = points[points.length - 1];
       try {
-        const request = { sdkAppId: app, ...(last ? { resumeAfter: { seconds: BigInt(last.t / 1000), nanos: 0 } } : {}) };
+        // The frame's top_rooms (20) is the rooms table's first page in its default order (decision 0034).
+        const request = { sdkAppId: app, topRooms: ROOMS_PAGE, ...(last ? { resumeAfter: { seconds: BigInt(last.t / 1000), nanos: 0 } } : {}) };
         for await (const frame of api.monitor.subscribeRealtime(request, { signal: abort.signal })) {
           delay = 1000;
           onFrame(frame);
@@ -162,8 +165,6 @@ export function realtimeScreen(main: HTMLElement, params: URLSearchParams): () =
     charts[0]!.el.dataset.testid = "scale-chart";
     charts[1]!.el.dataset.testid = "quality-chart";
     charts[2]!.el.dataset.testid = "audio-quality-chart";
-    charts[1]!.el.dataset.bands = String(stallStrips(all, MediaKind.VIDEO, 100).map((b) => b.to).join(","));
-    charts[2]!.el.dataset.bands = String(stallStrips(all, MediaKind.AUDIO, 100).map((b) => b.to).join(","));
     replace(chartsSlot, ...charts.map((c) => c.el));
     const rooms = roomsPanel(app, abort.signal);
     const breakdown = breakdownPanel(app, abort.signal);

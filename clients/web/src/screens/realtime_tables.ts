@@ -1,12 +1,15 @@
 /**
  * The real-time page's tables: the rooms of the slot (ListRealtimeRooms: sortable by each
  * column, 20 a page) and the breakdown by a session attribute (GetRealtimeBreakdown: the top
- * values and the rest summed), each downloadable as CSV. Both re-read when a new slot's frame
- * arrives (`refresh`), so they follow the stream without polling; a page past the first stays
- * on its slot (the pages of one listing describe the same slot) until "First page".
+ * values and the rest summed), each downloadable as CSV. Both follow the stream without polling
+ * (`refresh` on each new slot's frame): the rooms table's first page in its default order (most
+ * online users first) is the frame's own `top_rooms` (decision 0034: no call), another order
+ * re-reads ListRealtimeRooms, and a page past the first stays on its slot (the pages of one
+ * listing describe the same slot) until "First page". The breakdown re-reads GetRealtimeBreakdown.
  */
 
 import { api, fromConnectError } from "../api.js";
+import type { SubscribeRealtimeResponse } from "../../../node/src/gen/rtcconsole/v1/realtime_stream_pb.js";
 import { RealtimeDimension, RealtimeRoomOrder, type RealtimeFigures, type RealtimeRoom } from "../../../node/src/gen/rtcconsole/v1/realtime_pb.js";
 import { download, h, notice, replace } from "../dom.js";
 import { toCsv } from "../lib/csv.js";
@@ -15,7 +18,11 @@ import { stallTone } from "../lib/levels.js";
 import { ariaSort, breakdownRows, nextSort, Pager, type BreakdownFigures, type Sort } from "../lib/tables.js";
 import { roomOf } from "./calls.js";
 
-const PAGE = 20;
+/** Rooms a page, and the top_rooms asked of SubscribeRealtime (its maximum). */
+export const ROOMS_PAGE = 20;
+const PAGE = ROOMS_PAGE;
+/** ListRealtimeRooms ranks at most this many room keys of a slot. */
+const RANKED = 10_000;
 const COLUMNS: [string, RealtimeRoomOrder][] = [
   ["Room", RealtimeRoomOrder.ROOM],
   ["Online users", RealtimeRoomOrder.ONLINE_USERS],
@@ -35,10 +42,17 @@ export const DIMENSIONS: [string, RealtimeDimension][] = [
 const stallCell = (rate: RealtimeFigures["videoStallRate"]): HTMLElement =>
   h("span", { class: `tone-${stallTone(rate?.level ?? 0)}`, title: `${rate?.stallMs ?? 0} ms of ${rate?.totalMs ?? 0} ms` }, formatPercent(rate?.percent));
 
-/** The rooms panel; `refresh()` re-reads the first page (call it on each new slot). */
-export function roomsPanel(app: bigint, signal: AbortSignal): { el: HTMLElement; refresh(): void } {
+const DEFAULT_SORT: Sort<RealtimeRoomOrder> = { key: RealtimeRoomOrder.ONLINE_USERS, ascending: false };
+
+/**
+ * The rooms panel; `refresh(frame)` shows the first page of a new slot (call it on each frame):
+ * the frame's top_rooms in the default order, else ListRealtimeRooms; without a frame it reads.
+ */
+export function roomsPanel(app: bigint, signal: AbortSignal): { el: HTMLElement; refresh(frame?: SubscribeRealtimeResponse): void } {
   const el = h("section", { "aria-label": "Rooms", "data-testid": "rooms" });
-  let sort: Sort<RealtimeRoomOrder> = { key: RealtimeRoomOrder.ONLINE_USERS, ascending: false };
+  let sort: Sort<RealtimeRoomOrder> = DEFAULT_SORT;
+  /** The page shown is a frame's top_rooms (no page token: Next reads the listing first). */
+  let fromFrame = false;
   const pager = new Pager();
   let rooms: RealtimeRoom[] = [];
   let slotStart = 0;
@@ -54,12 +68,36 @@ export function roomsPanel(app: bigint, signal: AbortSignal): { el: HTMLElement;
       total = answer.totalSize;
       truncated = answer.truncated;
       pager.answered(answer.nextPageToken);
+      fromFrame = false;
       problem = null;
     } catch (reason) {
       if (signal.aborted) return;
       problem = notice("error", fromConnectError(reason).message);
     }
     render();
+  };
+
+  /** Shows a frame's top_rooms as the first page; false when the frame has none to show. */
+  const showFrame = (frame: SubscribeRealtimeResponse): boolean => {
+    const online = frame.figures?.onlineRooms ?? 0;
+    // A replayed frame of a slot over 10 minutes old carries no rooms: read the listing.
+    if (frame.topRooms.length === 0 && online > 0) return false;
+    rooms = frame.topRooms;
+    slotStart = timestampMs(frame.slotStart) ?? 0;
+    total = online;
+    truncated = online > RANKED;
+    pager.answered("");
+    fromFrame = true;
+    problem = null;
+    render();
+    return true;
+  };
+
+  const next = async (): Promise<void> => {
+    if (fromFrame) await load(); // the listing's first page, for its next_page_token
+    if (!pager.hasNext) return;
+    pager.forward();
+    await load();
   };
 
   const header = (label: string, key: RealtimeRoomOrder): HTMLElement =>
@@ -96,7 +134,7 @@ export function roomsPanel(app: bigint, signal: AbortSignal): { el: HTMLElement;
             { class: "table-wrap" },
             h(
               "table",
-              { id: "rooms-table", "data-slot": slotStart, "data-page": pager.index },
+              { id: "rooms-table", "data-slot": slotStart, "data-page": pager.index, "data-source": fromFrame ? "frame" : "list" },
               h("caption", { class: "sr-only" }, "Rooms online; the column buttons sort"),
               h("thead", null, h("tr", null, COLUMNS.map(([label, key]) => header(label, key)))),
               h(
@@ -114,13 +152,21 @@ export function roomsPanel(app: bigint, signal: AbortSignal): { el: HTMLElement;
         h("span", { class: "help", "data-testid": "rooms-range" }, rooms.length ? `${first}–${first + rooms.length - 1} of ${total}${truncated ? " (over 10,000 online: the first 10,000 room keys ranked)" : ""}` : ""),
         h("button", { type: "button", id: "rooms-first", disabled: !pager.hasPrevious, onclick: () => (pager.reset(), void load()) }, "First page"),
         h("button", { type: "button", id: "rooms-prev", disabled: !pager.hasPrevious, onclick: () => (pager.back(), void load()) }, "Previous"),
-        h("button", { type: "button", id: "rooms-next", disabled: !pager.hasNext, onclick: () => (pager.forward(), void load()) }, "Next"),
+        h("button", { type: "button", id: "rooms-next", disabled: !(pager.hasNext || (fromFrame && total > rooms.length)), onclick: () => void next() }, "Next"),
         h("button", { type: "button", id: "rooms-csv", onclick: () => download(`realtime-rooms-${app}-${slotStart / 1000}.csv`, roomsCsv(slotStart, rooms)) }, "Download rooms (CSV)"),
       ),
     );
   };
   render();
-  return { el, refresh: () => (pager.index === 0 ? void load() : undefined) };
+  const isDefault = (): boolean => sort.key === DEFAULT_SORT.key && sort.ascending === DEFAULT_SORT.ascending;
+  return {
+    el,
+    refresh: (frame) => {
+      if (pager.index !== 0) return;
+      if (frame !== undefined && isDefault() && showFrame(frame)) return;
+      void load();
+    },
+  };
 }
 
 const figuresOf = (value: string, f: RealtimeFigures | undefined): BreakdownFigures => ({
@@ -131,7 +177,7 @@ const figuresOf = (value: string, f: RealtimeFigures | undefined): BreakdownFigu
   audioStall: f?.audioStallRate?.percent ?? 0,
 });
 
-/** The breakdown panel; `refresh()` re-reads it (call it on each new slot). */
+/** The breakdown panel; `refresh()` re-reads it (call it on each new slot; the frame is not used). */
 export function breakdownPanel(app: bigint, signal: AbortSignal): { el: HTMLElement; refresh(): void } {
   const el = h("section", { "aria-label": "Breakdown", "data-testid": "breakdown" });
   const slot = h("div");

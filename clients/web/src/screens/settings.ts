@@ -20,9 +20,9 @@ import {
   type CallbackDelivery,
   type CloudRecordingSettings,
 } from "../../../node/src/gen/rtcconsole/v1/config_service_pb.js";
-import { h, notice, replace, table, timeCell } from "../dom.js";
+import { countdown, h, notice, replace, table, timeCell } from "../dom.js";
 import { durationSeconds, formatDuration, timestampMs } from "../lib/format.js";
-import { nextCheckMs, untilText } from "../lib/ops.js";
+import { nextCheckMs } from "../lib/ops.js";
 import { changedPaths, lastAttemptText, settingState } from "../lib/settings.js";
 import { Pager } from "../lib/tables.js";
 import { appPicker, errorNotice, field, showError } from "./common.js";
@@ -47,7 +47,7 @@ function checkbox(id: string, label: string, checked: boolean): { row: HTMLEleme
   return { row: h("div", { class: "field check" }, h("label", { for: `field-${id}` }, input, ` ${label}`), h("p", { id: `error-${id}`, class: "field-error" })), input };
 }
 
-/** "effective → pending (takes effect at …, in 4 min)" as elements. */
+/** "effective → pending (takes effect at …, in 4 min: a countdown)" as elements. */
 function stateLine(testid: string, effective: string, pending: string | undefined, pendingAt: number | undefined): HTMLElement {
   const s = settingState(effective, pending);
   return h(
@@ -55,7 +55,7 @@ function stateLine(testid: string, effective: string, pending: string | undefine
     { class: "state", "data-testid": testid, "data-pending": s.pending === undefined ? "" : s.pending },
     h("strong", null, "In effect: "),
     s.effective,
-    s.pending === undefined ? null : [h("br"), h("strong", null, "Pending: "), s.pending, " · takes effect ", timeCell(pendingAt), pendingAt ? ` (${untilText(pendingAt, Date.now())})` : ""],
+    s.pending === undefined ? null : [h("br"), h("strong", null, "Pending: "), s.pending, " · takes effect ", timeCell(pendingAt), pendingAt ? [" ", countdown(pendingAt)] : ""],
   );
 }
 

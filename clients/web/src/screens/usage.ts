@@ -13,7 +13,7 @@ import { download, h, notice, replace, table, timeCell } from "../dom.js";
 import { toCsv } from "../lib/csv.js";
 import { formatCount, timestampMs } from "../lib/format.js";
 import { fromLocalInput, presetRange, roundingDifference, sumTotals, toLocalInput } from "../lib/usage.js";
-import { errorNotice, showError } from "./common.js";
+import { clearErrors, errorNotice, showError } from "./common.js";
 
 const CATEGORY: Record<number, string> = {
   [UsageCategory.USAGE_CATEGORY_AUDIO]: "Audio",
@@ -120,8 +120,7 @@ export function usageScreen(main: HTMLElement, params: URLSearchParams): void {
     try {
       const [av, rec] = await Promise.all([api.usage.getUsage({ ...common, kind: UsageKind.INTERACTIVE_AV }), api.usage.getUsage({ ...common, kind: UsageKind.CLOUD_RECORDING })]);
       replace(status);
-      form.querySelectorAll(".field-error").forEach((el) => replace(el));
-      form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+      clearErrors(form);
       replace(results, usageSection("Interactive audio/video", "usage-av", av), usageSection("Cloud recording", "usage-recording", rec));
     } catch (reason) {
       showError(form, status, reason);

@@ -69,16 +69,57 @@ test("applications: create one and see it listed; an invalid name shows the fiel
   assert.match(await page.textContent("#apps-table"), /sim_app/);
 });
 
-test("the call list opens a call: its users and a quality chart with the breaches marked", async () => {
-  // Live simulation goes on: calls and users only accrue, so the page lies between two reads.
-  const listCalls = async () => (await rtc.call(rtc.keys.advanced, "MonitorService", "ListCalls", { sdkAppId: simApp, range: "CALL_RANGE_LAST_14_DAYS", pageSize: 50 })).calls;
+const roomOf = (c) => String(c.roomId ?? c.strRoomId);
+const shownRooms = () => page.$$eval("#calls-table tbody tr td:first-child", (tds) => tds.map((td) => td.textContent));
+const RANGES = { CALL_RANGE_TODAY: 1, CALL_RANGE_YESTERDAY: 2, CALL_RANGE_LAST_6_HOURS: 3, CALL_RANGE_LAST_14_DAYS: 4 };
+/**
+ * `act` (a navigation) shows the call list of `request`; its rows lie between a read of
+ * ListCalls before `act` and one after the list is shown (live simulation: calls only accrue).
+ */
+async function listedAsApi(request, what, act) {
+  const listCalls = async () => (await rtc.call(rtc.keys.advanced, "MonitorService", "ListCalls", { sdkAppId: simApp, pageSize: 50, ...request })).calls ?? [];
   const before = await listCalls();
-  await page.goto(`${rtc.http}/#/calls?app=${simApp}`);
-  await page.waitForSelector("#calls-table");
+  await act();
+  const query = new URLSearchParams({ range: String(RANGES[request.range]), room: String(request.roomId ?? request.strRoomId ?? ""), user: request.userId ?? "" }).toString();
+  await page.waitForSelector(`[data-testid=call-list][data-query="${query}"]`);
+  const rooms = await shownRooms();
+  const after = await listCalls();
+  assert.ok(before.length <= rooms.length && rooms.length <= after.length, `${what}: ${before.length} <= ${rooms.length} <= ${after.length}`);
+  const known = new Set(after.map(roomOf));
+  for (const r of rooms) assert.ok(known.has(r), `${what}: room ${r} is not in ListCalls`);
+  return after;
+}
+
+test("the call list: today by default (R17), the presets, room and user search", async () => {
+  await listedAsApi({ range: "CALL_RANGE_TODAY" }, "today", () => page.goto(`${rtc.http}/#/calls?app=${simApp}`));
+  assert.equal(await page.textContent(".presets [aria-checked=true]"), "Today");
+  await listedAsApi({ range: "CALL_RANGE_LAST_6_HOURS" }, "last 6 hours", () => page.click(".presets button:has-text('Last 6 hours')"));
+  const calls = await listedAsApi({ range: "CALL_RANGE_LAST_14_DAYS" }, "last 14 days", () => page.click(".presets button:has-text('Last 14 days')"));
+  assert.ok(calls.length > 0);
   await shot("03-calls");
-  const calls = await listCalls();
-  const shown = await page.locator("#calls-table tbody tr").count();
-  assert.ok(before.length <= shown && shown <= calls.length && shown > 0, `${before.length} <= ${shown} <= ${calls.length}`);
+
+  // Search by room: only that room's calls; then by a user of a call (the room cleared).
+  const room = roomOf(calls[0]);
+  const roomFilter = calls[0].roomId !== undefined ? { roomId: calls[0].roomId } : { strRoomId: calls[0].strRoomId };
+  const byRoom = await listedAsApi({ range: "CALL_RANGE_LAST_14_DAYS", ...roomFilter }, `room ${room}`, async () => {
+    await page.fill("#call-room", room);
+    await page.press("#call-room", "Enter");
+  });
+  assert.ok(byRoom.length > 0 && (await shownRooms()).every((r) => r === room));
+  const user = (await rtc.call(rtc.keys.advanced, "MonitorService", "ListCallUsers", { callId: calls[0].callId, pageSize: 1 })).users[0].userId;
+  const byUser = await listedAsApi({ range: "CALL_RANGE_LAST_14_DAYS", userId: user }, `user ${user}`, async () => {
+    await page.fill("#call-room", "");
+    await page.fill("#call-user", user);
+    await page.click("form[role=search] button[type=submit]");
+  });
+  assert.ok(byUser.some((c) => c.callId === calls[0].callId));
+});
+
+test("the call list opens a call: its users and a quality chart with its bands, breaches and jitter moments marked", async () => {
+  const calls = (await rtc.call(rtc.keys.advanced, "MonitorService", "ListCalls", { sdkAppId: simApp, range: "CALL_RANGE_LAST_14_DAYS", pageSize: 50 })).calls;
+  await page.goto(`${rtc.http}/#/calls?app=${simApp}&range=4`);
+  await page.waitForSelector("#calls-table");
+  const thresholds = await rtc.call(rtc.keys.advanced, "MonitorService", "GetQualityThresholds", {});
 
   await page.locator("a.open-call").first().click();
   await page.waitForSelector("#users-table tbody tr");
@@ -106,6 +147,18 @@ test("the call list opens a call: its users and a quality chart with the breache
     assert.equal(Number(await chart.getAttribute("data-points")), points.length);
     const breaches = points.filter((p) => marked(p.level)).length;
     assert.equal(Number(await chart.getAttribute("data-breaches")), breaches);
+    // Jitter moments: the stream's, one dashed line each.
+    const stream = side.streams[Number(view.stream)];
+    assert.equal(Number(await chart.getAttribute("data-moments")), (stream.jitterMoments ?? []).length);
+    // The bands behind the line: GetQualityThresholds' packet-loss bands for the stream's media,
+    // clipped to the chart's y range (at least 5 %, 10 % above the highest point).
+    const bands = thresholds.metrics.find((m) => m.metric === "QUALITY_METRIC_PACKET_LOSS" && (!m.media || m.media.includes(stream.media))).bands;
+    const top = Math.max(5, ...points.map((p) => p.value ?? 0)) * 1.1;
+    const edges = bands.map((b) => [Math.max(0, b.range.lower ?? -Infinity), Math.min(top, b.range.upper ?? Infinity)]).filter(([lo, hi]) => hi > lo).map(([, hi]) => hi);
+    const drawn = (await chart.getAttribute("data-bands")).split(",").map(Number);
+    assert.equal(drawn.length, edges.length, `${drawn} vs ${edges}`);
+    drawn.forEach((d, i) => assert.ok(Math.abs(d - edges[i]) < 1e-6 * Math.max(1, edges[i]), `${drawn} vs ${edges}`));
+    assert.ok(edges.length >= 2, `${edges}`);
     if (breaches > 0) {
       sawBreach = true;
       await shot("04-call-details");
@@ -121,11 +174,18 @@ test("real time: figures change as slots pass, over the stream; the rooms CSV ma
   await page.waitForSelector("[data-testid=quality-chart] canvas");
   timings.realtimeFirstRenderMs = Date.now() - started; // overview and both charts with 30 min of slots
   const firstSlot = Number(await page.getAttribute("[data-slot]", "data-slot"));
+  const pointsAt = () => Promise.all(["scale-chart", "quality-chart", "audio-quality-chart"].map(async (id) => Number(await page.getAttribute(`[data-testid=${id}]`, "data-points"))));
+  const firstPoints = await pointsAt();
   await page.waitForFunction((slot) => Number(document.querySelector("[data-slot]")?.getAttribute("data-slot")) > slot && document.querySelector("[data-frames]"), firstSlot, { timeout: 30_000 });
   const frames = Number(await page.getAttribute("[data-frames]", "data-frames"));
   assert.ok(frames >= 1);
   assert.ok(Number(await page.getAttribute("[data-testid=scale-chart]", "data-points")) > 100);
+  // The charts drew the new slot: each has more points than before the frame.
+  const laterPoints = await pointsAt();
+  laterPoints.forEach((n, i) => assert.ok(n > firstPoints[i], `chart ${i}: ${firstPoints[i]} points, then ${n}`));
   await shot("05-realtime");
+  // Decision 0034: in its default order the rooms table is the frame's top_rooms.
+  await page.waitForSelector("#rooms-table[data-source=frame]");
 
   let compared = false;
   for (let attempt = 0; attempt < 3 && !compared; attempt++) {

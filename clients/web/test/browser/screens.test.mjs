@@ -55,7 +55,11 @@ async function sameSlot(readPage, readApi, slotOf) {
 
 test("real time: the breakdown and its rest match the API; the CSV too", async () => {
   await page.goto(`${rtc.http}/#/realtime?app=${simApp}`);
-  await page.waitForSelector("#breakdown-table");
+  // The breakdown shows once the slot has someone online; a failure says what the page showed.
+  await page.waitForSelector("#breakdown-table").catch(async (e) => {
+    await shot("08-realtime-no-breakdown");
+    throw new Error(`${e.message}\nthe page said: ${await page.textContent("main")}`);
+  });
   await page.selectOption("#breakdown-dimension", { label: "Network" });
   await page.fill("#field-top", "1");
   await page.press("#field-top", "Enter"); // change event: keyboard only
@@ -168,12 +172,47 @@ test("call details: sub-view tabs, the full link's other metrics with their band
   assert.ok(checked, "no ended call had a full link to check");
 });
 
-test("an app: info, a tag attached and detached, a disable confirmed by TOTP and followed until it takes effect", async () => {
+/** Another browser's tab signed in with the advanced account's key (no TOTP token held). */
+async function secondTab() {
+  const tab = await (await rtc.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await tab.goto(`${rtc.http}/`);
+  await tab.fill("#api-key", rtc.keys.advanced);
+  await tab.press("#api-key", "Enter");
+  await tab.waitForSelector("#apps-table");
+  return tab;
+}
+
+/** The seconds a countdown shows now and ~2 s later: it ticks without a re-read. */
+async function ticks(selector) {
+  const first = Number(await page.getAttribute(selector, "data-left"));
+  await page.waitForTimeout(2_100);
+  const later = Number(await page.getAttribute(selector, "data-left"));
+  assert.ok(first >= 3 && later < first, `${selector}: ${first} s, then ${later} s`);
+}
+
+let lifeApp;
+let otpauth;
+let tab;
+
+test("an app: info, a rename, a tag attached and detached, a disable confirmed by TOTP and followed until it takes effect", async () => {
   const app = (await rtc.call(rtc.keys.advanced, "AppService", "CreateApp", { name: "life_app" })).app;
+  lifeApp = app;
   await page.goto(`${rtc.http}/#/apps`);
   await page.click(`a.open-app[href="#/apps/${app.sdkAppId}"]`);
   await page.waitForSelector("#app-facts");
   assert.match(await text("#app-facts"), new RegExp(`${app.sdkAppId}[\\s\\S]*life_app[\\s\\S]*Normal`));
+
+  // UpdateApp: a name outside R2's alphabet is refused under its field; a good one is saved.
+  await page.fill("#field-app-name", "bad name!");
+  await page.click("#app-rename-save");
+  await page.waitForFunction(() => document.querySelector("#error-app-name")?.textContent !== "");
+  assert.equal(await page.getAttribute("#field-app-name", "aria-invalid"), "true");
+  await page.fill("#field-app-name", "life_app2");
+  await page.fill("#field-app-description", "renamed");
+  await page.press("#field-app-description", "Enter");
+  await page.waitForFunction(() => /life_app2[\s\S]*renamed/.test(document.querySelector("#app-facts")?.textContent ?? ""));
+  const renamed = (await rtc.call(rtc.keys.advanced, "AppService", "GetApp", { sdkAppId: app.sdkAppId })).app;
+  assert.deepEqual([renamed.name, renamed.description], ["life_app2", "renamed"]);
 
   await page.fill("#field-key", "team");
   await page.fill("#field-value", "web");
@@ -193,6 +232,7 @@ test("an app: info, a tag attached and detached, a disable confirmed by TOTP and
   assert.equal(await page.getAttribute("#field-totp_code", "aria-invalid"), "true");
   await page.click("#totp-enrol");
   const uri = await page.inputValue("#otpauth-uri");
+  otpauth = uri;
   assert.match(uri, /^otpauth:\/\/totp\//);
   await page.fill("#field-totp_code", totpNow(uri));
   await page.press("#field-totp_code", "Enter");
@@ -200,6 +240,7 @@ test("an app: info, a tag attached and detached, a disable confirmed by TOTP and
   assert.match(await text("[data-testid=operation]"), /Takes effect[\s\S]*\(in \d/);
   assert.match(await text("#app-facts"), /disabling pending/);
   assert.ok(await page.isDisabled("#app-disable"));
+  await ticks("[data-testid=operation] .countdown");
   await shot("09-app-pending");
   await page.waitForSelector("[data-testid=operation] [data-state=succeeded]", { timeout: 30_000 });
   await page.waitForSelector("#app-facts[data-status=stopped]");
@@ -209,11 +250,42 @@ test("an app: info, a tag attached and detached, a disable confirmed by TOTP and
   await noSidewaysScroll("app details");
   await shot("10-app-disabled");
 
-  // The token is held for 30 minutes: enable needs no second code; the refusal of a second
-  // transition while one is pending comes back as the API's precondition.
+  // A second tab opened now still offers Delete once the first has asked for Enable.
+  tab = await secondTab();
+  await tab.goto(`${rtc.http}/#/apps/${app.sdkAppId}`);
+  await tab.waitForSelector("#app-delete");
+
+  // The token is held for 30 minutes: enable needs no second code.
   await page.click("#app-enable");
   await page.waitForSelector("[data-testid=operation] [data-state=pending]");
   assert.equal(await page.$("[data-testid=totp-step]"), null);
+});
+
+test("an app: a second transition while one is pending is refused as the API says; then a delete, confirmed by TOTP, takes effect", async () => {
+  // The other tab holds no token: its Delete asks for a code (the next step's: a code is
+  // accepted once, and the first tab used this step's), then the API refuses the delete.
+  await tab.click("#app-delete");
+  await tab.waitForSelector("[data-testid=totp-step]");
+  await tab.fill("#field-totp_code", totpNow(otpauth, Date.now() + 30_000));
+  await tab.press("#field-totp_code", "Enter");
+  const refused = await tab.waitForSelector("[data-testid=step] .notice.error");
+  assert.match(await refused.textContent(), /FAILED_PRECONDITION[\s\S]*APP_TRANSITION_PENDING/);
+  await tab.screenshot({ path: join(OUTPUT, "15-app-refused.png"), fullPage: true });
+
+  // The enable takes effect; the first tab disables again (token held), then the other
+  // deletes with the token its TOTP step gave it.
+  await page.waitForSelector("[data-testid=operation] [data-state=succeeded]", { timeout: 30_000 });
+  await page.waitForSelector("#app-facts[data-status=normal]");
+  await page.click("#app-disable");
+  await page.waitForSelector("[data-testid=operation] [data-state=pending]");
+  await page.waitForSelector("#app-enable", { timeout: 30_000 });
+  await tab.click("#app-delete");
+  await tab.waitForSelector("[data-testid=operation] [data-state=pending]");
+  assert.equal(await tab.$("[data-testid=totp-step]"), null);
+  assert.match(await tab.textContent("[data-testid=operation]"), /delete/);
+  await tab.waitForFunction(() => /No application/.test(document.querySelector("[data-testid=app-info]")?.textContent ?? ""), null, { timeout: 30_000 });
+  await assert.rejects(rtc.call(rtc.keys.advanced, "AppService", "GetApp", { sdkAppId: lifeApp.sdkAppId }), /404|NOT_FOUND|not_found/);
+  await tab.context().close();
 });
 
 test("function settings: a refused precondition explained, a pending change until it takes effect", async () => {
@@ -230,6 +302,7 @@ test("function settings: a refused precondition explained, a pending change unti
   assert.match(await text("[data-testid=push-state]"), /In effect: off[\s\S]*Pending: on, specified streams · takes effect .*\(in \d/);
   const config = (await rtc.call(rtc.keys.advanced, "ConfigService", "GetAppConfig", { sdkAppId: simApp })).config;
   assert.equal(config.relayedPush.pending.enabled, true);
+  await ticks("[data-testid=push-state] .countdown");
   await shot("11-settings-pending");
 
   // The screen reads the settings again when the change is due: no reload.

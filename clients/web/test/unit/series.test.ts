@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { breaches, mergeSlots, slotColumns, SLOT_MS, type SlotPoint } from "../../src/lib/series.js";
+import { mergeSlots, slotColumns, SLOT_MS, type SlotPoint } from "../../src/lib/series.js";
 
 const at = (slot: number, users: number): SlotPoint => ({ t: slot * SLOT_MS, onlineUsers: users, abnormalUsers: 0, onlineRooms: 1, videoStall: 0, audioStall: 0 });
 
@@ -23,9 +23,4 @@ test("columns are on the slot grid with a null for a skipped slot", () => {
   const cols = slotColumns([at(1, 3), at(2, 4), at(4, 7)], [(p) => p.onlineUsers, (p) => p.onlineRooms], SLOT_MS);
   assert.deepEqual(cols, [[10, 20, 30, 40], [3, 4, null, 7], [1, 1, null, 1]]);
   assert.deepEqual(slotColumns([], [(p: SlotPoint) => p.onlineUsers], SLOT_MS), [[], []]);
-});
-
-test("breaches are the marked points", () => {
-  const pts = [{ t: 1, value: 0, level: 1 }, { t: 2, value: 7, level: 4 }, { t: 3, value: 12, level: 5 }];
-  assert.deepEqual(breaches(pts, (l) => l >= 4).map((p) => p.t), [2, 3]);
 });
