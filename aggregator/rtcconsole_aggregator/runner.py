@@ -64,7 +64,9 @@ async def run_aggregator(
             settings.aggregation_interval,
             settings.aggregation_watermark,
         )
-        await run_until_signalled(group, grace=settings.grace, name="aggregator", stop=stop)
+        await run_until_signalled(
+            group, grace=settings.grace, name="aggregator", stop=stop, metrics_listen=settings.metrics_listen
+        )
         return 0
 
 

@@ -33,12 +33,14 @@ __all__ = [
     "EMBEDDED_HTTP_LISTEN",
     "LISTEN_FORM",
     "LOG_FORMATS",
+    "METRICS_LISTEN_FORM",
     "Alias",
     "Option",
     "SettingError",
     "Settings",
     "configuration_table",
     "listen_address",
+    "metrics_listen_address",
     "options",
     "split_listen",
 ]
@@ -50,6 +52,8 @@ COMMANDS = ("global", "serve", "aggregator", "dispatcher", "retention", "store")
 store flags of ``migrate`` and ``admin …``."""
 _RUNNERS = ("serve", "aggregator", "dispatcher", "retention")
 _STORE = ("serve", "aggregator", "dispatcher", "retention", "store")
+_STANDALONE = ("aggregator", "dispatcher", "retention")
+"""The worker commands run alone: no HTTP door, so ``--metrics-listen`` is theirs."""
 _CALLBACKS = "callback dispatcher (R15)"
 _USAGE = "usage aggregator (R16)"
 _RETENTION = "retention of quality samples and client events"
@@ -98,6 +102,25 @@ def http_listen_address(text: str) -> str:
     """``--http-listen``'s value: ``off`` (no HTTP door), or an address as :func:`listen_address`."""
     stripped = text.strip()
     return "off" if stripped.lower() == "off" else listen_address(stripped)
+
+
+METRICS_LISTEN_FORM = "HOST:PORT, e.g. 127.0.0.1:9464 (or a bare PORT, then 127.0.0.1), or off"
+"""What ``--metrics-listen`` accepts, in words for error messages."""
+
+
+def metrics_listen_address(text: str) -> str | None:
+    """``--metrics-listen``'s value: ``off`` (None: no listener), else a ``HOST:PORT`` as
+    :func:`listen_address` makes it (a bare port means loopback), checked by :func:`split_listen`
+    at once, so a bad one is a usage error rather than a failure after the store opened."""
+    stripped = text.strip()
+    if stripped.lower() == "off":
+        return None
+    address = listen_address(stripped)
+    try:
+        split_listen(address)
+    except ValueError:
+        raise ValueError(f"{METRICS_LISTEN_FORM}; got {text!r}") from None
+    return address
 
 
 def listen_address(text: str) -> str:
@@ -272,6 +295,14 @@ class Settings:
     grace: timedelta = field(default=timedelta(seconds=10), metadata=_meta(
         flag="--grace-seconds", env="RTC_GRACE_SECONDS", commands=_RUNNERS,
         help="on SIGTERM/SIGINT, seconds the calls and worker steps in flight get before they are cancelled",
+    ))  # fmt: skip
+    metrics_listen: str | None = field(default=None, metadata=_meta(
+        flag="--metrics-listen", env="RTC_METRICS_LISTEN", commands=_STANDALONE, metavar="HOST:PORT|off",
+        parser=metrics_listen_address, shown="unset: no listener",
+        help="address of this process's own GET /metrics (Prometheus text, OpenMetrics on Accept: its "
+        "worker counters and process_* series, docs/operations.md) and /healthz; a bare PORT means "
+        "127.0.0.1:PORT; port 0 picks a free one (logged as `metrics listening on HOST:PORT`); off: none; "
+        "unused with --once. Not a serve flag: serve's /metrics is on its HTTP door (--http-listen)",
     ))  # fmt: skip
     run_aggregator: bool = field(default=True, metadata=_meta(
         flag="--aggregator", env="RTC_AGGREGATOR", commands=("serve",), group=_USAGE,

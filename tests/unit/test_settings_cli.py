@@ -47,6 +47,8 @@ def _sample(option: Option) -> tuple[str, Any]:
         return "10.1.0.0/16,fd00::/8", ("10.1.0.0/16", "fd00::/8")
     if option.name == "log_format":  # a choice, not free text
         return "json", "json"
+    if option.name == "metrics_listen":  # checked as HOST:PORT when parsed; a bare port is loopback
+        return "9464", "127.0.0.1:9464"
     return f"sample-{option.name}", f"sample-{option.name}"
 
 

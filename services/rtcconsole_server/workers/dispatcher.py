@@ -53,6 +53,12 @@ async def run_dispatcher(
                 min(settings.callback_app_concurrency, settings.callback_concurrency),
                 f" and {', '.join(opened)}" if opened else " only",
             )
-            await run_until_signalled(group, grace=settings.grace, name="rtc-console dispatcher", stop=stop)
+            await run_until_signalled(
+                group,
+                grace=settings.grace,
+                name="rtc-console dispatcher",
+                stop=stop,
+                metrics_listen=settings.metrics_listen,
+            )
         finally:
             await dispatcher.aclose()

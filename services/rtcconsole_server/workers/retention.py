@@ -97,5 +97,7 @@ async def run_retention(
             settings.retention_days,
             settings.retention_interval,
         )
-        await run_until_signalled(group, grace=settings.grace, name="retention", stop=stop)
+        await run_until_signalled(
+            group, grace=settings.grace, name="retention", stop=stop, metrics_listen=settings.metrics_listen
+        )
         return 0
