@@ -24,6 +24,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -37,6 +38,7 @@ __all__ = [
     "echo_server",
     "main",
     "serve",
+    "serve_until_signalled",
 ]
 
 SERVICE = "bench.Echo"
@@ -61,12 +63,21 @@ def _method_handlers() -> dict[str, grpc.RpcMethodHandler[bytes, bytes]]:
     return {"Echo": grpc.unary_unary_rpc_method_handler(_echo)}
 
 
-async def serve(*, host: str = "127.0.0.1", port: int = 0) -> None:
-    """Serve the echo method on ``host:port`` (0: any free port) until SIGTERM/SIGINT."""
-    server = grpc.aio.server()
-    handlers = _method_handlers()
-    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
-    server.add_registered_method_handlers(SERVICE, handlers)
+async def serve_until_signalled(
+    server: grpc.aio.Server,
+    service: str,
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    grace_s: float = STOP_GRACE_S,
+) -> None:
+    """Register ``handlers`` under ``service`` as generated code does (generic handler +
+    registered method handlers), listen on ``host:port`` (0: any free port), print ``PORT <n>``
+    and serve until SIGTERM/SIGINT, then stop with ``grace_s`` seconds for calls in flight.
+    The baseline servers of the benches (this one, ``shaped_echo``, ``stream_echo``) share it."""
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(service, handlers)])
+    server.add_registered_method_handlers(service, handlers)
     bound = server.add_insecure_port(f"{host}:{port}")
     await server.start()
     stop = asyncio.Event()
@@ -75,7 +86,12 @@ async def serve(*, host: str = "127.0.0.1", port: int = 0) -> None:
         loop.add_signal_handler(sig, stop.set)
     print(f"PORT {bound}", flush=True)
     await stop.wait()
-    await server.stop(STOP_GRACE_S)
+    await server.stop(grace_s)
+
+
+async def serve(*, host: str = "127.0.0.1", port: int = 0) -> None:
+    """Serve the echo method on ``host:port`` (0: any free port) until SIGTERM/SIGINT."""
+    await serve_until_signalled(grpc.aio.server(), SERVICE, _method_handlers(), host=host, port=port)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any, TypeAlias
 
 import grpc
 
+from bench.echo import serve_until_signalled
 from bench.procs import ServerProcess, subprocess_server
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 
@@ -86,7 +86,6 @@ async def _authorize(
 
 async def serve(*, host: str = "127.0.0.1", port: int = 0) -> None:
     """Serve the shaped method on ``host:port`` (0: any free port) until SIGTERM/SIGINT."""
-    server = grpc.aio.server(interceptors=[_PassThrough()])
     handlers = {
         "AuthorizeRoomEntry": grpc.unary_unary_rpc_method_handler(
             _authorize,
@@ -94,17 +93,8 @@ async def serve(*, host: str = "127.0.0.1", port: int = 0) -> None:
             response_serializer=auth_pb.AuthorizeRoomEntryResponse.SerializeToString,
         )
     }
-    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
-    server.add_registered_method_handlers(SERVICE, handlers)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"PORT {bound}", flush=True)
-    await stop.wait()
-    await server.stop(1.0)
+    server = grpc.aio.server(interceptors=[_PassThrough()])
+    await serve_until_signalled(server, SERVICE, handlers, host=host, port=port)
 
 
 @contextlib.asynccontextmanager

@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 
+from bench.echo import serve_until_signalled
 from bench.procs import subprocess_server
 
 __all__ = ["COUNT", "PORT_LINE", "PUSH", "SUBSCRIBE", "main", "serve", "stream_echo_server"]
@@ -70,18 +70,7 @@ async def serve(*, host: str = "127.0.0.1", port: int = 0) -> None:
         "Push": grpc.unary_unary_rpc_method_handler(hub.push),
         "Count": grpc.unary_unary_rpc_method_handler(hub.count),
     }
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
-    server.add_registered_method_handlers(SERVICE, handlers)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"PORT {bound}", flush=True)
-    await stop.wait()
-    await server.stop(0)
+    await serve_until_signalled(grpc.aio.server(), SERVICE, handlers, host=host, port=port, grace_s=0)
 
 
 @contextlib.asynccontextmanager
