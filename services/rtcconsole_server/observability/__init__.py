@@ -12,6 +12,7 @@ listed in docs/operations.md ("Metrics"), the log formats under "Logs".
 from __future__ import annotations
 
 from rtcconsole_server.observability._backlog import OUTBOX_COUNT_CAP, Backlog, BacklogCollector
+from rtcconsole_server.observability._embedded import EmbeddedHttp
 from rtcconsole_server.observability._listener import METRICS_DRAIN, MetricsListener
 from rtcconsole_server.observability._logs import EXTRA_FIELDS, TEXT_FORMAT, JsonFormatter, configure_logging
 from rtcconsole_server.observability._metrics import (
@@ -35,6 +36,7 @@ __all__ = [
     "ASGIApp",
     "Backlog",
     "BacklogCollector",
+    "EmbeddedHttp",
     "IngestSeries",
     "JsonFormatter",
     "Metrics",

@@ -13,16 +13,13 @@ before anything starts, and port 0 works (:attr:`MetricsListener.port`).
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import json
 import logging
 import os
 import socket
-from contextlib import suppress
 
-import uvicorn
-
+from rtcconsole_server.observability._embedded import EmbeddedHttp
 from rtcconsole_server.observability._metrics import Metrics
 from rtcconsole_server.observability._scrape import Receive, Scope, Send, metrics_asgi_app
 
@@ -56,33 +53,19 @@ class MetricsListener:
 
     def __init__(self, metrics: Metrics, host: str, port: int) -> None:
         self.host = host
-        self.port = port
-        """The port bound: the one asked for, or the one the system picked for 0."""
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._metrics = metrics_asgi_app(metrics)
         try:
-            self._socket.bind((host, port))
+            self._http = EmbeddedHttp(self._route, host, port, backlog=64)
         except OSError as error:
-            self._socket.close()
+            self.port = port
             code = error.errno or 0
             if isinstance(error, socket.gaierror):
                 why = f"unknown host {host!r} ({error.strerror})"
             else:
                 why = _WHY_NOT.get(code, os.strerror(code).lower() if code else str(error))
             raise OSError(f"cannot listen on {self.address} (--metrics-listen): {why}") from None
-        self._socket.listen(64)
-        self._socket.setblocking(False)
-        self.port = int(self._socket.getsockname()[1])
-        self._metrics = metrics_asgi_app(metrics)
-        config = uvicorn.Config(
-            self._route, interface="asgi3", lifespan="off", log_config=None, access_log=False,
-            server_header=False, proxy_headers=False, loop="none",
-        )  # fmt: skip
-        config.load()
-        self._server = uvicorn.Server(config)
-        self._server.lifespan = config.lifespan_class(config)
-        self._ticks: asyncio.Task[None] | None = None
+        self.port = self._http.port
+        """The port bound: the one asked for, or the one the system picked for 0."""
 
     @property
     def address(self) -> str:
@@ -103,17 +86,9 @@ class MetricsListener:
 
     async def start(self, name: str) -> None:
         """Serve on the running event loop; logs ``<name>: metrics listening on HOST:PORT``."""
-        await self._server.startup(sockets=[self._socket])
-        self._ticks = asyncio.create_task(self._server.main_loop(), name="metrics-listener-ticks")
+        await self._http.start("metrics-listener-ticks")
         log.info("%s: metrics listening on %s", name, self.address)
 
     async def stop(self) -> None:
         """Stop accepting; a scrape in flight gets :data:`METRICS_DRAIN` seconds, then is cancelled."""
-        self._server.config.timeout_graceful_shutdown = METRICS_DRAIN  # type: ignore[assignment]  # a float works
-        self._server.should_exit = True
-        if self._ticks is None:
-            self._socket.close()
-            return
-        with suppress(asyncio.CancelledError):
-            await self._ticks
-        await self._server.shutdown(sockets=[self._socket])
+        await self._http.stop(METRICS_DRAIN)
