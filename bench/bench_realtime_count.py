@@ -24,25 +24,23 @@ shortens the run.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import grpc
-import redis.asyncio as aioredis
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select
 
 from bench import quality_data as data
 from bench.load import LoadResult, compare_load
 from bench.procs import subprocess_server
+from bench.realtime_support import delete_prefix, reachable_redis
 from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import (
     CLI,
     PORT_LINE,
-    SERVICES_ENV_FILE,
     Metadata,
     create_accounts,
     migrate,
@@ -54,7 +52,6 @@ from rtcconsole.v1 import app_service_pb2_grpc as app_grpc
 from rtcconsole.v1 import monitor_service_pb2_grpc as monitor_grpc
 from rtcconsole.v1 import realtime_pb2 as rt
 from rtcconsole_server.domain.monitor import set_edition
-from rtcconsole_server.live.redis_cluster import is_cluster_url
 from rtcconsole_server.store import open_store
 from rtcconsole_server.store.models import Account
 
@@ -80,48 +77,6 @@ def _log(text: str) -> None:
 def _rounds(config: BenchConfig) -> int:
     n = max(1, round(config.duration_s / max(config.segment_s, MIN_SEGMENT_S)))
     return n + n % 2
-
-
-def _env_file_value(key: str) -> str | None:
-    try:
-        lines = SERVICES_ENV_FILE.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return None
-    for line in lines:
-        name, _, value = line.strip().partition("=")
-        if name == key and value:
-            return value
-    return None
-
-
-def _plain(url: str) -> str:
-    return url.replace("+cluster", "", 1) if is_cluster_url(url) else url
-
-
-async def _reachable(label: str, bench_env: str, file_key: str) -> str | None:
-    """The URL of this live state's Redis once it answers PING; None to skip its row."""
-    url = os.environ.get(bench_env, "").strip() or _env_file_value(file_key)
-    if not url or url.lower() == "off":
-        return None
-    client = aioredis.RedisCluster.from_url(_plain(url)) if is_cluster_url(url) else aioredis.from_url(url)
-    try:
-        await client.ping()
-    except (aioredis.RedisError, OSError) as error:
-        _log(f"{label} at {url} unreachable ({error}); its row skipped")
-        return None
-    finally:
-        await client.aclose()
-    return url
-
-
-async def _delete_prefix(url: str, prefix: str) -> None:
-    """Delete the run's keys (one ``DEL`` per key: on a cluster they span cluster slots)."""
-    client = aioredis.RedisCluster.from_url(_plain(url)) if is_cluster_url(url) else aioredis.from_url(url)
-    try:
-        async for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            await client.delete(key)
-    finally:
-        await client.aclose()
 
 
 def _advanced(url: str) -> None:
@@ -210,7 +165,7 @@ async def _measure(config: BenchConfig, label: str, redis_url: str | None) -> Ro
                 online = await _check_counted(channel, owners, apps)
         finally:
             if redis_url:
-                await _delete_prefix(redis_url, prefix)
+                await delete_prefix(redis_url, prefix)
     return _row(label, subject, baseline, online)
 
 
@@ -243,8 +198,10 @@ async def realtime_count(config: BenchConfig) -> list[Row]:
     """Quality ingest with real-time counting (advanced edition) vs without (free), per live state."""
     rows: list[Row] = []
     for label, bench_env, file_key in LIVE_STATES:
-        url = None if bench_env is None or file_key is None else await _reachable(label, bench_env, file_key)
-        if bench_env is not None and url is None:
-            continue
+        url = None
+        if bench_env is not None and file_key is not None:
+            url = await reachable_redis(label, bench_env, file_key, log_as=NAME)
+            if url is None:
+                continue
         rows.append(await _measure(config, label, url))
     return rows

@@ -18,17 +18,20 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from rtcconsole.client import RtcConsole
+from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
+from rtcconsole.v1 import quality_pb2
 from rtcconsole.v1 import room_control_pb2 as control
 from rtcconsole_server.simulate._host import RoomHost
-from rtcconsole_server.simulate.model import EVENT, Scenario, backfill, rooms
-from tests.e2e.processes import BIN, create_account, serving
+from rtcconsole_server.simulate.model import CLIENT_EVENT, EVENT, SAMPLE, Scenario, backfill, people, rooms
+from tests.e2e.processes import BIN, create_account, run_cli, serving
 
 TOKEN = "simulate-test-token"
+_ENTERED = ingest_pb.EVENT_TYPE_USER_ENTERED
 
 
 @pytest.fixture
@@ -206,6 +209,39 @@ def test_live_carries_out_room_commands_against_its_rooms(
     assert process.returncode == 0 and summary["commands"] == 2 and summary["rejected"] == 0, log.read_text()
 
 
+def test_live_makes_real_time_figures_for_an_advanced_account(
+    served: tuple[str, str, int], database_url: str, tmp_path: Path
+) -> None:
+    """``simulate --live`` beside ``serve``: an advanced account's overview counts online users
+    (R21) once the first slot with simulated calls has closed (every first call begins within 10 s;
+    a slot closes every 10 s of the wall clock, which an end-to-end run cannot inject)."""
+    target, api_key, sdk_app_id = served
+    run_cli("admin", "account", "edition", "simulated", "advanced", "--database-url", database_url)
+    log = tmp_path / "simulate.err"
+    process = _live_simulate(target, sdk_app_id, log, "--rooms", "3", "--users", "10", "--seed", "21")
+
+    async def overview() -> tuple[int, int]:
+        async with await RtcConsole.connect(target, api_key=api_key) as console:
+            deadline = time.monotonic() + 60
+            while True:
+                figures = (await console.monitor.get_realtime_overview(sdk_app_id=sdk_app_id)).figures
+                if figures.online_users:
+                    return figures.online_users, figures.online_rooms
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                await asyncio.sleep(0.5)
+
+    try:
+        users, rooms_online = asyncio.run(overview())
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert users > 0 and 0 < rooms_online <= 3
+    assert process.returncode == 0 and json.loads(out)["rejected"] == 0, log.read_text()
+
+
 def test_the_room_host_drops_what_a_command_ended() -> None:
     scenario = Scenario(sdk_app_id=1400000001, rooms=2, users=6, seed=4)
     app, dismiss, remove = (
@@ -285,3 +321,28 @@ def test_the_model_is_a_pure_function_of_the_seed() -> None:
     assert first == again and len(first) > 1000
     assert [item.due for item in backfill(other, start, end)] != [due for due, _, _ in first]
     assert [due for due, _, _ in first] == sorted(due for due, _, _ in first)  # in the order due
+
+
+def test_the_model_injects_congestion_abnormal_events_and_a_mix_of_users() -> None:
+    """The simulated data carries what the dashboard is there to show: loss bursts over 5 %, video
+    stalls of at least 600 ms, system CPU over 85 %, the abnormal events 101-103, and users of
+    several platforms entering as anchors and as audience."""
+    end = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    scenario = Scenario(sdk_app_id=1400000001, rooms=4, users=30, seed=42)
+    items = list(backfill(scenario, end - timedelta(hours=2), end))
+    samples = [cast(quality_pb2.QualitySample, i.message) for i in items if i.kind == SAMPLE]
+    video_down = [s for s in samples if s.peer_id and s.media == quality_pb2.MEDIA_KIND_VIDEO]
+    assert any(s.packet_loss_percent > 5 for s in samples if s.peer_id)  # a downstream loss burst
+    assert any(s.packet_loss_percent > 5 for s in samples if not s.peer_id)  # and an upstream one
+    assert any(s.stall_ms >= 600 for s in video_down)  # R21: a stall counts from 600 ms (video)
+    assert any(s.system_cpu_percent > 85 for s in samples)
+    healthy = sum(s.packet_loss_percent <= 5 for s in samples) / len(samples)
+    assert healthy > 0.8  # congestion is injected in episodes, not everywhere
+    client = [cast(quality_pb2.ClientEvent, i.message) for i in items if i.kind == CLIENT_EVENT]
+    assert {101, 102, 103} <= {e.type for e in client}  # R21's abnormal events
+    platforms = {p.platform for p in people(scenario)}
+    assert len(platforms) >= 3 and platforms <= {"android", "ios", "web", "windows", "mac"}
+    events = [cast(ingest_pb.RoomEvent, i.message) for i in items if i.kind == EVENT]
+    entered = [e for e in events if e.type == _ENTERED]
+    assert {e.role for e in entered} == {ingest_pb.ROLE_ANCHOR, ingest_pb.ROLE_AUDIENCE}
+    assert len({e.session.platform for e in entered}) >= 3  # the mix reaches the entry events

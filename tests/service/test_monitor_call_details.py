@@ -8,6 +8,7 @@ stores its events in an order other than their times (exits before entries).
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -19,6 +20,7 @@ from rtcconsole.cli import amain
 from rtcconsole.v1 import call_details_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as ingest_grpc
+from rtcconsole.v1 import monitor_service_pb2 as monitor_pb
 from rtcconsole.v1 import monitor_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import quality_pb2
 from rtcconsole_server.clock import ManualClock
@@ -357,3 +359,29 @@ async def test_typed_client_and_rtcctl_monitor_call(
     assert status == 2
     status, _, err = await rtcctl("monitor", "call", "nope")
     assert status == 1 and "call_id" in err
+
+
+async def test_the_fourteen_day_look_back_of_call_details(tenant: Tenant, at_two: ManualClock) -> None:
+    """GetCall, ListCallUsers and GetUserView find a call that started 14 days before the query
+    (on the injected clock) and answer NOT_FOUND once it started earlier, as ListCalls' look-back."""
+    app = await _story(tenant)
+    call_id, stub, metadata = _call_id(app), _stub(tenant), tenant.metadata
+
+    def get_call() -> Awaitable[pb.GetCallResponse]:
+        return stub.GetCall(pb.GetCallRequest(call_id=call_id), metadata=metadata)
+
+    def list_users() -> Awaitable[pb.ListCallUsersResponse]:
+        return stub.ListCallUsers(pb.ListCallUsersRequest(call_id=call_id), metadata=metadata)
+
+    def user_view() -> Awaitable[monitor_pb.GetUserViewResponse]:
+        request = monitor_pb.GetUserViewRequest(call_id=call_id, user_id="carol")
+        return stub.GetUserView(request, metadata=metadata)
+
+    at_two.set(NOW + timedelta(days=14))  # the call started exactly 14 days ago: still inside
+    assert (await get_call()).user_count == 3
+    assert [u.user_id for u in (await list_users()).users] == ["carol"]  # still in: the last 5 h
+    assert (await user_view()).user_id == "carol"
+    at_two.set(NOW + timedelta(days=14, seconds=2))  # now it started more than 14 days ago
+    for call in (get_call(), list_users(), user_view()):
+        failure = await fails(call, CODE.NOT_FOUND)
+        assert failure.details["google.rpc.ResourceInfo"].resource_type == "call"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from google.protobuf.duration_pb2 import Duration
 
@@ -11,6 +11,7 @@ from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import quality_pb2, quality_series_pb2
 from rtcconsole_server.api.convert import timestamp
 from rtcconsole_server.api.series_points import fill_points
+from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.events import room_of_key
 from rtcconsole_server.domain.monitor import (
     SERIES_METRICS,
@@ -93,7 +94,6 @@ _LEVEL_NUMBER: dict[QualityLevel | None, int] = {
     None: pb.QUALITY_LEVEL_UNSPECIFIED,
     **{q: int(q) for q in QualityLevel},
 }
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 
 
@@ -109,7 +109,7 @@ def _series(series: Series) -> pb.QualitySeries:
         aggregate=_AGGREGATE[spec.aggregate],
         judged_by=[pb.QualityMetric.Value(f"QUALITY_METRIC_{m.name}") for m in spec.judged_by],
     )
-    since = series.start - _EPOCH  # the domain's instants are aware (UTC)
+    since = series.start - EPOCH  # the domain's instants are aware (UTC)
     base, nanos = since.days * 86_400 + since.seconds, since.microseconds * 1_000
     step_s, part = divmod(series.step, _SECOND)
     levels = bytes(map(_LEVEL_NUMBER.__getitem__, series.levels))
@@ -120,7 +120,7 @@ def _series(series: Series) -> pb.QualitySeries:
     add = message.points.add
     for point, level in zip(series.points, levels, strict=True):
         added = add(value=point.value, level=level, sample_count=point.samples)
-        since = point.time - _EPOCH
+        since = point.time - EPOCH
         added.time.seconds, added.time.nanos = since.days * 86_400 + since.seconds, since.microseconds * 1_000
     return message
 

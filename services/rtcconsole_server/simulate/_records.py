@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
@@ -28,6 +28,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rtcconsole.usage import category_for_pixels
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import quality_pb2 as qpb
+from rtcconsole_server.clock import epoch_us
 from rtcconsole_server.simulate._plan import ANCHOR, AUDIO, SCREEN, VIDEO, CallPlan, Episode, Publish, Stay
 
 __all__ = ["CLIENT_EVENT", "EVENT", "SAMPLE", "USAGE", "Item", "call_items", "micros"]
@@ -35,7 +36,6 @@ __all__ = ["CLIENT_EVENT", "EVENT", "SAMPLE", "USAGE", "Item", "call_items", "mi
 EVENT, SAMPLE, CLIENT_EVENT, USAGE = "event", "sample", "client_event", "usage"
 """The kinds of :class:`Item`, one per IngestService stream."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = 1_000_000
 _USAGE_CHUNK = 300 * _SECOND
 _STARTED = {VIDEO: 201, AUDIO: 203, SCREEN: 205}  # EventType; stopped is started + 1
@@ -62,9 +62,8 @@ class Item:
 
 
 def micros(instant: datetime) -> int:
-    """``instant`` in microseconds since the Unix epoch."""
-    delta = instant - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * _SECOND + delta.microseconds
+    """``instant`` in microseconds since the Unix epoch (``clock.epoch_us``)."""
+    return epoch_us(instant)
 
 
 def _stamp(us: int) -> Timestamp:

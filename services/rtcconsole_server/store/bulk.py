@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from rtcconsole_server.store.retry import Race, lost_race
 from rtcconsole_server.store.types import UTCDateTime
 
-__all__ = ["Key", "insert_new_rows", "insert_rows"]
+__all__ = ["Key", "insert_new_rows", "insert_new_tuples", "insert_rows", "insert_tuples"]
 
 Key = tuple[Any, ...]
 """The values of a table's key columns, in the order the caller names them."""
@@ -49,6 +49,17 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     columns = list(rows[0])
+    insert_tuples(session, table, columns, [tuple(row[c] for c in columns) for row in rows])
+
+
+def insert_tuples(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows``, each the values of ``columns`` in that order, into ``table``: the form a
+    hot path builds at once, with no dict per row. On SQLite an instant is written as SQLAlchemy
+    writes it, each distinct instant formatted once per call."""
+    if not rows:
+        return
     unknown = set(columns) - set(table.c.keys())
     if unknown:  # names go into the statement's text: only the table's own columns may
         raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
@@ -58,20 +69,34 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
         try:
             with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                write = copy.write_row
                 for row in rows:
-                    copy.write_row([row[c] for c in columns])
+                    write(row)
         except psycopg.errors.UniqueViolation as error:
             raise IntegrityError(statement, None, error) from error
         return
-    instants = [isinstance(table.c[c].type, UTCDateTime) for c in columns]
+    instants = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, UTCDateTime)]
     marks = ", ".join("?" * len(columns))
     connection.exec_driver_sql(
         f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608 (checked names)
-        [
-            tuple(_sqlite_value(row[c], instant) for c, instant in zip(columns, instants, strict=True))
-            for row in rows
-        ],
+        _sqlite_rows(rows, instants) if instants else [tuple(row) for row in rows],
     )
+
+
+def _sqlite_rows(rows: Sequence[Sequence[Any]], instants: Sequence[int]) -> list[tuple[Any, ...]]:
+    """``rows`` with the values at ``instants`` (positions) as SQLite stores an instant."""
+    formatted: dict[Any, Any] = {}
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(row)
+        for i in instants:
+            value = values[i]
+            stamp = formatted.get(value)
+            if stamp is None:
+                stamp = formatted[value] = _sqlite_value(value, True)
+            values[i] = stamp
+        out.append(tuple(values))
+    return out
 
 
 def insert_new_rows(
@@ -84,16 +109,30 @@ def insert_new_rows(
     caller runs again, see ``store.retry``)."""
     if not rows:
         return {}
-    ordered = sorted(rows, key=lambda row: tuple(row[c] for c in key))
+    columns = [*key, *(c for c in rows[0] if c not in key)]
+    return insert_new_tuples(
+        session, table, columns, len(key), [tuple(row[c] for c in columns) for row in rows]
+    )
+
+
+def insert_new_tuples(
+    session: Session, table: Table, columns: Sequence[str], key_width: int, rows: Sequence[Sequence[Any]]
+) -> dict[Key, dict[str, Any]]:
+    """:func:`insert_new_rows` of rows given as tuples (:func:`insert_tuples`) whose key is their
+    first ``key_width`` columns; the stored rows are returned by key tuple as there."""
+    if not rows:
+        return {}
+    ordered = sorted(rows, key=lambda row: tuple(row[:key_width]))
     try:
         with session.begin_nested():
-            insert_rows(session, table, ordered)
+            insert_tuples(session, table, columns, ordered)
         return {}
     except IntegrityError as error:
         if lost_race(error) is not Race.UNIQUE_VIOLATION:
             raise
-    stored = read_rows(session, table, key, [tuple(row[c] for c in key) for row in ordered])
-    insert_rows(session, table, [row for row in ordered if tuple(row[c] for c in key) not in stored])
+    key = columns[:key_width]
+    stored = read_rows(session, table, key, [tuple(row[:key_width]) for row in ordered])
+    insert_tuples(session, table, columns, [row for row in ordered if tuple(row[:key_width]) not in stored])
     return stored
 
 

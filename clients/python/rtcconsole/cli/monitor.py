@@ -47,7 +47,11 @@ def register(commands: Commands) -> None:
     monitor = commands.group("monitor", "monitoring dashboard: call list, quality thresholds")
     calls = monitor.command("calls", "the calls of an app in a range, newest start first (R17)", _calls)
     calls.add_argument("--sdk-app-id", type=uint64, default=0, metavar="ID", help="the app (default: newest)")
-    calls.add_argument("--range", choices=list(CALL_RANGES), help="a preset range (default: today, UTC)")
+    calls.add_argument(
+        "--range",
+        choices=list(CALL_RANGES),
+        help="a preset range (default: today in the account's time zone, UTC until set)",
+    )
     calls.add_argument("--from", dest="start", type=instant, metavar="T", help="custom range start")
     calls.add_argument("--to", dest="end", type=instant, metavar="T", help="custom range end, exclusive")
     calls.add_argument("--room", metavar="R", help="one room: a number, or a string room")

@@ -158,13 +158,20 @@ class IngestServiceServicer:
     def StreamClientEvents(self, request_iterator, context):
         """A stream of batches of client events; each batch is committed before the
         next is read; problems are reported per event (the stream goes on).
+        --- room control (R7): room_control.proto
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchRoomCommands(self, request, context):
-        """--- room control (R7): room_control.proto
+        """Held open by media servers: every open room command (PENDING or
+        DELIVERED, not expired), oldest first, then each new one as it is created
+        on any replica, until the server shuts down. Every watcher gets every
+        command (broadcast; a media server ignores rooms it does not host), at
+        least once: act on a command_id once. The events a command asks for,
+        carrying its command_id, acknowledge it (MonitorService.DismissRoom,
+        RemoveUsers).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

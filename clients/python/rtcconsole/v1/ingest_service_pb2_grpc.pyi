@@ -73,9 +73,17 @@ class IngestServiceStub:
     StreamClientEvents: _grpc.StreamUnaryMultiCallable[_ingest_service_pb2.StreamClientEventsRequest, _ingest_service_pb2.StreamClientEventsResponse]
     """A stream of batches of client events; each batch is committed before the
     next is read; problems are reported per event (the stream goes on).
+    --- room control (R7): room_control.proto
     """
     WatchRoomCommands: _grpc.UnaryStreamMultiCallable[_room_control_pb2.WatchRoomCommandsRequest, _room_control_pb2.WatchRoomCommandsResponse]
-    """--- room control (R7): room_control.proto"""
+    """Held open by media servers: every open room command (PENDING or
+    DELIVERED, not expired), oldest first, then each new one as it is created
+    on any replica, until the server shuts down. Every watcher gets every
+    command (broadcast; a media server ignores rooms it does not host), at
+    least once: act on a command_id once. The events a command asks for,
+    carrying its command_id, acknowledge it (MonitorService.DismissRoom,
+    RemoveUsers).
+    """
 
 @_typing.type_check_only
 class IngestServiceAsyncStub(IngestServiceStub):
@@ -121,9 +129,17 @@ class IngestServiceAsyncStub(IngestServiceStub):
     StreamClientEvents: _aio.StreamUnaryMultiCallable[_ingest_service_pb2.StreamClientEventsRequest, _ingest_service_pb2.StreamClientEventsResponse]  # type: ignore[assignment]
     """A stream of batches of client events; each batch is committed before the
     next is read; problems are reported per event (the stream goes on).
+    --- room control (R7): room_control.proto
     """
     WatchRoomCommands: _aio.UnaryStreamMultiCallable[_room_control_pb2.WatchRoomCommandsRequest, _room_control_pb2.WatchRoomCommandsResponse]  # type: ignore[assignment]
-    """--- room control (R7): room_control.proto"""
+    """Held open by media servers: every open room command (PENDING or
+    DELIVERED, not expired), oldest first, then each new one as it is created
+    on any replica, until the server shuts down. Every watcher gets every
+    command (broadcast; a media server ignores rooms it does not host), at
+    least once: act on a command_id once. The events a command asks for,
+    carrying its command_id, acknowledge it (MonitorService.DismissRoom,
+    RemoveUsers).
+    """
 
 class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
     """The data plane's door: media servers report what happens in rooms.
@@ -214,6 +230,7 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_ingest_service_pb2.StreamClientEventsResponse, _abc.Awaitable[_ingest_service_pb2.StreamClientEventsResponse]]:
         """A stream of batches of client events; each batch is committed before the
         next is read; problems are reported per event (the stream goes on).
+        --- room control (R7): room_control.proto
         """
 
     @_abc_1.abstractmethod
@@ -222,6 +239,13 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _room_control_pb2.WatchRoomCommandsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_room_control_pb2.WatchRoomCommandsResponse], _abc.AsyncIterator[_room_control_pb2.WatchRoomCommandsResponse]]:
-        """--- room control (R7): room_control.proto"""
+        """Held open by media servers: every open room command (PENDING or
+        DELIVERED, not expired), oldest first, then each new one as it is created
+        on any replica, until the server shuts down. Every watcher gets every
+        command (broadcast; a media server ignores rooms it does not host), at
+        least once: act on a command_id once. The events a command asks for,
+        carrying its command_id, acknowledge it (MonitorService.DismissRoom,
+        RemoveUsers).
+        """
 
 def add_IngestServiceServicer_to_server(servicer: IngestServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -719,8 +719,9 @@ class GetQualitySeriesRequest(_message.Message):
     """
     peer_id: _builtins.str
     """Set: the pair peer_id (sender) → user_id (receiver): the downstream
-    user_id reported about peer_id. Empty: user_id's own upstream (the
-    sender side alone).
+    user_id reported about peer_id, the receiver's side only. Empty: user_id's
+    own upstream (the sender side alone); the sender's side of a pair is this
+    second call with user_id the sender (decision 0022).
     """
     media: _quality_pb2.MediaKind.ValueType
     """Required: VIDEO, AUDIO or SCREEN_SHARE."""

@@ -32,17 +32,19 @@ if _version_not_supported:
 
 
 class MonitorServiceStub:
-    """The monitoring dashboard (R17–R21): today the call list (R17) and the
-    quality thresholds that judge the full-link metrics (R20) and the stall
-    rates (R21); call details, quality series, real-time figures and room
-    control will join them.
+    """The monitoring dashboard (R17–R21): the call list (R17), the call details
+    (R18), the user views and full-link quality series (R19, R20), room control
+    (R7), the real-time figures in 10-second slots (R21) and their streaming
+    subscriptions, and the quality thresholds that judge the full-link metrics
+    (R20) and the stall rates (R21). docs/monitoring.md describes each.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
     (the gap between good and poor packet loss, for instance) the band says `chosen`, and
     docs/monitoring-thresholds.md gives the reason.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata. Another
+    account's app or call is NOT_FOUND.
     """
 
     def __init__(self, channel):
@@ -134,17 +136,19 @@ class MonitorServiceStub:
 
 
 class MonitorServiceServicer:
-    """The monitoring dashboard (R17–R21): today the call list (R17) and the
-    quality thresholds that judge the full-link metrics (R20) and the stall
-    rates (R21); call details, quality series, real-time figures and room
-    control will join them.
+    """The monitoring dashboard (R17–R21): the call list (R17), the call details
+    (R18), the user views and full-link quality series (R19, R20), room control
+    (R7), the real-time figures in 10-second slots (R21) and their streaming
+    subscriptions, and the quality thresholds that judge the full-link metrics
+    (R20) and the stall rates (R21). docs/monitoring.md describes each.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
     (the gap between good and poor packet loss, for instance) the band says `chosen`, and
     docs/monitoring-thresholds.md gives the reason.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata. Another
+    account's app or call is NOT_FOUND.
     """
 
     def GetQualityThresholds(self, request, context):
@@ -166,89 +170,148 @@ class MonitorServiceServicer:
 
     def GetCall(self, request, context):
         """--- call details (R18): call_details.proto
+
+        The room info of one call (R18): app and app name, room, cumulative
+        users, start, end (unset while it goes on) and duration. A call that
+        started more than 14 days before the query is NOT_FOUND, like one of
+        another account.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListCallUsers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The users of one call over a range of at most 5 hours (R18): by default
+        the 6 most recent, at most 20 per query (named with user_ids, or paged),
+        each with role and its switches, upstream and downstream flags, stays
+        inside the range, first join, last leave, total stay, and the session
+        attributes (region, SDK version and type, device, network). A longer
+        range or more than 20 users is INVALID_ARGUMENT with an ErrorInfo naming
+        the limit; a call older than the 14-day look-back is NOT_FOUND.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetUserView(self, request, context):
         """--- user views and the full link (R19, R20): quality_series.proto
+
+        One user's receiver view and sender view of a call (R19), or one side:
+        the sub-views all / video / audio / screen share that have data (a kind
+        without samples has no sub-view), the peers involved, an overview
+        series per stream (packet loss, bitrate, receiver stall time) and the
+        moments of network jitter. Range at most 5 hours; a call older than the
+        14-day look-back is NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetQualitySeries(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The full-link series of one stream and media kind (R20): with peer_id,
+        the downstream user_id received from peer_id (the receiver's side of the
+        pair); without, user_id's own upstream (the sender's side). The sender's
+        upstream of a pair is the second call, with user_id the sender and no
+        peer (decision 0022). Each point carries its level from the thresholds;
+        a long range is downsampled to at most max_points per series (1,000 by
+        default) with the aggregate named, stall time summed exactly.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListClientEvents(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The client events (R20) and abnormal events (R21) one user reported in a
+        call over a range, optionally only those about one peer or only the
+        abnormal ones, in event-time order, paged.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DismissRoom(self, request, context):
         """--- room control (R7): room_control.proto
+
+        Closes a room by force: stores a DISMISS_ROOM command that watching media
+        servers receive on IngestService.WatchRoomCommands; it is acknowledged
+        when the room's ROOM_DISMISSED with its command_id arrives. Allowed for a
+        disabled or stopped app too (R7). Idempotent by request_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RemoveUsers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Makes 1–10 users leave a room (TRTC's RemoveUser): a REMOVE_USERS command,
+        acknowledged when a USER_EXITED with its command_id has arrived for every
+        listed user. Idempotent by request_id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListRoomCommands(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The room commands of one app, newest first, with their state (PENDING,
+        DELIVERED, ACKNOWLEDGED, EXPIRED: a command no media server has taken
+        stays visibly PENDING), optionally of one room or one state, paged.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRealtimeOverview(self, request, context):
-        """--- real time (R21): realtime.proto
+        """--- real time (R21): realtime.proto. A free account is FAILED_PRECONDITION
+        (ErrorInfo reason EDITION_REQUIRED); look-back 3 h basic, 12 h advanced.
+
+        The latest data (the last closed 10-second slot): online users, abnormal
+        users, online rooms, video and audio stall rates with their levels, the
+        slot described and as_of.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRealtimeSeries(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The scale and quality charts in 10-second points, 60 minutes by default,
+        up to the edition's look-back.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListRealtimeRooms(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The rooms not yet ended in the latest slot with their figures, sortable
+        by each, paged.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRealtimeBreakdown(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One dimension (country, province, network, device, SDK version,
+        carrier) of the latest slot: its top values with their figures and the rest.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SubscribeRealtime(self, request, context):
         """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto
+
+        One frame per closed slot (built once per app per slot, 2 s after the
+        slot's end, for every subscriber on every replica), a heartbeat when
+        nothing changed, resumable from a slot; a slow consumer gets the latest
+        frame with the count it skipped.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SubscribeRoomEvents(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The room and media events of an app (optionally one room) as they are
+        ingested, with a per-app sequence; resumable from a sequence, missed
+        events read from the store.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -345,17 +408,19 @@ def add_MonitorServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MonitorService:
-    """The monitoring dashboard (R17–R21): today the call list (R17) and the
-    quality thresholds that judge the full-link metrics (R20) and the stall
-    rates (R21); call details, quality series, real-time figures and room
-    control will join them.
+    """The monitoring dashboard (R17–R21): the call list (R17), the call details
+    (R18), the user views and full-link quality series (R19, R20), room control
+    (R7), the real-time figures in 10-second slots (R21) and their streaming
+    subscriptions, and the quality thresholds that judge the full-link metrics
+    (R20) and the stall rates (R21). docs/monitoring.md describes each.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
     (the gap between good and poor packet loss, for instance) the band says `chosen`, and
     docs/monitoring-thresholds.md gives the reason.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata. Another
+    account's app or call is NOT_FOUND.
     """
 
     @staticmethod

@@ -33,17 +33,19 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class MonitorServiceStub:
-    """The monitoring dashboard (R17–R21): today the call list (R17) and the
-    quality thresholds that judge the full-link metrics (R20) and the stall
-    rates (R21); call details, quality series, real-time figures and room
-    control will join them.
+    """The monitoring dashboard (R17–R21): the call list (R17), the call details
+    (R18), the user views and full-link quality series (R19, R20), room control
+    (R7), the real-time figures in 10-second slots (R21) and their streaming
+    subscriptions, and the quality thresholds that judge the full-link metrics
+    (R20) and the stall rates (R21). docs/monitoring.md describes each.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
     (the gap between good and poor packet loss, for instance) the band says `chosen`, and
     docs/monitoring-thresholds.md gives the reason.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata. Another
+    account's app or call is NOT_FOUND.
     """
 
     @_typing.overload
@@ -59,38 +61,113 @@ class MonitorServiceStub:
     NOT_FOUND; a range reaching back more than 14 days is INVALID_ARGUMENT.
     """
     GetCall: _grpc.UnaryUnaryMultiCallable[_call_details_pb2.GetCallRequest, _call_details_pb2.GetCallResponse]
-    """--- call details (R18): call_details.proto"""
+    """--- call details (R18): call_details.proto
+
+    The room info of one call (R18): app and app name, room, cumulative
+    users, start, end (unset while it goes on) and duration. A call that
+    started more than 14 days before the query is NOT_FOUND, like one of
+    another account.
+    """
     ListCallUsers: _grpc.UnaryUnaryMultiCallable[_call_details_pb2.ListCallUsersRequest, _call_details_pb2.ListCallUsersResponse]
+    """The users of one call over a range of at most 5 hours (R18): by default
+    the 6 most recent, at most 20 per query (named with user_ids, or paged),
+    each with role and its switches, upstream and downstream flags, stays
+    inside the range, first join, last leave, total stay, and the session
+    attributes (region, SDK version and type, device, network). A longer
+    range or more than 20 users is INVALID_ARGUMENT with an ErrorInfo naming
+    the limit; a call older than the 14-day look-back is NOT_FOUND.
+    """
     GetUserView: _grpc.UnaryUnaryMultiCallable[_monitor_service_pb2.GetUserViewRequest, _monitor_service_pb2.GetUserViewResponse]
-    """--- user views and the full link (R19, R20): quality_series.proto"""
+    """--- user views and the full link (R19, R20): quality_series.proto
+
+    One user's receiver view and sender view of a call (R19), or one side:
+    the sub-views all / video / audio / screen share that have data (a kind
+    without samples has no sub-view), the peers involved, an overview
+    series per stream (packet loss, bitrate, receiver stall time) and the
+    moments of network jitter. Range at most 5 hours; a call older than the
+    14-day look-back is NOT_FOUND.
+    """
     GetQualitySeries: _grpc.UnaryUnaryMultiCallable[_monitor_service_pb2.GetQualitySeriesRequest, _monitor_service_pb2.GetQualitySeriesResponse]
+    """The full-link series of one stream and media kind (R20): with peer_id,
+    the downstream user_id received from peer_id (the receiver's side of the
+    pair); without, user_id's own upstream (the sender's side). The sender's
+    upstream of a pair is the second call, with user_id the sender and no
+    peer (decision 0022). Each point carries its level from the thresholds;
+    a long range is downsampled to at most max_points per series (1,000 by
+    default) with the aggregate named, stall time summed exactly.
+    """
     ListClientEvents: _grpc.UnaryUnaryMultiCallable[_quality_series_pb2.ListClientEventsRequest, _quality_series_pb2.ListClientEventsResponse]
+    """The client events (R20) and abnormal events (R21) one user reported in a
+    call over a range, optionally only those about one peer or only the
+    abnormal ones, in event-time order, paged.
+    """
     DismissRoom: _grpc.UnaryUnaryMultiCallable[_room_control_pb2.DismissRoomRequest, _room_control_pb2.DismissRoomResponse]
-    """--- room control (R7): room_control.proto"""
+    """--- room control (R7): room_control.proto
+
+    Closes a room by force: stores a DISMISS_ROOM command that watching media
+    servers receive on IngestService.WatchRoomCommands; it is acknowledged
+    when the room's ROOM_DISMISSED with its command_id arrives. Allowed for a
+    disabled or stopped app too (R7). Idempotent by request_id.
+    """
     RemoveUsers: _grpc.UnaryUnaryMultiCallable[_room_control_pb2.RemoveUsersRequest, _room_control_pb2.RemoveUsersResponse]
+    """Makes 1–10 users leave a room (TRTC's RemoveUser): a REMOVE_USERS command,
+    acknowledged when a USER_EXITED with its command_id has arrived for every
+    listed user. Idempotent by request_id.
+    """
     ListRoomCommands: _grpc.UnaryUnaryMultiCallable[_room_control_pb2.ListRoomCommandsRequest, _room_control_pb2.ListRoomCommandsResponse]
+    """The room commands of one app, newest first, with their state (PENDING,
+    DELIVERED, ACKNOWLEDGED, EXPIRED: a command no media server has taken
+    stays visibly PENDING), optionally of one room or one state, paged.
+    """
     GetRealtimeOverview: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeOverviewRequest, _realtime_pb2.GetRealtimeOverviewResponse]
-    """--- real time (R21): realtime.proto"""
+    """--- real time (R21): realtime.proto. A free account is FAILED_PRECONDITION
+    (ErrorInfo reason EDITION_REQUIRED); look-back 3 h basic, 12 h advanced.
+
+    The latest data (the last closed 10-second slot): online users, abnormal
+    users, online rooms, video and audio stall rates with their levels, the
+    slot described and as_of.
+    """
     GetRealtimeSeries: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeSeriesRequest, _realtime_pb2.GetRealtimeSeriesResponse]
+    """The scale and quality charts in 10-second points, 60 minutes by default,
+    up to the edition's look-back.
+    """
     ListRealtimeRooms: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.ListRealtimeRoomsRequest, _realtime_pb2.ListRealtimeRoomsResponse]
+    """The rooms not yet ended in the latest slot with their figures, sortable
+    by each, paged.
+    """
     GetRealtimeBreakdown: _grpc.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeBreakdownRequest, _realtime_pb2.GetRealtimeBreakdownResponse]
+    """One dimension (country, province, network, device, SDK version,
+    carrier) of the latest slot: its top values with their figures and the rest.
+    """
     SubscribeRealtime: _grpc.UnaryStreamMultiCallable[_realtime_stream_pb2.SubscribeRealtimeRequest, _realtime_stream_pb2.SubscribeRealtimeResponse]
-    """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto"""
+    """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto
+
+    One frame per closed slot (built once per app per slot, 2 s after the
+    slot's end, for every subscriber on every replica), a heartbeat when
+    nothing changed, resumable from a slot; a slow consumer gets the latest
+    frame with the count it skipped.
+    """
     SubscribeRoomEvents: _grpc.UnaryStreamMultiCallable[_room_event_stream_pb2.SubscribeRoomEventsRequest, _room_event_stream_pb2.SubscribeRoomEventsResponse]
+    """The room and media events of an app (optionally one room) as they are
+    ingested, with a per-app sequence; resumable from a sequence, missed
+    events read from the store.
+    """
 
 @_typing.type_check_only
 class MonitorServiceAsyncStub(MonitorServiceStub):
-    """The monitoring dashboard (R17–R21): today the call list (R17) and the
-    quality thresholds that judge the full-link metrics (R20) and the stall
-    rates (R21); call details, quality series, real-time figures and room
-    control will join them.
+    """The monitoring dashboard (R17–R21): the call list (R17), the call details
+    (R18), the user views and full-link quality series (R19, R20), room control
+    (R7), the real-time figures in 10-second slots (R21) and their streaming
+    subscriptions, and the quality thresholds that judge the full-link metrics
+    (R20) and the stall rates (R21). docs/monitoring.md describes each.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
     (the gap between good and poor packet loss, for instance) the band says `chosen`, and
     docs/monitoring-thresholds.md gives the reason.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata. Another
+    account's app or call is NOT_FOUND.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -103,37 +180,112 @@ class MonitorServiceAsyncStub(MonitorServiceStub):
     NOT_FOUND; a range reaching back more than 14 days is INVALID_ARGUMENT.
     """
     GetCall: _aio.UnaryUnaryMultiCallable[_call_details_pb2.GetCallRequest, _call_details_pb2.GetCallResponse]  # type: ignore[assignment]
-    """--- call details (R18): call_details.proto"""
+    """--- call details (R18): call_details.proto
+
+    The room info of one call (R18): app and app name, room, cumulative
+    users, start, end (unset while it goes on) and duration. A call that
+    started more than 14 days before the query is NOT_FOUND, like one of
+    another account.
+    """
     ListCallUsers: _aio.UnaryUnaryMultiCallable[_call_details_pb2.ListCallUsersRequest, _call_details_pb2.ListCallUsersResponse]  # type: ignore[assignment]
+    """The users of one call over a range of at most 5 hours (R18): by default
+    the 6 most recent, at most 20 per query (named with user_ids, or paged),
+    each with role and its switches, upstream and downstream flags, stays
+    inside the range, first join, last leave, total stay, and the session
+    attributes (region, SDK version and type, device, network). A longer
+    range or more than 20 users is INVALID_ARGUMENT with an ErrorInfo naming
+    the limit; a call older than the 14-day look-back is NOT_FOUND.
+    """
     GetUserView: _aio.UnaryUnaryMultiCallable[_monitor_service_pb2.GetUserViewRequest, _monitor_service_pb2.GetUserViewResponse]  # type: ignore[assignment]
-    """--- user views and the full link (R19, R20): quality_series.proto"""
+    """--- user views and the full link (R19, R20): quality_series.proto
+
+    One user's receiver view and sender view of a call (R19), or one side:
+    the sub-views all / video / audio / screen share that have data (a kind
+    without samples has no sub-view), the peers involved, an overview
+    series per stream (packet loss, bitrate, receiver stall time) and the
+    moments of network jitter. Range at most 5 hours; a call older than the
+    14-day look-back is NOT_FOUND.
+    """
     GetQualitySeries: _aio.UnaryUnaryMultiCallable[_monitor_service_pb2.GetQualitySeriesRequest, _monitor_service_pb2.GetQualitySeriesResponse]  # type: ignore[assignment]
+    """The full-link series of one stream and media kind (R20): with peer_id,
+    the downstream user_id received from peer_id (the receiver's side of the
+    pair); without, user_id's own upstream (the sender's side). The sender's
+    upstream of a pair is the second call, with user_id the sender and no
+    peer (decision 0022). Each point carries its level from the thresholds;
+    a long range is downsampled to at most max_points per series (1,000 by
+    default) with the aggregate named, stall time summed exactly.
+    """
     ListClientEvents: _aio.UnaryUnaryMultiCallable[_quality_series_pb2.ListClientEventsRequest, _quality_series_pb2.ListClientEventsResponse]  # type: ignore[assignment]
+    """The client events (R20) and abnormal events (R21) one user reported in a
+    call over a range, optionally only those about one peer or only the
+    abnormal ones, in event-time order, paged.
+    """
     DismissRoom: _aio.UnaryUnaryMultiCallable[_room_control_pb2.DismissRoomRequest, _room_control_pb2.DismissRoomResponse]  # type: ignore[assignment]
-    """--- room control (R7): room_control.proto"""
+    """--- room control (R7): room_control.proto
+
+    Closes a room by force: stores a DISMISS_ROOM command that watching media
+    servers receive on IngestService.WatchRoomCommands; it is acknowledged
+    when the room's ROOM_DISMISSED with its command_id arrives. Allowed for a
+    disabled or stopped app too (R7). Idempotent by request_id.
+    """
     RemoveUsers: _aio.UnaryUnaryMultiCallable[_room_control_pb2.RemoveUsersRequest, _room_control_pb2.RemoveUsersResponse]  # type: ignore[assignment]
+    """Makes 1–10 users leave a room (TRTC's RemoveUser): a REMOVE_USERS command,
+    acknowledged when a USER_EXITED with its command_id has arrived for every
+    listed user. Idempotent by request_id.
+    """
     ListRoomCommands: _aio.UnaryUnaryMultiCallable[_room_control_pb2.ListRoomCommandsRequest, _room_control_pb2.ListRoomCommandsResponse]  # type: ignore[assignment]
+    """The room commands of one app, newest first, with their state (PENDING,
+    DELIVERED, ACKNOWLEDGED, EXPIRED: a command no media server has taken
+    stays visibly PENDING), optionally of one room or one state, paged.
+    """
     GetRealtimeOverview: _aio.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeOverviewRequest, _realtime_pb2.GetRealtimeOverviewResponse]  # type: ignore[assignment]
-    """--- real time (R21): realtime.proto"""
+    """--- real time (R21): realtime.proto. A free account is FAILED_PRECONDITION
+    (ErrorInfo reason EDITION_REQUIRED); look-back 3 h basic, 12 h advanced.
+
+    The latest data (the last closed 10-second slot): online users, abnormal
+    users, online rooms, video and audio stall rates with their levels, the
+    slot described and as_of.
+    """
     GetRealtimeSeries: _aio.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeSeriesRequest, _realtime_pb2.GetRealtimeSeriesResponse]  # type: ignore[assignment]
+    """The scale and quality charts in 10-second points, 60 minutes by default,
+    up to the edition's look-back.
+    """
     ListRealtimeRooms: _aio.UnaryUnaryMultiCallable[_realtime_pb2.ListRealtimeRoomsRequest, _realtime_pb2.ListRealtimeRoomsResponse]  # type: ignore[assignment]
+    """The rooms not yet ended in the latest slot with their figures, sortable
+    by each, paged.
+    """
     GetRealtimeBreakdown: _aio.UnaryUnaryMultiCallable[_realtime_pb2.GetRealtimeBreakdownRequest, _realtime_pb2.GetRealtimeBreakdownResponse]  # type: ignore[assignment]
+    """One dimension (country, province, network, device, SDK version,
+    carrier) of the latest slot: its top values with their figures and the rest.
+    """
     SubscribeRealtime: _aio.UnaryStreamMultiCallable[_realtime_stream_pb2.SubscribeRealtimeRequest, _realtime_stream_pb2.SubscribeRealtimeResponse]  # type: ignore[assignment]
-    """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto"""
+    """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto
+
+    One frame per closed slot (built once per app per slot, 2 s after the
+    slot's end, for every subscriber on every replica), a heartbeat when
+    nothing changed, resumable from a slot; a slow consumer gets the latest
+    frame with the count it skipped.
+    """
     SubscribeRoomEvents: _aio.UnaryStreamMultiCallable[_room_event_stream_pb2.SubscribeRoomEventsRequest, _room_event_stream_pb2.SubscribeRoomEventsResponse]  # type: ignore[assignment]
+    """The room and media events of an app (optionally one room) as they are
+    ingested, with a per-app sequence; resumable from a sequence, missed
+    events read from the store.
+    """
 
 class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The monitoring dashboard (R17–R21): today the call list (R17) and the
-    quality thresholds that judge the full-link metrics (R20) and the stall
-    rates (R21); call details, quality series, real-time figures and room
-    control will join them.
+    """The monitoring dashboard (R17–R21): the call list (R17), the call details
+    (R18), the user views and full-link quality series (R19, R20), room control
+    (R7), the real-time figures in 10-second slots (R21) and their streaming
+    subscriptions, and the quality thresholds that judge the full-link metrics
+    (R20) and the stall rates (R21). docs/monitoring.md describes each.
 
     The thresholds are served so that no client hard-codes a figure: a chart
     colours a point by the band its value falls in. Where the seed is silent
     (the gap between good and poor packet loss, for instance) the band says `chosen`, and
     docs/monitoring-thresholds.md gives the reason.
 
-    Every call needs `authorization: Bearer <api key>` metadata.
+    Every call needs `authorization: Bearer <api key>` metadata. Another
+    account's app or call is NOT_FOUND.
     """
 
     @_abc_1.abstractmethod
@@ -162,14 +314,28 @@ class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _call_details_pb2.GetCallRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_call_details_pb2.GetCallResponse, _abc.Awaitable[_call_details_pb2.GetCallResponse]]:
-        """--- call details (R18): call_details.proto"""
+        """--- call details (R18): call_details.proto
+
+        The room info of one call (R18): app and app name, room, cumulative
+        users, start, end (unset while it goes on) and duration. A call that
+        started more than 14 days before the query is NOT_FOUND, like one of
+        another account.
+        """
 
     @_abc_1.abstractmethod
     def ListCallUsers(
         self,
         request: _call_details_pb2.ListCallUsersRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_call_details_pb2.ListCallUsersResponse, _abc.Awaitable[_call_details_pb2.ListCallUsersResponse]]: ...
+    ) -> _typing.Union[_call_details_pb2.ListCallUsersResponse, _abc.Awaitable[_call_details_pb2.ListCallUsersResponse]]:
+        """The users of one call over a range of at most 5 hours (R18): by default
+        the 6 most recent, at most 20 per query (named with user_ids, or paged),
+        each with role and its switches, upstream and downstream flags, stays
+        inside the range, first join, last leave, total stay, and the session
+        attributes (region, SDK version and type, device, network). A longer
+        range or more than 20 users is INVALID_ARGUMENT with an ErrorInfo naming
+        the limit; a call older than the 14-day look-back is NOT_FOUND.
+        """
 
     @_abc_1.abstractmethod
     def GetUserView(
@@ -177,21 +343,41 @@ class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _monitor_service_pb2.GetUserViewRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_monitor_service_pb2.GetUserViewResponse, _abc.Awaitable[_monitor_service_pb2.GetUserViewResponse]]:
-        """--- user views and the full link (R19, R20): quality_series.proto"""
+        """--- user views and the full link (R19, R20): quality_series.proto
+
+        One user's receiver view and sender view of a call (R19), or one side:
+        the sub-views all / video / audio / screen share that have data (a kind
+        without samples has no sub-view), the peers involved, an overview
+        series per stream (packet loss, bitrate, receiver stall time) and the
+        moments of network jitter. Range at most 5 hours; a call older than the
+        14-day look-back is NOT_FOUND.
+        """
 
     @_abc_1.abstractmethod
     def GetQualitySeries(
         self,
         request: _monitor_service_pb2.GetQualitySeriesRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_monitor_service_pb2.GetQualitySeriesResponse, _abc.Awaitable[_monitor_service_pb2.GetQualitySeriesResponse]]: ...
+    ) -> _typing.Union[_monitor_service_pb2.GetQualitySeriesResponse, _abc.Awaitable[_monitor_service_pb2.GetQualitySeriesResponse]]:
+        """The full-link series of one stream and media kind (R20): with peer_id,
+        the downstream user_id received from peer_id (the receiver's side of the
+        pair); without, user_id's own upstream (the sender's side). The sender's
+        upstream of a pair is the second call, with user_id the sender and no
+        peer (decision 0022). Each point carries its level from the thresholds;
+        a long range is downsampled to at most max_points per series (1,000 by
+        default) with the aggregate named, stall time summed exactly.
+        """
 
     @_abc_1.abstractmethod
     def ListClientEvents(
         self,
         request: _quality_series_pb2.ListClientEventsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_quality_series_pb2.ListClientEventsResponse, _abc.Awaitable[_quality_series_pb2.ListClientEventsResponse]]: ...
+    ) -> _typing.Union[_quality_series_pb2.ListClientEventsResponse, _abc.Awaitable[_quality_series_pb2.ListClientEventsResponse]]:
+        """The client events (R20) and abnormal events (R21) one user reported in a
+        call over a range, optionally only those about one peer or only the
+        abnormal ones, in event-time order, paged.
+        """
 
     @_abc_1.abstractmethod
     def DismissRoom(
@@ -199,21 +385,35 @@ class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _room_control_pb2.DismissRoomRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_room_control_pb2.DismissRoomResponse, _abc.Awaitable[_room_control_pb2.DismissRoomResponse]]:
-        """--- room control (R7): room_control.proto"""
+        """--- room control (R7): room_control.proto
+
+        Closes a room by force: stores a DISMISS_ROOM command that watching media
+        servers receive on IngestService.WatchRoomCommands; it is acknowledged
+        when the room's ROOM_DISMISSED with its command_id arrives. Allowed for a
+        disabled or stopped app too (R7). Idempotent by request_id.
+        """
 
     @_abc_1.abstractmethod
     def RemoveUsers(
         self,
         request: _room_control_pb2.RemoveUsersRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_room_control_pb2.RemoveUsersResponse, _abc.Awaitable[_room_control_pb2.RemoveUsersResponse]]: ...
+    ) -> _typing.Union[_room_control_pb2.RemoveUsersResponse, _abc.Awaitable[_room_control_pb2.RemoveUsersResponse]]:
+        """Makes 1–10 users leave a room (TRTC's RemoveUser): a REMOVE_USERS command,
+        acknowledged when a USER_EXITED with its command_id has arrived for every
+        listed user. Idempotent by request_id.
+        """
 
     @_abc_1.abstractmethod
     def ListRoomCommands(
         self,
         request: _room_control_pb2.ListRoomCommandsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_room_control_pb2.ListRoomCommandsResponse, _abc.Awaitable[_room_control_pb2.ListRoomCommandsResponse]]: ...
+    ) -> _typing.Union[_room_control_pb2.ListRoomCommandsResponse, _abc.Awaitable[_room_control_pb2.ListRoomCommandsResponse]]:
+        """The room commands of one app, newest first, with their state (PENDING,
+        DELIVERED, ACKNOWLEDGED, EXPIRED: a command no media server has taken
+        stays visibly PENDING), optionally of one room or one state, paged.
+        """
 
     @_abc_1.abstractmethod
     def GetRealtimeOverview(
@@ -221,28 +421,43 @@ class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _realtime_pb2.GetRealtimeOverviewRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_realtime_pb2.GetRealtimeOverviewResponse, _abc.Awaitable[_realtime_pb2.GetRealtimeOverviewResponse]]:
-        """--- real time (R21): realtime.proto"""
+        """--- real time (R21): realtime.proto. A free account is FAILED_PRECONDITION
+        (ErrorInfo reason EDITION_REQUIRED); look-back 3 h basic, 12 h advanced.
+
+        The latest data (the last closed 10-second slot): online users, abnormal
+        users, online rooms, video and audio stall rates with their levels, the
+        slot described and as_of.
+        """
 
     @_abc_1.abstractmethod
     def GetRealtimeSeries(
         self,
         request: _realtime_pb2.GetRealtimeSeriesRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_realtime_pb2.GetRealtimeSeriesResponse, _abc.Awaitable[_realtime_pb2.GetRealtimeSeriesResponse]]: ...
+    ) -> _typing.Union[_realtime_pb2.GetRealtimeSeriesResponse, _abc.Awaitable[_realtime_pb2.GetRealtimeSeriesResponse]]:
+        """The scale and quality charts in 10-second points, 60 minutes by default,
+        up to the edition's look-back.
+        """
 
     @_abc_1.abstractmethod
     def ListRealtimeRooms(
         self,
         request: _realtime_pb2.ListRealtimeRoomsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_realtime_pb2.ListRealtimeRoomsResponse, _abc.Awaitable[_realtime_pb2.ListRealtimeRoomsResponse]]: ...
+    ) -> _typing.Union[_realtime_pb2.ListRealtimeRoomsResponse, _abc.Awaitable[_realtime_pb2.ListRealtimeRoomsResponse]]:
+        """The rooms not yet ended in the latest slot with their figures, sortable
+        by each, paged.
+        """
 
     @_abc_1.abstractmethod
     def GetRealtimeBreakdown(
         self,
         request: _realtime_pb2.GetRealtimeBreakdownRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_realtime_pb2.GetRealtimeBreakdownResponse, _abc.Awaitable[_realtime_pb2.GetRealtimeBreakdownResponse]]: ...
+    ) -> _typing.Union[_realtime_pb2.GetRealtimeBreakdownResponse, _abc.Awaitable[_realtime_pb2.GetRealtimeBreakdownResponse]]:
+        """One dimension (country, province, network, device, SDK version,
+        carrier) of the latest slot: its top values with their figures and the rest.
+        """
 
     @_abc_1.abstractmethod
     def SubscribeRealtime(
@@ -250,13 +465,23 @@ class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _realtime_stream_pb2.SubscribeRealtimeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_realtime_stream_pb2.SubscribeRealtimeResponse], _abc.AsyncIterator[_realtime_stream_pb2.SubscribeRealtimeResponse]]:
-        """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto"""
+        """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto
+
+        One frame per closed slot (built once per app per slot, 2 s after the
+        slot's end, for every subscriber on every replica), a heartbeat when
+        nothing changed, resumable from a slot; a slow consumer gets the latest
+        frame with the count it skipped.
+        """
 
     @_abc_1.abstractmethod
     def SubscribeRoomEvents(
         self,
         request: _room_event_stream_pb2.SubscribeRoomEventsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_room_event_stream_pb2.SubscribeRoomEventsResponse], _abc.AsyncIterator[_room_event_stream_pb2.SubscribeRoomEventsResponse]]: ...
+    ) -> _typing.Union[_abc.Iterator[_room_event_stream_pb2.SubscribeRoomEventsResponse], _abc.AsyncIterator[_room_event_stream_pb2.SubscribeRoomEventsResponse]]:
+        """The room and media events of an app (optionally one room) as they are
+        ingested, with a per-app sequence; resumable from a sequence, missed
+        events read from the store.
+        """
 
 def add_MonitorServiceServicer_to_server(servicer: MonitorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -24,11 +24,13 @@ the engine looks the identities up in every day first, under a transaction lock 
 time is still the same event (decision 0024). The partitions of a batch's days are made
 before it is written (``store.partitions.DayPartitions``).
 
-Speed: a batch is validated in Python, then written in one transaction: one query for
-the apps, one ``COPY`` (PostgreSQL) or ``executemany`` (SQLite) of the new rows inside a
-savepoint (``store.bulk.insert_new_rows``). Only a batch that holds a stored key pays more:
-a rollback to the savepoint, one read of the stored rows per 500 keys, and the insert of
-the rest. A batch that lost a race with a concurrent one (a unique violation or deadlock)
+Speed: a batch is validated in Python (a sample first through a screen of plain
+comparisons, ``_samples._surely_valid``; the full check names the problems of the rest), then
+written in one transaction: one query for the apps, one ``COPY`` (PostgreSQL) or
+``executemany`` (SQLite) of the new rows, built as tuples (no dict per row), inside a
+savepoint (``store.bulk.insert_new_tuples``). Only a batch that holds a stored key pays
+more: a rollback to the savepoint, one read of the stored rows per 500 keys, and the insert
+of the rest. A batch that lost a race with a concurrent one (a unique violation or deadlock)
 runs again, 5 runs in all.
 """
 
@@ -38,7 +40,6 @@ import abc
 import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
@@ -49,7 +50,7 @@ from rtcconsole_server.clock import Clock
 from rtcconsole_server.domain.common import BatchOutcome, Rejection
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
-from rtcconsole_server.store.bulk import Key, insert_new_rows, insert_rows, read_rows
+from rtcconsole_server.store.bulk import Key, insert_new_tuples, insert_tuples, read_rows
 from rtcconsole_server.store.models import App
 from rtcconsole_server.store.partitions import DayPartitions, lock_apps, missing_partition, utc_day
 from rtcconsole_server.store.retry import Race, RetryPolicy, run_with_retries
@@ -84,6 +85,8 @@ class Kind(abc.ABC, Generic[R]):
     table: ClassVar[Table]
     key: ClassVar[tuple[str, ...]]
     """The identity's columns, in the table's key order."""
+    columns: ClassVar[tuple[str, ...]]
+    """The columns :meth:`row` gives, in its order: :attr:`key` first."""
     time_column: ClassVar[str]
     """The record's time, the table's partition key on PostgreSQL (a field of the record too)."""
     unique_identity: ClassVar[bool] = True
@@ -111,24 +114,33 @@ class Kind(abc.ABC, Generic[R]):
         """:meth:`form` of a stored row."""
 
     @abc.abstractmethod
-    def row(self, record: R, now: datetime) -> dict[str, object]: ...
+    def row(self, record: R, now: datetime) -> tuple[object, ...]:
+        """The stored row of ``record``: the values of :attr:`columns`, in that order."""
 
     @abc.abstractmethod
     def name(self, record: R) -> str:
         """The record as ``AlreadyExists`` names it (its ResourceInfo)."""
 
 
-@dataclass(frozen=True)
 class _Item(Generic[R]):
-    index: int
-    record: R
-    identity: Key
-    kind: Kind[R]
+    """One record of a batch: its index across the stream and its identity (a plain slotted
+    class: a batch makes one per record, and a frozen dataclass costs several times more)."""
 
-    @functools.cached_property
+    __slots__ = ("_form", "identity", "index", "kind", "record")
+
+    def __init__(self, index: int, record: R, identity: Key, kind: Kind[R]) -> None:
+        self.index = index
+        self.record = record
+        self.identity = identity
+        self.kind = kind
+        self._form: dict[str, object] | None = None
+
+    @property
     def form(self) -> dict[str, object]:
         """Built only to compare a resend with the first (the hot path never needs it)."""
-        return self.kind.form(self.record)
+        if self._form is None:
+            self._form = self.kind.form(self.record)
+        return self._form
 
 
 def _index_of(violation: FieldViolation) -> tuple[int, str]:
@@ -203,7 +215,7 @@ class RecordIngest(Generic[R]):
         return _Item(index, record, self._kind.identity(record), self._kind)
 
     def _write_with_retries(self, items: list[_Item[R]], now: datetime, *, atomic: bool) -> BatchOutcome:
-        days = {utc_day(getattr(it.record, self._kind.time_column)) for it in items}
+        days = {utc_day(t) for t in {getattr(it.record, self._kind.time_column) for it in items}}
         self._partitions.ensure(days)
         run = functools.partial(
             run_with_retries,
@@ -250,7 +262,7 @@ class RecordIngest(Generic[R]):
                     firsts.setdefault(it.identity, it)
             rows = [kind.row(it.record, now) for it in firsts.values()]
             if kind.unique_identity:
-                stored = insert_new_rows(session, kind.table, kind.key, rows)
+                stored = insert_new_tuples(session, kind.table, kind.columns, len(kind.key), rows)
             else:
                 stored = self._insert_unseen(session, rows)
             conflicts: list[tuple[_Item[R], tuple[str, ...]]] = []
@@ -277,16 +289,19 @@ class RecordIngest(Generic[R]):
         outcome.rejections.sort(key=lambda r: r.index)
         return outcome
 
-    def _insert_unseen(self, session: Session, rows: list[dict[str, object]]) -> dict[Key, dict[str, Any]]:
+    def _insert_unseen(self, session: Session, rows: list[tuple[object, ...]]) -> dict[Key, dict[str, Any]]:
         """Insert the rows whose identity no stored row has, whatever its time; the stored rows of
         the others. Writers of the same apps wait for each other (PostgreSQL), so no identity is
         inserted twice by two concurrent batches."""
         kind = self._kind
-        lock_apps(session, kind.table.name, {cast(int, row["sdk_app_id"]) for row in rows})
-        keys = [tuple(row[c] for c in kind.key) for row in rows]
+        lock_apps(session, kind.table.name, {cast(int, row[0]) for row in rows})  # key[0]: the app
+        keys = [row[: len(kind.key)] for row in rows]
         stored = read_rows(session, kind.table, kind.key, keys)
-        insert_rows(
-            session, kind.table, [row for row, key in zip(rows, keys, strict=True) if key not in stored]
+        insert_tuples(
+            session,
+            kind.table,
+            kind.columns,
+            [row for row, key in zip(rows, keys, strict=True) if key not in stored],
         )
         return stored
 

@@ -6,6 +6,7 @@ adds the time, decision 0024).
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -26,6 +27,7 @@ from rtcconsole_server.domain.monitor._samples import (
     SampleInput,
     check_sample,
     float32,
+    metrics_of,
     sample_form,
 )
 from rtcconsole_server.errors import FieldViolation
@@ -40,11 +42,27 @@ def _instant(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_SAMPLE_KEY = ("sdk_app_id", "room_key", "user_id", "peer_id", "media", "sample_time")
+_SAMPLE_COLUMNS = (*_SAMPLE_KEY, "interval_ms", *(m.name for m in METRICS))
+if tuple(cast(Table, QualitySample.__table__).columns.keys()) != _SAMPLE_COLUMNS:  # pragma: no cover
+    raise RuntimeError("quality_samples' columns are not the key, interval_ms and METRICS in order")
+_REAL_AT = tuple(i for i, m in enumerate(METRICS) if m.real)
+_REALS32 = struct.Struct(f"<{len(_REAL_AT)}f")
+_EVENT_KEY = ("sdk_app_id", "event_id")
+_EVENT_COLUMNS = (
+    *_EVENT_KEY,
+    *("room_key", "user_id", "peer_id", "event_type", "media", "event_time", "parameters", "received_at"),
+)
+if set(cast(Table, ClientEvent.__table__).columns.keys()) != set(_EVENT_COLUMNS):  # pragma: no cover
+    raise RuntimeError("client_events' columns are not those _ClientEvents.row writes")
+
+
 class _Samples(Kind[SampleInput]):
     what = "quality sample"
     batch = "samples"
     table = cast(Table, QualitySample.__table__)
-    key = ("sdk_app_id", "room_key", "user_id", "peer_id", "media", "sample_time")
+    key = _SAMPLE_KEY
+    columns = _SAMPLE_COLUMNS
     time_column = "sample_time"
 
     def check(self, record: SampleInput, now: datetime) -> list[FieldViolation]:
@@ -75,20 +93,25 @@ class _Samples(Kind[SampleInput]):
             form[metric.name] = float32(value) if metric.real and value is not None else value
         return form
 
-    def row(self, record: SampleInput, now: datetime) -> dict[str, object]:
-        row: dict[str, object] = {
-            "sdk_app_id": record.sdk_app_id,
-            "room_key": record.room_key,
-            "user_id": record.user_id,
-            "peer_id": record.peer_id,
-            "media": record.media,
-            "sample_time": record.sample_time,
-            "interval_ms": record.interval,
-        }
-        for metric in METRICS:
-            value = getattr(record, metric.name)
-            row[metric.name] = float32(value) if metric.real and value is not None else value
-        return row
+    def row(self, record: SampleInput, now: datetime) -> tuple[object, ...]:
+        metrics = list(metrics_of(record))
+        reals = [metrics[i] for i in _REAL_AT]  # as the 4-byte floats the store keeps
+        if None in reals:
+            reals = [None if value is None else float32(value) for value in reals]
+        else:  # every real measured, the usual case: one pack and unpack for all
+            reals = list(_REALS32.unpack(_REALS32.pack(*reals)))
+        for i, value in zip(_REAL_AT, reals, strict=True):
+            metrics[i] = value
+        return (
+            record.sdk_app_id,
+            record.room_key,
+            record.user_id,
+            record.peer_id,
+            record.media,
+            record.sample_time,
+            record.interval,
+            *metrics,
+        )
 
     def name(self, record: SampleInput) -> str:
         assert record.sample_time is not None
@@ -100,7 +123,8 @@ class _ClientEvents(Kind[ClientEventInput]):
     what = "client event"
     batch = "events"
     table = cast(Table, ClientEvent.__table__)
-    key = ("sdk_app_id", "event_id")
+    key = _EVENT_KEY
+    columns = _EVENT_COLUMNS
     time_column = "event_time"
     unique_identity = False  # the table's key adds event_time, its partition key (decision 0024)
 
@@ -136,19 +160,19 @@ class _ClientEvents(Kind[ClientEventInput]):
             parameters=json.loads(row["parameters"]),
         )
 
-    def row(self, record: ClientEventInput, now: datetime) -> dict[str, object]:
-        return {
-            "sdk_app_id": record.sdk_app_id,
-            "event_id": record.event_id,
-            "room_key": record.room_key,
-            "user_id": record.user_id,
-            "peer_id": record.peer_id,
-            "event_type": record.event_type,
-            "media": record.media,
-            "event_time": record.event_time,
-            "parameters": parameters_json(record.parameters),
-            "received_at": now,
-        }
+    def row(self, record: ClientEventInput, now: datetime) -> tuple[object, ...]:
+        return (
+            record.sdk_app_id,
+            record.event_id,
+            record.room_key,
+            record.user_id,
+            record.peer_id,
+            record.event_type,
+            record.media,
+            record.event_time,
+            parameters_json(record.parameters),
+            now,
+        )
 
     def name(self, record: ClientEventInput) -> str:
         return f"{record.sdk_app_id}/{record.event_id}"

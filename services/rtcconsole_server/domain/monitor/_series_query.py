@@ -19,30 +19,24 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, BindParameter, Integer, String, TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
+from rtcconsole_server.clock import EPOCH, epoch_us
 from rtcconsole_server.store.types import UTCDateTime
 
-__all__ = ["AGGREGATES", "StepColumn", "StepRow", "epoch_us", "query_columns", "query_steps"]
+__all__ = ["AGGREGATES", "StepColumn", "StepRow", "query_columns", "query_steps"]
 
 AGGREGATES = {"mean": "AVG", "max": "MAX", "sum": "SUM"}
 """The aggregate names of a series and their SQL functions."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROS = {
     "sqlite": "(CAST(strftime('%s', sample_time) AS INTEGER) * 1000000"
     " + CAST(substr(sample_time, 21, 6) AS INTEGER))",
     "postgresql": "CAST(extract(epoch FROM sample_time) * 1000000 AS BIGINT)",
 }
-
-
-def epoch_us(instant: datetime) -> int:
-    """Whole microseconds since the Unix epoch, exactly (no float)."""
-    delta = instant - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 @dataclass(frozen=True)
@@ -106,7 +100,7 @@ def _statement(
         "start": start,
         "end": end,
         "start_us": epoch_us(start),
-        "step_us": epoch_us(_EPOCH + step),
+        "step_us": epoch_us(EPOCH + step),
     }
     return text(sql).bindparams(*binds), params
 

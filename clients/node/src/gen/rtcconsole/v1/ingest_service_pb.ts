@@ -897,6 +897,8 @@ export const IngestService: GenService<{
    * A stream of batches of client events; each batch is committed before the
    * next is read; problems are reported per event (the stream goes on).
    *
+   * --- room control (R7): room_control.proto
+   *
    * @generated from rpc rtcconsole.v1.IngestService.StreamClientEvents
    */
   streamClientEvents: {
@@ -905,7 +907,13 @@ export const IngestService: GenService<{
     output: typeof StreamClientEventsResponseSchema;
   },
   /**
-   * --- room control (R7): room_control.proto
+   * Held open by media servers: every open room command (PENDING or
+   * DELIVERED, not expired), oldest first, then each new one as it is created
+   * on any replica, until the server shuts down. Every watcher gets every
+   * command (broadcast; a media server ignores rooms it does not host), at
+   * least once: act on a command_id once. The events a command asks for,
+   * carrying its command_id, acknowledge it (MonitorService.DismissRoom,
+   * RemoveUsers).
    *
    * @generated from rpc rtcconsole.v1.IngestService.WatchRoomCommands
    */

@@ -603,8 +603,9 @@ export type GetQualitySeriesRequest = Message<"rtcconsole.v1.GetQualitySeriesReq
 
   /**
    * Set: the pair peer_id (sender) → user_id (receiver): the downstream
-   * user_id reported about peer_id. Empty: user_id's own upstream (the
-   * sender side alone).
+   * user_id reported about peer_id, the receiver's side only. Empty: user_id's
+   * own upstream (the sender side alone); the sender's side of a pair is this
+   * second call with user_id the sender (decision 0022).
    *
    * @generated from field: string peer_id = 3;
    */
@@ -1263,17 +1264,19 @@ export const SubViewKindSchema: GenEnum<SubViewKind> = /*@__PURE__*/
   enumDesc(file_rtcconsole_v1_monitor_service, 4);
 
 /**
- * The monitoring dashboard (R17–R21): today the call list (R17) and the
- * quality thresholds that judge the full-link metrics (R20) and the stall
- * rates (R21); call details, quality series, real-time figures and room
- * control will join them.
+ * The monitoring dashboard (R17–R21): the call list (R17), the call details
+ * (R18), the user views and full-link quality series (R19, R20), room control
+ * (R7), the real-time figures in 10-second slots (R21) and their streaming
+ * subscriptions, and the quality thresholds that judge the full-link metrics
+ * (R20) and the stall rates (R21). docs/monitoring.md describes each.
  *
  * The thresholds are served so that no client hard-codes a figure: a chart
  * colours a point by the band its value falls in. Where the seed is silent
  * (the gap between good and poor packet loss, for instance) the band says `chosen`, and
  * docs/monitoring-thresholds.md gives the reason.
  *
- * Every call needs `authorization: Bearer <api key>` metadata.
+ * Every call needs `authorization: Bearer <api key>` metadata. Another
+ * account's app or call is NOT_FOUND.
  *
  * @generated from service rtcconsole.v1.MonitorService
  */
@@ -1302,7 +1305,10 @@ export const MonitorService: GenService<{
     output: typeof ListCallsResponseSchema;
   },
   /**
-   * --- call details (R18): call_details.proto
+   * The room info of one call (R18): app and app name, room, cumulative
+   * users, start, end (unset while it goes on) and duration. A call that
+   * started more than 14 days before the query is NOT_FOUND, like one of
+   * another account.
    *
    * @generated from rpc rtcconsole.v1.MonitorService.GetCall
    */
@@ -1312,6 +1318,14 @@ export const MonitorService: GenService<{
     output: typeof GetCallResponseSchema;
   },
   /**
+   * The users of one call over a range of at most 5 hours (R18): by default
+   * the 6 most recent, at most 20 per query (named with user_ids, or paged),
+   * each with role and its switches, upstream and downstream flags, stays
+   * inside the range, first join, last leave, total stay, and the session
+   * attributes (region, SDK version and type, device, network). A longer
+   * range or more than 20 users is INVALID_ARGUMENT with an ErrorInfo naming
+   * the limit; a call older than the 14-day look-back is NOT_FOUND.
+   *
    * @generated from rpc rtcconsole.v1.MonitorService.ListCallUsers
    */
   listCallUsers: {
@@ -1320,7 +1334,12 @@ export const MonitorService: GenService<{
     output: typeof ListCallUsersResponseSchema;
   },
   /**
-   * --- user views and the full link (R19, R20): quality_series.proto
+   * One user's receiver view and sender view of a call (R19), or one side:
+   * the sub-views all / video / audio / screen share that have data (a kind
+   * without samples has no sub-view), the peers involved, an overview
+   * series per stream (packet loss, bitrate, receiver stall time) and the
+   * moments of network jitter. Range at most 5 hours; a call older than the
+   * 14-day look-back is NOT_FOUND.
    *
    * @generated from rpc rtcconsole.v1.MonitorService.GetUserView
    */
@@ -1330,6 +1349,14 @@ export const MonitorService: GenService<{
     output: typeof GetUserViewResponseSchema;
   },
   /**
+   * The full-link series of one stream and media kind (R20): with peer_id,
+   * the downstream user_id received from peer_id (the receiver's side of the
+   * pair); without, user_id's own upstream (the sender's side). The sender's
+   * upstream of a pair is the second call, with user_id the sender and no
+   * peer (decision 0022). Each point carries its level from the thresholds;
+   * a long range is downsampled to at most max_points per series (1,000 by
+   * default) with the aggregate named, stall time summed exactly.
+   *
    * @generated from rpc rtcconsole.v1.MonitorService.GetQualitySeries
    */
   getQualitySeries: {
@@ -1338,6 +1365,10 @@ export const MonitorService: GenService<{
     output: typeof GetQualitySeriesResponseSchema;
   },
   /**
+   * The client events (R20) and abnormal events (R21) one user reported in a
+   * call over a range, optionally only those about one peer or only the
+   * abnormal ones, in event-time order, paged.
+   *
    * @generated from rpc rtcconsole.v1.MonitorService.ListClientEvents
    */
   listClientEvents: {
@@ -1346,7 +1377,10 @@ export const MonitorService: GenService<{
     output: typeof ListClientEventsResponseSchema;
   },
   /**
-   * --- room control (R7): room_control.proto
+   * Closes a room by force: stores a DISMISS_ROOM command that watching media
+   * servers receive on IngestService.WatchRoomCommands; it is acknowledged
+   * when the room's ROOM_DISMISSED with its command_id arrives. Allowed for a
+   * disabled or stopped app too (R7). Idempotent by request_id.
    *
    * @generated from rpc rtcconsole.v1.MonitorService.DismissRoom
    */
@@ -1356,6 +1390,10 @@ export const MonitorService: GenService<{
     output: typeof DismissRoomResponseSchema;
   },
   /**
+   * Makes 1–10 users leave a room (TRTC's RemoveUser): a REMOVE_USERS command,
+   * acknowledged when a USER_EXITED with its command_id has arrived for every
+   * listed user. Idempotent by request_id.
+   *
    * @generated from rpc rtcconsole.v1.MonitorService.RemoveUsers
    */
   removeUsers: {
@@ -1364,6 +1402,10 @@ export const MonitorService: GenService<{
     output: typeof RemoveUsersResponseSchema;
   },
   /**
+   * The room commands of one app, newest first, with their state (PENDING,
+   * DELIVERED, ACKNOWLEDGED, EXPIRED: a command no media server has taken
+   * stays visibly PENDING), optionally of one room or one state, paged.
+   *
    * @generated from rpc rtcconsole.v1.MonitorService.ListRoomCommands
    */
   listRoomCommands: {
@@ -1372,7 +1414,9 @@ export const MonitorService: GenService<{
     output: typeof ListRoomCommandsResponseSchema;
   },
   /**
-   * --- real time (R21): realtime.proto
+   * The latest data (the last closed 10-second slot): online users, abnormal
+   * users, online rooms, video and audio stall rates with their levels, the
+   * slot described and as_of.
    *
    * @generated from rpc rtcconsole.v1.MonitorService.GetRealtimeOverview
    */
@@ -1382,6 +1426,9 @@ export const MonitorService: GenService<{
     output: typeof GetRealtimeOverviewResponseSchema;
   },
   /**
+   * The scale and quality charts in 10-second points, 60 minutes by default,
+   * up to the edition's look-back.
+   *
    * @generated from rpc rtcconsole.v1.MonitorService.GetRealtimeSeries
    */
   getRealtimeSeries: {
@@ -1390,6 +1437,9 @@ export const MonitorService: GenService<{
     output: typeof GetRealtimeSeriesResponseSchema;
   },
   /**
+   * The rooms not yet ended in the latest slot with their figures, sortable
+   * by each, paged.
+   *
    * @generated from rpc rtcconsole.v1.MonitorService.ListRealtimeRooms
    */
   listRealtimeRooms: {
@@ -1398,6 +1448,9 @@ export const MonitorService: GenService<{
     output: typeof ListRealtimeRoomsResponseSchema;
   },
   /**
+   * One dimension (country, province, network, device, SDK version,
+   * carrier) of the latest slot: its top values with their figures and the rest.
+   *
    * @generated from rpc rtcconsole.v1.MonitorService.GetRealtimeBreakdown
    */
   getRealtimeBreakdown: {
@@ -1406,7 +1459,10 @@ export const MonitorService: GenService<{
     output: typeof GetRealtimeBreakdownResponseSchema;
   },
   /**
-   * --- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto
+   * One frame per closed slot (built once per app per slot, 2 s after the
+   * slot's end, for every subscriber on every replica), a heartbeat when
+   * nothing changed, resumable from a slot; a slow consumer gets the latest
+   * frame with the count it skipped.
    *
    * @generated from rpc rtcconsole.v1.MonitorService.SubscribeRealtime
    */
@@ -1416,6 +1472,10 @@ export const MonitorService: GenService<{
     output: typeof SubscribeRealtimeResponseSchema;
   },
   /**
+   * The room and media events of an app (optionally one room) as they are
+   * ingested, with a per-app sequence; resumable from a sequence, missed
+   * events read from the store.
+   *
    * @generated from rpc rtcconsole.v1.MonitorService.SubscribeRoomEvents
    */
   subscribeRoomEvents: {
