@@ -10,6 +10,7 @@ and as the media server of its rooms carries out DismissRoom and RemoveUsers (ac
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 import signal
@@ -27,7 +28,17 @@ from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
 from rtcconsole.v1 import quality_pb2
 from rtcconsole.v1 import room_control_pb2 as control
 from rtcconsole_server.simulate._host import RoomHost
-from rtcconsole_server.simulate.model import CLIENT_EVENT, EVENT, SAMPLE, Scenario, backfill, people, rooms
+from rtcconsole_server.simulate.model import (
+    CLIENT_EVENT,
+    EVENT,
+    SAMPLE,
+    Scenario,
+    Shape,
+    backfill,
+    calls,
+    people,
+    rooms,
+)
 from tests.e2e.processes import BIN, create_account, run_cli, serving
 
 TOKEN = "simulate-test-token"
@@ -296,6 +307,7 @@ def test_usage_mistakes_exit_2_in_one_line() -> None:
         (["--backfill", "two hours", "--sdk-app-id", "1"], "such as 30m"),
         (["--live", "--now", "now-1h", "--sdk-app-id", "1"], "--now is for a backfill"),
         (["--sdk-app-id", "1", "--token", ""], "no data-plane token"),
+        (["--sdk-app-id", "1", "--max-users", "21"], "--max-users"),
     ):
         done = subprocess.run(
             [str(BIN / "rtc-console"), "simulate", "--token", TOKEN, *args],
@@ -305,6 +317,17 @@ def test_usage_mistakes_exit_2_in_one_line() -> None:
             env={"PATH": ""},
         )
         assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
+
+
+def test_max_users_sizes_the_calls() -> None:
+    """``--max-users`` (Shape.max_users): calls of up to that many distinct users, never more."""
+    start = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    for most in (2, 6, 14):
+        scenario = Scenario(sdk_app_id=1400000001, rooms=3, users=30, seed=5, shape=Shape(max_users=most))
+        sizes = [
+            len({stay.person for stay in plan.stays}) for plan in itertools.islice(calls(scenario, start), 60)
+        ]
+        assert max(sizes) == most and min(sizes) >= 2, (most, sizes)
 
 
 def test_the_model_is_a_pure_function_of_the_seed() -> None:

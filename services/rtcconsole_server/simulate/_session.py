@@ -17,7 +17,7 @@ from rtcconsole.client import DEFAULT_TIMEOUT, IngestClient, RtcConsole
 from rtcconsole.errors import RtcConsoleError
 from rtcconsole_server.simulate._host import RoomHost
 from rtcconsole_server.simulate.driver import Driver, Source, Tally
-from rtcconsole_server.simulate.model import KINDS, Scenario, rooms, timeline
+from rtcconsole_server.simulate.model import KINDS, Scenario, Shape, rooms, timeline
 
 __all__ = ["simulate"]
 
@@ -78,7 +78,8 @@ async def _simulate(args: argparse.Namespace, token: str) -> int:
         )
         return EXIT_REFUSED
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    scenario = Scenario(sdk_app_id=sdk_app_id, rooms=args.rooms, users=args.users, seed=seed)
+    shape = Shape(max_users=min(args.max_users, args.users))
+    scenario = Scenario(sdk_app_id=sdk_app_id, rooms=args.rooms, users=args.users, seed=seed, shape=shape)
     backfill = args.backfill if args.backfill is not None or args.live else timedelta(hours=1)
     now: datetime = args.now or datetime.now(UTC)
     start = now - backfill if backfill else now

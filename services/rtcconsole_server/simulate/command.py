@@ -1,6 +1,6 @@
 """``rtc-console simulate``: drive the data plane of a running server with simulated calls.
 
-    rtc-console simulate [--sdk-app-id ID] [--rooms N] [--users N] [--backfill DURATION]
+    rtc-console simulate [--sdk-app-id ID] [--rooms N] [--users N] [--max-users N] [--backfill DURATION]
                          [--live] [--seed N] [--now INSTANT] [--target HOST:PORT] [--token TOKEN]
 
 The target and the data-plane token come from the same flags and variables as ``rtcctl``
@@ -23,6 +23,7 @@ from typing import Any
 
 from rtcconsole.cli._tls import TlsFileError, add_tls_options, tls_arguments
 from rtcconsole.times import INSTANT_FORMS, parse_instant
+from rtcconsole_server.simulate.model import Shape
 
 __all__ = ["MAX_BACKFILL", "add_simulate_command", "duration", "run"]
 
@@ -92,7 +93,15 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         type=_count(2, 1_000_000),
         default=30,
         metavar="N",
-        help="the population calls draw 2-6 users from (default 30)",
+        help="the population calls draw their users from (default 30)",
+    )
+    parser.add_argument(
+        "--max-users",
+        type=_count(2, 20),
+        default=Shape().max_users,
+        metavar="N",
+        help=f"most users in one call, 2-20 (GetCall shows up to 20; default {Shape().max_users}, "
+        "at most --users)",
     )
     parser.add_argument(
         "--backfill",

@@ -59,8 +59,8 @@ class Scenario:
     rooms: int = 5
     """Rooms in use; each holds one call after another."""
     users: int = 30
-    """The population the calls draw their 2-6 users from (at least 2). A user may be in two
-    rooms at once, which R21 counts twice."""
+    """The population the calls draw their 2 to ``shape.max_users`` users from (at least 2). A
+    user may be in two rooms at once, which R21 counts twice."""
     seed: int = 1
     """Makes the run repeatable: the same seed, the same rooms, users and records."""
     shape: Shape = field(default_factory=Shape)

@@ -13,13 +13,6 @@ import { chromium } from "playwright-core";
 export const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 export const OUTPUT = fileURLToPath(new URL("../../test-output/", import.meta.url));
 const CLI = process.env.RTC_CONSOLE_BIN ?? join(ROOT, ".venv/bin/rtc-console");
-const PYTHON = process.env.RTC_PYTHON_BIN ?? join(ROOT, ".venv/bin/python");
-/**
- * `rtc-console simulate` with calls of up to `maxUsers` users (the command's calls have 2–6:
- * its Shape's default, which has no flag), so that "show up to 20 users" has a call to show.
- */
-const BIG_CALLS = (maxUsers) =>
-  `import sys\nfrom rtcconsole_server.simulate import _plan\n_plan.Shape.__init__.__kwdefaults__["max_users"] = ${Number(maxUsers)}\nfrom rtcconsole_server.cli import main\nsys.exit(main(sys.argv[1:]))`;
 export const CHROMIUM = process.env.RTC_CHROMIUM ?? "/usr/bin/chromium";
 const TOKEN = "browser-test-token";
 
@@ -79,10 +72,7 @@ export async function startConsole() {
   /** `simulate` for the app: a backfill, and with `live` reporting at real time until stopped. */
   const simulate = async (sdkAppId, { backfill = "30m", live = false, rooms = 4, maxUsers = undefined } = {}) => {
     const args = ["simulate", "--target", grpc[1], "--token", TOKEN, "--sdk-app-id", String(sdkAppId), "--seed", "7", "--rooms", String(rooms), "--backfill", backfill];
-    if (maxUsers !== undefined) {
-      execFileSync(PYTHON, ["-c", BIG_CALLS(maxUsers), ...args], { stdio: ["ignore", "ignore", "pipe"] });
-      return;
-    }
+    if (maxUsers !== undefined) args.push("--max-users", String(maxUsers)); // calls of up to 20 users
     if (!live) {
       execFileSync(CLI, args, { stdio: "ignore" });
       return;
