@@ -76,8 +76,8 @@ else
     printf '\n== clients/web skipped: no node/npm on PATH (the committed bundle is served as is)\n'
 fi
 
-# Two workers (pytest-xdist; RTC_TEST_WORKERS to change, 0 for none): most tests wait on servers,
-# processes and databases rather than compute, so two at once nearly halve the wall time on two
-# cores (docs/decisions/0038-parallel-tests.md). Every database, key prefix and port is per worker.
-step "pytest (${RTC_TEST_WORKERS:-2} workers)"
-"$PY" -m pytest -n "${RTC_TEST_WORKERS:-2}" --durations=15 "$@"
+# Three workers (pytest-xdist; RTC_TEST_WORKERS to change, 0 for none): most tests wait on servers,
+# processes and databases rather than compute, so more than one at a time pays even on two cores
+# (docs/decisions/0038-parallel-tests.md). Every database, key prefix and port is per worker.
+step "pytest (${RTC_TEST_WORKERS:-3} workers)"
+"$PY" -m pytest -n "${RTC_TEST_WORKERS:-3}" --durations=15 "$@"
