@@ -40,7 +40,7 @@ import grpc
 
 from bench.bare_create import POOL_SIZE, bare_creates, newest_accounts
 from bench.echo import echo_call, echo_process
-from bench.load import LoadResult, compare_load
+from bench.load import LoadResult
 from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import (
@@ -131,14 +131,7 @@ async def _measure(
 
         print(f"  {NAME}: {backend.label}: GetApp", file=sys.stderr, flush=True)
         echo_get = echo_call(echo_channel, payload_bytes=get_size, timeout_s=CALL_TIMEOUT_S)
-        subject, baseline = await compare_load(
-            get_app,
-            echo_get,
-            concurrency=c,
-            duration_s=config.duration_s,
-            warmup_s=config.warmup_s,
-            rounds=config.rounds,
-        )
+        subject, baseline = await config.compare(get_app, echo_get)
         get_cpu = cpu_note(
             await server_cpu_per_call(server.pid, get_app, c),
             await server_cpu_per_call(echo_pid, echo_get, c),
@@ -181,14 +174,7 @@ async def _measure(
 
         print(f"  {NAME}: {backend.label}: CreateApp", file=sys.stderr, flush=True)
         echo_create = echo_call(echo_channel, payload_bytes=create_size, timeout_s=CALL_TIMEOUT_S)
-        subject, baseline = await compare_load(
-            create_app,
-            echo_create,
-            concurrency=c,
-            duration_s=config.duration_s,
-            warmup_s=config.warmup_s,
-            rounds=config.rounds,
-        )
+        subject, baseline = await config.compare(create_app, echo_create)
         create_cpu = cpu_note(
             await server_cpu_per_call(server.pid, create_app, c, CREATE_CPU_CALLS),
             await server_cpu_per_call(echo_pid, echo_create, c, CREATE_CPU_CALLS),
@@ -229,14 +215,7 @@ async def _create_vs_bare(
         return stub.CreateApp(request, metadata=keys[next(issued) % n_accounts], timeout=CALL_TIMEOUT_S)
 
     async with bare_creates(backend.url, bare_accounts) as bare:
-        subject, baseline = await compare_load(
-            create_app,
-            bare,
-            concurrency=c,
-            duration_s=config.duration_s,
-            warmup_s=config.warmup_s,
-            rounds=config.rounds,
-        )
+        subject, baseline = await config.compare(create_app, bare)
     return _row(
         f"CreateApp ({backend.label}) c={c}",
         subject,

@@ -34,7 +34,6 @@ from pathlib import Path
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from bench.load import compare_load
 from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import CLI, PORT_LINE, migrate, run_command
@@ -141,14 +140,7 @@ async def _row(
     records: int,
 ) -> Row:
     _log(f"{what} c={concurrency}: FULL vs NORMAL")
-    subject, baseline = await compare_load(
-        full,
-        normal,
-        concurrency=concurrency,
-        duration_s=config.duration_s,
-        warmup_s=config.warmup_s,
-        rounds=config.rounds,
-    )
+    subject, baseline = await config.compare(full, normal, concurrency=concurrency)
     return Row.from_results(
         benchmark=NAME,
         subject=f"{what} synchronous=FULL c={concurrency}",

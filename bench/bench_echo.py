@@ -10,7 +10,6 @@ from __future__ import annotations
 import grpc
 
 from bench.echo import DEFAULT_PAYLOAD_BYTES, echo_call, echo_server
-from bench.load import compare_load
 from bench.registry import BenchConfig, Row, benchmark
 
 
@@ -26,13 +25,8 @@ async def echo_self(config: BenchConfig) -> list[Row]:
         grpc.aio.insecure_channel(baseline_target) as baseline_channel,
     ):
         for concurrency in levels:
-            subject, baseline = await compare_load(
-                echo_call(subject_channel),
-                echo_call(baseline_channel),
-                concurrency=concurrency,
-                duration_s=config.duration_s,
-                warmup_s=config.warmup_s,
-                rounds=config.rounds,
+            subject, baseline = await config.compare(
+                echo_call(subject_channel), echo_call(baseline_channel), concurrency=concurrency
             )
             rows.append(
                 Row.from_results(

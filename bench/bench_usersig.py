@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 
 from bench.echo import echo_call, echo_process
-from bench.load import LoadResult, compare_load, percentile
+from bench.load import LoadResult, percentile
 from bench.procs import subprocess_server
 from bench.registry import BenchConfig, Row, benchmark
 from bench.rtc_servers import CLI, PORT_LINE, create_accounts, migrate, sqlite_backend
@@ -156,36 +156,15 @@ async def _rpc_rows(config: BenchConfig) -> list[Row]:
             echo_authorize = echo_call(
                 echo_channel, payload_bytes=max(answer.ByteSize(), 1), timeout_s=_TIMEOUT_S
             )
-            subject, baseline = await compare_load(
-                authorize,
-                echo_authorize,
-                concurrency=config.concurrency,
-                duration_s=config.duration_s,
-                warmup_s=config.warmup_s,
-                rounds=config.rounds,
-            )
+            subject, baseline = await config.compare(authorize, echo_authorize)
             cpu = cpu_note(
                 await server_cpu_per_call(server.pid, authorize, config.concurrency),
                 await server_cpu_per_call(echo.pid, echo_authorize, config.concurrency),
             )
             print(f"  {NAME}: the servicer-shaped echo (the stack's ceiling)", file=sys.stderr, flush=True)
             shaped_authorize = shaped_call(shaped_channel, request, data_plane, timeout_s=_TIMEOUT_S)
-            shaped_result, shaped_baseline = await compare_load(
-                shaped_authorize,
-                echo_authorize,
-                concurrency=config.concurrency,
-                duration_s=config.duration_s,
-                warmup_s=config.warmup_s,
-                rounds=config.rounds,
-            )
-            ours, ceiling = await compare_load(
-                authorize,
-                shaped_authorize,
-                concurrency=config.concurrency,
-                duration_s=config.duration_s,
-                warmup_s=config.warmup_s,
-                rounds=config.rounds,
-            )
+            shaped_result, shaped_baseline = await config.compare(shaped_authorize, echo_authorize)
+            ours, ceiling = await config.compare(authorize, shaped_authorize)
             shaped_cpu = cpu_note(
                 await server_cpu_per_call(shaped.pid, shaped_authorize, config.concurrency),
                 await server_cpu_per_call(echo.pid, echo_authorize, config.concurrency),

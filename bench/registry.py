@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.load import LoadResult
+from bench.load import Call, LoadResult, compare_load
 
 __all__ = [
     "BenchConfig",
@@ -56,6 +56,20 @@ class BenchConfig:
         """
         n = max(1, round(self.duration_s / self.segment_s))
         return n + n % 2
+
+    async def compare(
+        self, subject: Call, baseline: Call, *, concurrency: int | None = None
+    ) -> tuple[LoadResult, LoadResult]:
+        """``compare_load`` of ``subject`` and ``baseline`` with this run's duration, warmup and
+        rounds, at ``concurrency`` calls in flight (default: :attr:`concurrency`)."""
+        return await compare_load(
+            subject,
+            baseline,
+            concurrency=self.concurrency if concurrency is None else concurrency,
+            duration_s=self.duration_s,
+            warmup_s=self.warmup_s,
+            rounds=self.rounds,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
