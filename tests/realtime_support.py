@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import grpc
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import monitor_service_pb2_grpc as monitor_grpc
 from rtcconsole.v1 import quality_pb2 as quality
 from rtcconsole.v1 import realtime_pb2 as rt
+from rtcconsole.v1 import realtime_stream_pb2 as stream_pb
 from rtcconsole_server.domain.monitor import set_edition
 from rtcconsole_server.server import Server
 from tests.callback_support import DATA_PLANE, room_event
@@ -21,6 +26,30 @@ NOW = datetime(2026, 3, 10, 12, 0, 5, tzinfo=UTC)
 SLOT = timedelta(seconds=10)
 VIDEO, AUDIO = quality.MEDIA_KIND_VIDEO, quality.MEDIA_KIND_AUDIO
 CPU_TOO_HIGH = quality.CLIENT_EVENT_TYPE_SENDER_CPU_TOO_HIGH
+READ_TIMEOUT = 10.0
+"""Real seconds a test waits for a frame that the clock already made due (a bound, not a timing)."""
+Stream = grpc.aio.UnaryStreamCall[stream_pb.SubscribeRealtimeRequest, stream_pb.SubscribeRealtimeResponse]
+
+
+@asynccontextmanager
+async def subscribed(
+    tenant: Tenant, *, stub: monitor_grpc.MonitorServiceAsyncStub | None = None, **fields: object
+) -> AsyncIterator[Stream]:
+    """A SubscribeRealtime call of ``tenant`` (through ``stub``, default its own server's) with
+    the request's ``fields``, cancelled at the end."""
+    request = stream_pb.SubscribeRealtimeRequest(**fields)  # type: ignore[arg-type]
+    call = (stub or monitor(tenant)).SubscribeRealtime(request, metadata=tenant.metadata)
+    try:
+        yield call
+    finally:
+        call.cancel()
+
+
+async def next_frame(call: Stream) -> stream_pb.SubscribeRealtimeResponse:
+    """The stream's next frame, within :data:`READ_TIMEOUT` real seconds."""
+    frame = await asyncio.wait_for(call.read(), READ_TIMEOUT)
+    assert isinstance(frame, stream_pb.SubscribeRealtimeResponse)
+    return frame
 
 
 async def paid(server: Server, tenant: Tenant, edition: str = "basic") -> None:

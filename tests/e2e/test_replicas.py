@@ -5,7 +5,7 @@ figures (B's frame with its top rooms, A's frame, A's and B's series) equal a si
 the same records.
 
 Real processes on the real clock: the records are stamped in the current 10-second slot and the
-test waits, with a bounded deadline, for that slot's frame (built at its end + 2 s). The figures
+test waits, with a bounded deadline, for that slot's frame (built at its end + 0.5 s). The figures
 compared are those of that one slot (``GetRealtimeSeries`` over it), so where a slot boundary
 falls during the test changes nothing (``GetRealtimeOverview`` shows the last closed slot, which
 moves on with the wall clock). Skips without PostgreSQL or Redis; fails instead with
@@ -36,7 +36,7 @@ milliseconds, the store poll of a subscriber is 5 s; a slot's frame at most 12 s
 SLOT = timedelta(seconds=10)
 LAST_START = 6.0
 """Seconds into a slot after which the test waits for the next slot before stamping its records,
-so that the ingest lands well before the slot's frame is built (its end + 2 s)."""
+so that the ingest lands well before the slot's frame is built (its end + 0.5 s)."""
 
 
 def _events(app: int, at: datetime) -> list[pb.RoomEvent]:

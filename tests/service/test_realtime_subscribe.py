@@ -11,8 +11,6 @@ import asyncio
 import dataclasses
 import json
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -29,14 +27,22 @@ from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.server import Server, build_server
 from rtcconsole_server.settings import Settings
 from tests.callback_support import DATA_PLANE
-from tests.realtime_support import NOW, SLOT, monitor, overview, paid, report_samples, sample
+from tests.realtime_support import (
+    NOW,
+    READ_TIMEOUT,
+    SLOT,
+    monitor,
+    next_frame,
+    overview,
+    paid,
+    report_samples,
+    sample,
+    subscribed,
+)
 from tests.support import Tenant, fails, running_server
 
 CODE = grpc.StatusCode
 PREV = NOW - SLOT
-READ_TIMEOUT = 10.0
-"""Real seconds a test waits for a frame that the clock already made due (a bound, not a timing)."""
-Stream = grpc.aio.UnaryStreamCall[pb.SubscribeRealtimeRequest, pb.SubscribeRealtimeResponse]
 
 
 @pytest.fixture
@@ -47,23 +53,6 @@ def now(clock: ManualClock) -> ManualClock:
 
 def _at(frame: pb.SubscribeRealtimeResponse) -> datetime:
     return frame.slot_start.ToDatetime(tzinfo=UTC)
-
-
-@asynccontextmanager
-async def _subscribed(
-    stub: monitor_grpc.MonitorServiceAsyncStub, tenant: Tenant, **fields: object
-) -> AsyncIterator[Stream]:
-    call = stub.SubscribeRealtime(pb.SubscribeRealtimeRequest(**fields), metadata=tenant.metadata)  # type: ignore[arg-type]
-    try:
-        yield call
-    finally:
-        call.cancel()
-
-
-async def _next(call: Stream) -> pb.SubscribeRealtimeResponse:
-    frame = await asyncio.wait_for(call.read(), READ_TIMEOUT)
-    assert isinstance(frame, pb.SubscribeRealtimeResponse)
-    return frame
 
 
 async def _tick(server: Server, clock: ManualClock, sleepers: int) -> None:
@@ -84,23 +73,23 @@ async def test_a_frame_per_slot_equals_the_overview_then_heartbeats(
     app = await _app(server, tenant)
     await report_samples(tenant, [sample(app, PREV, "a", user="a"), sample(app, PREV, "b", user="b")])
     idle = now.sleepers
-    async with _subscribed(monitor(tenant), tenant, sdk_app_id=app) as call:
-        first = await _next(call)  # the latest closed slot at once, from the retained figures
+    async with subscribed(tenant, sdk_app_id=app) as call:
+        first = await next_frame(call)  # the latest closed slot at once, from the retained figures
         assert (_at(first), first.replayed, first.skipped) == (PREV - timedelta(seconds=5), True, 0)
         assert first.figures == await overview(tenant, app) and first.figures.online_users == 2
         assert first.point.figures == first.figures and first.point.slot_start == first.slot_start
         assert first.slot_end.ToDatetime(tzinfo=UTC) - _at(first) == SLOT
         await report_samples(tenant, [sample(app, NOW, "c", user="c")])
         await _tick(server, now, idle + 1)
-        live = await _next(call)  # built at the slot's end + 2 s: GetRealtimeOverview's slot now
+        live = await next_frame(call)  # built at the slot's end + 2 s: GetRealtimeOverview's slot now
         assert (_at(live) - _at(first), live.replayed, live.heartbeat) == (SLOT, False, False)
         assert live.figures == await overview(tenant, app) and live.figures.online_users == 1
         assert live.as_of.ToDatetime(tzinfo=UTC) == now.now()
         await _tick(server, now, idle + 1)
-        empty = await _next(call)
+        empty = await next_frame(call)
         assert (empty.figures.online_users, empty.heartbeat) == (0, False)
         await _tick(server, now, idle + 1)
-        same = await _next(call)  # nothing changed: a heartbeat, its figures still there
+        same = await next_frame(call)  # nothing changed: a heartbeat, its figures still there
         assert (same.heartbeat, same.figures, _at(same) - _at(empty)) == (True, empty.figures, SLOT)
     assert server.console.realtime_stream.builds == 3
 
@@ -115,14 +104,14 @@ async def test_two_hundred_subscribers_one_build_per_slot(
         for _ in range(200)
     ]
     try:
-        firsts = await asyncio.gather(*(_next(c) for c in calls))
+        firsts = await asyncio.gather(*(next_frame(c) for c in calls))
         assert {_at(f) for f in firsts} == {PREV - timedelta(seconds=5)}
         stream = server.console.realtime_stream
         assert stream.ticking() == 1
         for n in range(1, 3):
             await report_samples(tenant, [sample(app, now.now(), f"s{n}", user=f"u{n}")])
             await _tick(server, now, idle + 1)
-            frames = await asyncio.gather(*(_next(c) for c in calls))
+            frames = await asyncio.gather(*(next_frame(c) for c in calls))
             assert {(_at(f) - _at(firsts[0]), f.figures.online_users, f.replayed) for f in frames} == {
                 (n * SLOT, 1, False)
             }
@@ -137,8 +126,8 @@ async def test_resume_after_a_reconnect_has_no_gap_and_no_duplicate(
 ) -> None:
     app = await _app(server, tenant)
     stub, idle = monitor(tenant), now.sleepers
-    async with _subscribed(stub, tenant, sdk_app_id=app) as call:
-        seen = [await _next(call)]
+    async with subscribed(tenant, stub=stub, sdk_app_id=app) as call:
+        seen = [await next_frame(call)]
     for n in range(3):  # three slots go by while disconnected, each with its own user count
         await report_samples(
             tenant, [sample(app, now.now(), f"r{n}-{u}", user=f"u{u}") for u in range(n + 1)]
@@ -148,18 +137,18 @@ async def test_resume_after_a_reconnect_has_no_gap_and_no_duplicate(
     resume.resume_after.CopyFrom(seen[-1].slot_start)
     call = stub.SubscribeRealtime(resume, metadata=tenant.metadata)
     try:
-        replayed = [await _next(call) for _ in range(3)]
+        replayed = [await next_frame(call) for _ in range(3)]
         assert [(f.replayed, f.figures.online_users) for f in replayed] == [(True, 1), (True, 2), (True, 3)]
         await _tick(server, now, idle + 1)
-        seen += [*replayed, await _next(call)]
+        seen += [*replayed, await next_frame(call)]
     finally:
         call.cancel()
     assert [_at(f) - _at(seen[0]) for f in seen] == [n * SLOT for n in range(5)]  # no gap, no duplicate
     assert not seen[-1].replayed and seen[-1].skipped == 0
     too_old = pb.SubscribeRealtimeRequest(sdk_app_id=app)  # beyond the basic look-back of 3 h
     too_old.resume_after.FromDatetime(now.now() - timedelta(hours=4))
-    async with _subscribed(stub, tenant, resume_after=too_old.resume_after, sdk_app_id=app) as old:
-        oldest = await _next(old)
+    async with subscribed(tenant, stub=stub, resume_after=too_old.resume_after, sdk_app_id=app) as old:
+        oldest = await next_frame(old)
         assert oldest.replayed and oldest.skipped > 0
         assert now.now() - _at(oldest) <= timedelta(hours=3)
     ahead = pb.SubscribeRealtimeRequest(sdk_app_id=app)
@@ -203,8 +192,8 @@ async def test_a_graceful_stop_ends_subscriptions_unavailable(
     try:
         async with grpc.aio.insecure_channel(replica.target) as channel:
             stub = monitor_grpc.MonitorServiceStub(channel)
-            async with _subscribed(stub, tenant, sdk_app_id=app) as call:
-                await _next(call)
+            async with subscribed(tenant, stub=stub, sdk_app_id=app) as call:
+                await next_frame(call)
                 await asyncio.wait_for(replica.stop(30), READ_TIMEOUT)  # the 30 s grace is not used up
                 stopped = True
                 await fails(asyncio.wait_for(call.read(), READ_TIMEOUT), CODE.UNAVAILABLE)
@@ -217,11 +206,11 @@ async def test_editions_and_tenancy(
     server: Server, tenant: Tenant, other_tenant: Tenant, now: ManualClock
 ) -> None:
     app = (await tenant.create_app("free")).sdk_app_id
-    async with _subscribed(monitor(tenant), tenant, sdk_app_id=app) as call:
+    async with subscribed(tenant, sdk_app_id=app) as call:
         failure = await fails(call.read(), CODE.FAILED_PRECONDITION)
         assert failure.details["google.rpc.ErrorInfo"].reason == "EDITION_REQUIRED"
     await paid(server, other_tenant, "advanced")
-    async with _subscribed(monitor(other_tenant), other_tenant, sdk_app_id=app) as call:
+    async with subscribed(other_tenant, sdk_app_id=app) as call:
         await fails(call.read(), CODE.NOT_FOUND)
     await fails(
         monitor(tenant).SubscribeRealtime(pb.SubscribeRealtimeRequest(sdk_app_id=app)).read(),
@@ -271,20 +260,20 @@ async def test_two_replicas_over_one_store_and_one_redis(
         on_a, on_b = monitor_grpc.MonitorServiceStub(channel_a), monitor_grpc.MonitorServiceStub(channel_b)
         idle = clock.sleepers
         async with (
-            _subscribed(on_b, tenant, sdk_app_id=app) as call_b,
-            _subscribed(on_a, tenant, sdk_app_id=app) as call_a,
+            subscribed(tenant, stub=on_b, sdk_app_id=app) as call_b,
+            subscribed(tenant, stub=on_a, sdk_app_id=app) as call_a,
         ):
-            first = await _next(call_b)
+            first = await next_frame(call_b)
             request = rt.GetRealtimeOverviewRequest(sdk_app_id=app)
             single = await on_a.GetRealtimeOverview(request, metadata=tenant.metadata)
             assert first.figures == single.figures and first.figures.online_users == 3
             assert first.figures.video_stall_rate.stall_ms == 700 + 1400
-            await _next(call_a)
+            await next_frame(call_a)
             now = clock.now()
             more = [sample(app, now, f"q{u}", user=f"u{u}") for u in range(2)]
             await ingest.ReportQuality(ingest_pb.ReportQualityRequest(samples=more), metadata=DATA_PLANE)
             await _tick(a, clock, idle + 2)  # a ticker on each replica
-            live_b, live_a = await _next(call_b), await _next(call_a)
+            live_b, live_a = await next_frame(call_b), await next_frame(call_a)
             assert live_b == live_a and live_b.figures.online_users == 2 and not live_b.replayed
             assert (
                 live_b.figures == (await on_a.GetRealtimeOverview(request, metadata=tenant.metadata)).figures

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -28,13 +26,21 @@ from rtcconsole_server.live import slot_of
 from rtcconsole_server.server import Server
 from rtcconsole_server.settings import Settings
 from tests.callback_support import DATA_PLANE, room_event
-from tests.realtime_support import NOW, SLOT, monitor, paid, report_events, report_samples, sample
+from tests.realtime_support import (
+    NOW,
+    READ_TIMEOUT,
+    SLOT,
+    monitor,
+    next_frame,
+    paid,
+    report_events,
+    report_samples,
+    sample,
+    subscribed,
+)
 from tests.support import Tenant, running_server
 
 PREV = NOW - SLOT
-READ_TIMEOUT = 10.0
-"""Real seconds a test waits for a frame that the clock already made due (a bound, not a timing)."""
-Stream = grpc.aio.UnaryStreamCall[pb.SubscribeRealtimeRequest, pb.SubscribeRealtimeResponse]
 
 
 @pytest.fixture
@@ -60,21 +66,6 @@ async def _rooms_at(tenant: Tenant, app: int, at: datetime, users: dict[int | st
     )
 
 
-@asynccontextmanager
-async def _subscribed(tenant: Tenant, **fields: object) -> AsyncIterator[Stream]:
-    call = monitor(tenant).SubscribeRealtime(pb.SubscribeRealtimeRequest(**fields), metadata=tenant.metadata)  # type: ignore[arg-type]
-    try:
-        yield call
-    finally:
-        call.cancel()
-
-
-async def _next(call: Stream) -> pb.SubscribeRealtimeResponse:
-    frame = await asyncio.wait_for(call.read(), READ_TIMEOUT)
-    assert isinstance(frame, pb.SubscribeRealtimeResponse)
-    return frame
-
-
 async def _app(server: Server, tenant: Tenant) -> int:
     app = (await tenant.create_app("live")).sdk_app_id
     await paid(server, tenant, "basic")
@@ -93,11 +84,11 @@ async def test_top_rooms_are_the_room_lists_first_rows_cut_per_subscriber(
     )
     assert _names(list(listed.rooms)) == ["42", "hall", "9", "7"]  # 3 was dismissed; ties by room
     async with (
-        _subscribed(tenant, sdk_app_id=app, top_rooms=2) as two,
-        _subscribed(tenant, sdk_app_id=app, top_rooms=50) as capped,
-        _subscribed(tenant, sdk_app_id=app) as none,
+        subscribed(tenant, sdk_app_id=app, top_rooms=2) as two,
+        subscribed(tenant, sdk_app_id=app, top_rooms=50) as capped,
+        subscribed(tenant, sdk_app_id=app) as none,
     ):
-        firsts = [await _next(two), await _next(capped), await _next(none)]
+        firsts = [await next_frame(two), await next_frame(capped), await next_frame(none)]
     assert {f.slot_start.ToDatetime(tzinfo=UTC) for f in firsts} == {listed.slot_start.ToDatetime(tzinfo=UTC)}
     assert list(firsts[0].top_rooms) == list(listed.rooms[:2])  # the same rows, figures and all
     assert list(firsts[1].top_rooms) == list(listed.rooms)  # 50 is capped at 20: all four
@@ -111,16 +102,16 @@ async def test_a_live_frame_is_ranked_once_and_cut_for_each_subscriber(
     app = await _app(server, tenant)
     stream, idle = server.console.realtime_stream, now.sleepers
     async with (
-        _subscribed(tenant, sdk_app_id=app, top_rooms=1) as one,
-        _subscribed(tenant, sdk_app_id=app, top_rooms=3) as three,
-        _subscribed(tenant, sdk_app_id=app) as none,
+        subscribed(tenant, sdk_app_id=app, top_rooms=1) as one,
+        subscribed(tenant, sdk_app_id=app, top_rooms=3) as three,
+        subscribed(tenant, sdk_app_id=app) as none,
     ):
         for call in (one, three, none):
-            assert not (await _next(call)).top_rooms  # nothing in the latest closed slot
+            assert not (await next_frame(call)).top_rooms  # nothing in the latest closed slot
         await _rooms_at(tenant, app, now.now(), {1: 2, 2: 4, 3: 1, 4: 3})
         await asyncio.wait_for(now.wait_for_sleepers(idle + 1), READ_TIMEOUT)
         now.advance(SLOT)
-        frames = [await _next(call) for call in (one, three, none)]
+        frames = [await next_frame(call) for call in (one, three, none)]
     assert {(f.replayed, f.figures.online_users) for f in frames} == {(False, 10)}
     assert [_names(list(f.top_rooms)) for f in frames] == [["2"], ["2", "4", "1"], []]
     assert [r.figures.online_users for r in frames[1].top_rooms] == [4, 3, 2]
@@ -164,7 +155,7 @@ async def test_slots_older_than_the_room_retention_have_no_top_rooms(
     request.resume_after.FromDatetime(old - SLOT)
     call = monitor(tenant).SubscribeRealtime(request, metadata=tenant.metadata)
     try:
-        frames = [await _next(call) for _ in range(73)]  # 12 minutes of slots, then the latest
+        frames = [await next_frame(call) for _ in range(73)]  # 12 minutes of slots, then the latest
     finally:
         call.cancel()
     assert (frames[0].figures.online_users, list(frames[0].top_rooms)) == (2, [])

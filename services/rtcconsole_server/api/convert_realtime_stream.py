@@ -41,6 +41,7 @@ def frame_response(frame: RealtimeFrame) -> stream_pb.SubscribeRealtimeResponse:
         skipped=min(frame.skipped, _MAX_UINT32),
         replayed=frame.replayed,
         top_rooms=[_room(row) for row in frame.top_rooms or ()],
+        revision=frame.revision,
     )
 
 

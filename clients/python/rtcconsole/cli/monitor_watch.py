@@ -4,7 +4,9 @@
 
 Each line is one frame: the slot, the overview's figures and what the frame says of itself
 (``heartbeat``: nothing changed since the previous slot; ``replayed``: built from the retained
-figures; ``skipped N``: slots this client was too slow for, coalesced). ``--top-rooms N`` (at
+figures; ``skipped N``: slots this client was too slow for, coalesced; ``revised``: the slot of
+the line before, read again 2 s after its end because late records changed it: it replaces that
+line, and counts as a frame for ``--count``). ``--top-rooms N`` (at
 most 20) adds the slot's N rooms with the most online users, one indented line each under the
 frame's line (in ``--json``: the frame's ``top_rooms``). ``--json`` prints one
 proto-JSON object per line (JSON lines). ``--count N`` stops after N frames; without it the
@@ -65,6 +67,7 @@ def frame_line(frame: stream_pb.SubscribeRealtimeResponse) -> str:
     """One frame as a line for people, then a line per top room (if any)."""
     f = frame.figures
     notes = [
+        *(["revised"] if frame.revision else []),
         *(["heartbeat"] if frame.heartbeat else []),
         *(["replayed"] if frame.replayed else []),
         *([f"skipped {frame.skipped}"] if frame.skipped else []),

@@ -27,7 +27,7 @@ from rtcconsole.v1 import options_pb2 as rtcconsole_dot_v1_dot_options__pb2
 from rtcconsole.v1 import realtime_pb2 as rtcconsole_dot_v1_dot_realtime__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rtcconsole/v1/realtime_stream.proto\x12\rrtcconsole.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brtcconsole/v1/options.proto\x1a\x1crtcconsole/v1/realtime.proto\"s\n\x18SubscribeRealtimeRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\x30\n\x0cresume_after\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttop_rooms\x18\x03 \x01(\r\"\x88\x03\n\x19SubscribeRealtimeResponse\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12.\n\nslot_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08slot_end\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05\x61s_of\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x07\x66igures\x18\x05 \x01(\x0b\x32\x1e.rtcconsole.v1.RealtimeFigures\x12\x31\n\x05point\x18\x06 \x01(\x0b\x32\".rtcconsole.v1.RealtimeSeriesPoint\x12\x11\n\theartbeat\x18\x07 \x01(\x08\x12\x0f\n\x07skipped\x18\x08 \x01(\r\x12\x10\n\x08replayed\x18\t \x01(\x08\x12\x34\n\ttop_rooms\x18\n \x03(\x0b\x32\x1b.rtcconsole.v1.RealtimeRoomB\x04\x98\xb5\x18\x14\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rtcconsole/v1/realtime_stream.proto\x12\rrtcconsole.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brtcconsole/v1/options.proto\x1a\x1crtcconsole/v1/realtime.proto\"s\n\x18SubscribeRealtimeRequest\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12\x30\n\x0cresume_after\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttop_rooms\x18\x03 \x01(\r\"\x9a\x03\n\x19SubscribeRealtimeResponse\x12\x12\n\nsdk_app_id\x18\x01 \x01(\x04\x12.\n\nslot_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08slot_end\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05\x61s_of\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x07\x66igures\x18\x05 \x01(\x0b\x32\x1e.rtcconsole.v1.RealtimeFigures\x12\x31\n\x05point\x18\x06 \x01(\x0b\x32\".rtcconsole.v1.RealtimeSeriesPoint\x12\x11\n\theartbeat\x18\x07 \x01(\x08\x12\x0f\n\x07skipped\x18\x08 \x01(\r\x12\x10\n\x08replayed\x18\t \x01(\x08\x12\x34\n\ttop_rooms\x18\n \x03(\x0b\x32\x1b.rtcconsole.v1.RealtimeRoomB\x04\x98\xb5\x18\x14\x12\x10\n\x08revision\x18\x0b \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,5 +39,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBSCRIBEREALTIMEREQUEST']._serialized_start=146
   _globals['_SUBSCRIBEREALTIMEREQUEST']._serialized_end=261
   _globals['_SUBSCRIBEREALTIMERESPONSE']._serialized_start=264
-  _globals['_SUBSCRIBEREALTIMERESPONSE']._serialized_end=656
+  _globals['_SUBSCRIBEREALTIMERESPONSE']._serialized_end=674
 # @@protoc_insertion_point(module_scope)

@@ -25,10 +25,13 @@ class SubscribeRealtimeRequest(_message.Message):
     """Streaming subscriptions of real-time monitoring (R21): one frame per
     10-second slot per app (MonitorService.SubscribeRealtime).
 
-    A frame for slot s is built once s has closed plus a grace of 2 s for late
-    records (at slot_end + 2 s), once per app per slot for the whole cluster,
-    and the same bytes reach every subscriber of the app on every replica
-    (docs/monitoring.md, "Streaming"; decision 0027). The stream never ends on
+    A frame for slot s is built 0.5 s after s has closed (at slot_end + 0.5 s),
+    once per app per slot for the whole cluster, and the same bytes reach every
+    subscriber of the app on every replica. The slot is read again at
+    slot_end + 2 s (records still on their way); if that changed its figures
+    or its top rooms, it is sent again with revision 1, which replaces the
+    first frame of the slot (docs/monitoring.md, "Streaming"; decisions 0027
+    and 0039). The stream never ends on
     its own: on a graceful stop of the server it ends with UNAVAILABLE, and the
     client resumes on another replica with resume_after.
     """
@@ -88,6 +91,7 @@ class SubscribeRealtimeResponse(_message.Message):
     SKIPPED_FIELD_NUMBER: _builtins.int
     REPLAYED_FIELD_NUMBER: _builtins.int
     TOP_ROOMS_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
     sdk_app_id: _builtins.int
     heartbeat: _builtins.bool
     """True when the figures equal the previous slot's: nothing changed (the
@@ -104,10 +108,21 @@ class SubscribeRealtimeResponse(_message.Message):
     (the start, a resume, a frame lost between replicas) rather than
     broadcast live.
     """
+    revision: _builtins.int
+    """0: the slot's first frame. 1: the slot read again at slot_end + 2 s
+    because records that arrived after its first frame changed its figures or
+    its top rooms; it replaces the frame of the same slot_start (a chart
+    replaces that point). At most one revision per slot, sent before the next
+    slot's frame; none when nothing changed, and none for a frame built after
+    slot_end + 2 s (a replayed one). Records later than that land in the slot
+    (GetRealtimeSeries) but in no frame.
+    NEXT_ID: 12
+    """
     @_builtins.property
     def slot_start(self) -> _timestamp_pb2.Timestamp:
-        """The slot described: [slot_start, slot_end), 10 s. Strictly increasing
-        along a stream; use slot_start as resume_after.
+        """The slot described: [slot_start, slot_end), 10 s. Increasing along a
+        stream, except that a revision (revision 1) repeats the slot of an
+        earlier frame; use slot_start as resume_after.
         """
 
     @_builtins.property
@@ -115,7 +130,8 @@ class SubscribeRealtimeResponse(_message.Message):
     @_builtins.property
     def as_of(self) -> _timestamp_pb2.Timestamp:
         """The server's clock when the frame's figures were read (at least
-        slot_end + 2 s for a live frame; later for a replayed one).
+        slot_end + 0.5 s for a live frame, slot_end + 2 s for a revision; later
+        for a replayed one).
         """
 
     @_builtins.property
@@ -137,7 +153,6 @@ class SubscribeRealtimeResponse(_message.Message):
         app per slot with the frame. Empty when top_rooms is 0, and in replayed
         frames of slots more than 10 minutes old (per-room figures are retained
         10 minutes).
-        NEXT_ID: 11
         """
 
     def __init__(
@@ -153,10 +168,11 @@ class SubscribeRealtimeResponse(_message.Message):
         skipped: _builtins.int = ...,
         replayed: _builtins.bool = ...,
         top_rooms: _abc.Iterable[_realtime_pb2.RealtimeRoom] | None = ...,
+        revision: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "figures", b"figures", "point", b"point", "slot_end", b"slot_end", "slot_start", b"slot_start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "figures", b"figures", "heartbeat", b"heartbeat", "point", b"point", "replayed", b"replayed", "sdk_app_id", b"sdk_app_id", "skipped", b"skipped", "slot_end", b"slot_end", "slot_start", b"slot_start", "top_rooms", b"top_rooms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "figures", b"figures", "heartbeat", b"heartbeat", "point", b"point", "replayed", b"replayed", "revision", b"revision", "sdk_app_id", b"sdk_app_id", "skipped", b"skipped", "slot_end", b"slot_end", "slot_start", b"slot_start", "top_rooms", b"top_rooms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -94,7 +94,7 @@ export function realtimeScreen(main: HTMLElement, params: URLSearchParams): () =
     redraw();
     replace(
       statusSlot,
-      notice("ok", "Live: ", h("span", { "data-testid": "frames", "data-frames": frames }, `${frames} frame(s)`), " received, the last at ", timeCell(timestampMs(frame.asOf)), frame.skipped > 0 ? ` (${frame.skipped} slot(s) skipped)` : ""),
+      notice("ok", "Live: ", h("span", { "data-testid": "frames", "data-frames": frames }, `${frames} frame(s)`), " received, the last at ", timeCell(timestampMs(frame.asOf)), frame.skipped > 0 ? ` (${frame.skipped} slot(s) skipped)` : "", frame.revision > 0 ? " (a revision: its slot's late records counted)" : ""),
     );
   };
 

@@ -60,6 +60,9 @@ class Frame:
     top_rooms: TopRooms | None = None
     """The slot's rooms with the most online users, most first (at most ``MAX_TOP_ROOMS``; cut to
     what the stream asked for); None when not ranked (nobody asked when it was built)."""
+    revision: int = 0
+    """0: the slot's first frame; 1: the slot read again after late records changed it, which
+    replaces the frame of revision 0 (``_realtime_stream.REVISE_AFTER``)."""
 
 
 async def build_frames(
@@ -109,7 +112,8 @@ def _figures(numbers: Sequence[Any]) -> Figures:
 
 
 def encode(frame: Frame) -> bytes:
-    """The broadcast bytes of a live frame (``skipped`` and ``replayed`` are per stream: not sent)."""
+    """The broadcast bytes of a live frame (``skipped`` and ``replayed`` are per stream: not sent;
+    ``revision`` only when not 0, so a first frame's bytes are those of before revisions)."""
     body: dict[str, object] = {
         "a": frame.sdk_app_id,
         "s": frame.slot,
@@ -119,6 +123,8 @@ def encode(frame: Frame) -> bytes:
     }
     if frame.top_rooms is not None:
         body["r"] = [[row.room_key, *_numbers(row.figures)] for row in frame.top_rooms]
+    if frame.revision:
+        body["v"] = frame.revision
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -138,6 +144,7 @@ def decode(payload: bytes) -> Frame:
             _figures(body["f"]),
             bool(body["h"]),
             top_rooms=top,
+            revision=int(body.get("v", 0)),
         )
     except (IndexError, KeyError, TypeError, ValueError) as error:
         raise ValueError(f"not a real-time frame: {error}") from None

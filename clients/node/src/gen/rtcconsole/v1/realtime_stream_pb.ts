@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rtcconsole/v1/realtime_stream.proto.
  */
 export const file_rtcconsole_v1_realtime_stream: GenFile = /*@__PURE__*/
-  fileDesc("CiNydGNjb25zb2xlL3YxL3JlYWx0aW1lX3N0cmVhbS5wcm90bxINcnRjY29uc29sZS52MSJzChhTdWJzY3JpYmVSZWFsdGltZVJlcXVlc3QSEgoKc2RrX2FwcF9pZBgBIAEoBBIwCgxyZXN1bWVfYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRvcF9yb29tcxgDIAEoDSKIAwoZU3Vic2NyaWJlUmVhbHRpbWVSZXNwb25zZRISCgpzZGtfYXBwX2lkGAEgASgEEi4KCnNsb3Rfc3RhcnQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCHNsb3RfZW5kGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgVhc19vZhgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoHZmlndXJlcxgFIAEoCzIeLnJ0Y2NvbnNvbGUudjEuUmVhbHRpbWVGaWd1cmVzEjEKBXBvaW50GAYgASgLMiIucnRjY29uc29sZS52MS5SZWFsdGltZVNlcmllc1BvaW50EhEKCWhlYXJ0YmVhdBgHIAEoCBIPCgdza2lwcGVkGAggASgNEhAKCHJlcGxheWVkGAkgASgIEjQKCXRvcF9yb29tcxgKIAMoCzIbLnJ0Y2NvbnNvbGUudjEuUmVhbHRpbWVSb29tQgSYtRgUYgZwcm90bzM", [file_google_protobuf_timestamp, file_rtcconsole_v1_options, file_rtcconsole_v1_realtime]);
+  fileDesc("CiNydGNjb25zb2xlL3YxL3JlYWx0aW1lX3N0cmVhbS5wcm90bxINcnRjY29uc29sZS52MSJzChhTdWJzY3JpYmVSZWFsdGltZVJlcXVlc3QSEgoKc2RrX2FwcF9pZBgBIAEoBBIwCgxyZXN1bWVfYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRvcF9yb29tcxgDIAEoDSKaAwoZU3Vic2NyaWJlUmVhbHRpbWVSZXNwb25zZRISCgpzZGtfYXBwX2lkGAEgASgEEi4KCnNsb3Rfc3RhcnQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCHNsb3RfZW5kGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgVhc19vZhgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoHZmlndXJlcxgFIAEoCzIeLnJ0Y2NvbnNvbGUudjEuUmVhbHRpbWVGaWd1cmVzEjEKBXBvaW50GAYgASgLMiIucnRjY29uc29sZS52MS5SZWFsdGltZVNlcmllc1BvaW50EhEKCWhlYXJ0YmVhdBgHIAEoCBIPCgdza2lwcGVkGAggASgNEhAKCHJlcGxheWVkGAkgASgIEjQKCXRvcF9yb29tcxgKIAMoCzIbLnJ0Y2NvbnNvbGUudjEuUmVhbHRpbWVSb29tQgSYtRgUEhAKCHJldmlzaW9uGAsgASgNYgZwcm90bzM", [file_google_protobuf_timestamp, file_rtcconsole_v1_options, file_rtcconsole_v1_realtime]);
 
 /**
  * @generated from message rtcconsole.v1.SubscribeRealtimeRequest
@@ -71,8 +71,9 @@ export type SubscribeRealtimeResponse = Message<"rtcconsole.v1.SubscribeRealtime
   sdkAppId: bigint;
 
   /**
-   * The slot described: [slot_start, slot_end), 10 s. Strictly increasing
-   * along a stream; use slot_start as resume_after.
+   * The slot described: [slot_start, slot_end), 10 s. Increasing along a
+   * stream, except that a revision (revision 1) repeats the slot of an
+   * earlier frame; use slot_start as resume_after.
    *
    * @generated from field: google.protobuf.Timestamp slot_start = 2;
    */
@@ -85,7 +86,8 @@ export type SubscribeRealtimeResponse = Message<"rtcconsole.v1.SubscribeRealtime
 
   /**
    * The server's clock when the frame's figures were read (at least
-   * slot_end + 2 s for a live frame; later for a replayed one).
+   * slot_end + 0.5 s for a live frame, slot_end + 2 s for a revision; later
+   * for a replayed one).
    *
    * @generated from field: google.protobuf.Timestamp as_of = 4;
    */
@@ -142,11 +144,24 @@ export type SubscribeRealtimeResponse = Message<"rtcconsole.v1.SubscribeRealtime
    * frames of slots more than 10 minutes old (per-room figures are retained
    * 10 minutes).
    *
-   * NEXT_ID: 11
-   *
    * @generated from field: repeated rtcconsole.v1.RealtimeRoom top_rooms = 10;
    */
   topRooms: RealtimeRoom[];
+
+  /**
+   * 0: the slot's first frame. 1: the slot read again at slot_end + 2 s
+   * because records that arrived after its first frame changed its figures or
+   * its top rooms; it replaces the frame of the same slot_start (a chart
+   * replaces that point). At most one revision per slot, sent before the next
+   * slot's frame; none when nothing changed, and none for a frame built after
+   * slot_end + 2 s (a replayed one). Records later than that land in the slot
+   * (GetRealtimeSeries) but in no frame.
+   *
+   * NEXT_ID: 12
+   *
+   * @generated from field: uint32 revision = 11;
+   */
+  revision: number;
 };
 
 /**
