@@ -57,21 +57,26 @@ async def test_a_batch_is_one_round_trip_on_redis(make_live: MakeLive) -> None:
     live = make_live()
     assert isinstance(live, RedisLiveState)
     slot = live.current_slot()
-    sent: list[int] = []
+    sent: list[str] = []
     client = live._client
-    original = client.pipeline
+    command, pipeline = client.execute_command, client.pipeline
+
+    async def counting_command(*args: object, **kwargs: object) -> object:
+        sent.append(str(args[0]))
+        return await command(*args, **kwargs)  # type: ignore[arg-type]
 
     def counting_pipeline(*args: object, **kwargs: object) -> object:
-        sent.append(1)
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+        sent.append("pipeline")
+        return pipeline(*args, **kwargs)  # type: ignore[arg-type]
 
+    client.execute_command = counting_command  # type: ignore[method-assign]
     client.pipeline = counting_pipeline  # type: ignore[method-assign,assignment]
     batch = live.batch()
     for n in range(200):
         batch.incr(f"k{n % 7}", slot)
         batch.add_to_set(f"s{n % 5}", slot, f"m{n}")
     results = await batch.execute()
-    assert len(sent) == 1
+    assert sent == ["EVAL"]  # one command, one reply
     assert sum(results[1::2]) == 200  # every member was new
 
 

@@ -21,11 +21,11 @@ lifetime by that clock plus :data:`EXPIRY_GRACE` (60 s); that TTL only
 reclaims memory. ``EXPIREAT`` was not used because it compares with the Redis
 server's wall clock, which a test's manual clock is not.
 
-A write and its ``EXPIRE`` go together in one ``MULTI``/``EXEC``; on one Redis a
-:class:`~rtcconsole_server.live.base.LiveBatch` sends all its writes (each with
-its own retention and ``EXPIRE``) in one ``MULTI``/``EXEC``, so an ingest batch
-costs one round trip (the commands: :mod:`.redis_commands`); multi-slot reads are one
-``MGET`` or one pipeline. On a cluster, one ``MULTI`` per cluster slot (decision 0029).
+A write and its ``EXPIRE`` go together in one script; on one Redis a
+:class:`~rtcconsole_server.live.base.LiveBatch` sends all its writes and reads (each with
+its own retention and ``EXPIRE``) as one ``EVAL`` (:mod:`.redis_commands`), atomic, so an
+ingest batch costs one round trip and one reply; multi-slot reads are one ``MGET`` or one
+pipeline. On a cluster, one ``EVAL`` per cluster slot (decision 0029).
 
 Commands use redis-py's retry (reconnect and retry on connection errors) and raise
 :class:`redis.exceptions.RedisError` once it gives up; each failure is reported to
@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -51,7 +51,7 @@ from rtcconsole_server.live.base import (
     _Write,
     slot_start,
 )
-from rtcconsole_server.live.redis_commands import _Op, commands, first_replies, hash_tag
+from rtcconsole_server.live.redis_commands import _Op, batch_command, hash_tag
 from rtcconsole_server.live.redis_pubsub import RedisPubSubLiveState
 
 __all__ = ["DEFAULT_CLIENT_NAME", "EXPIRY_GRACE", "BaseRedisLiveState", "RedisLiveState", "check_prefix"]
@@ -113,9 +113,10 @@ class BaseRedisLiveState(RedisPubSubLiveState):
             return f"{self.prefix}n:{key}:{slot}"
         return f"{self.prefix}n:{{{self.set_key(key, slot)}}}"
 
-    def _ttl_seconds(self, slot: int, retention_slots: int) -> int | None:
-        """Seconds ``slot`` has left by the clock plus the grace; None when it is no longer live."""
-        remaining = slot_start(slot + retention_slots) - self.clock.now()
+    def _ttl_seconds(self, slot: int, retention_slots: int, now: datetime | None = None) -> int | None:
+        """Seconds ``slot`` has left by the clock (or ``now``) plus the grace; None when it is no
+        longer live."""
+        remaining = slot_start(slot + retention_slots) - (now or self.clock.now())
         if remaining <= timedelta(0):
             return None
         return math.ceil((remaining + EXPIRY_GRACE).total_seconds())
@@ -193,8 +194,12 @@ class BaseRedisLiveState(RedisPubSubLiveState):
     async def _apply(self, writes: list[_Write]) -> list[int]:
         """Each live write with its ``EXPIRE`` and each read, through :meth:`_run`; expired ones skipped."""
         ops: list[_Op] = []
+        now, ttls = self.clock.now(), {}  # one reading of the clock; writes share a few slots
         for index, write in enumerate(writes):
-            ttl = self._ttl_seconds(write.slot, write.retention_slots)
+            lifetime = (write.slot, write.retention_slots)
+            if lifetime not in ttls:
+                ttls[lifetime] = self._ttl_seconds(*lifetime, now)
+            ttl = ttls[lifetime]
             if ttl is None or (write.kind == "sadd" and not write.members):
                 continue
             if write.kind in ("incr", "get"):
@@ -212,10 +217,7 @@ class BaseRedisLiveState(RedisPubSubLiveState):
 
     @abstractmethod
     async def _run(self, ops: list[_Op]) -> list[int]:
-        """Send ``ops`` (:func:`.redis_commands.commands`); the result of each, as an int."""
-
-    _commands = staticmethod(commands)
-    _first_replies = staticmethod(first_replies)
+        """Send ``ops`` (:func:`.redis_commands.batch_command`); the result of each, as an int."""
 
 
 class RedisLiveState(BaseRedisLiveState):
@@ -265,8 +267,6 @@ class RedisLiveState(BaseRedisLiveState):
         return list(await self._redis.mget(names))
 
     async def _run(self, ops: list[_Op]) -> list[int]:
-        """One ``MULTI``/``EXEC`` for the whole batch: one round trip."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for command in self._commands(ops):
-                pipe.execute_command(*command)
-            return self._first_replies(ops, await pipe.execute())
+        """One ``EVAL`` for the whole batch: one round trip, atomic."""
+        replies = await self._redis.execute_command(*batch_command(ops))  # type: ignore[no-untyped-call]
+        return [int(reply) for reply in replies]

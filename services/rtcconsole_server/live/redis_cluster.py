@@ -3,11 +3,12 @@
 The same keys, batches and pub/sub as :class:`~rtcconsole_server.live.redis.RedisLiveState`
 (the code is shared: :class:`~rtcconsole_server.live.redis.BaseRedisLiveState`); what differs:
 
-* **Batches**: a ``MULTI`` on a cluster must touch one cluster slot, so a
+* **Batches**: a script on a cluster must touch one cluster slot, so a
   :class:`~rtcconsole_server.live.base.LiveBatch` is grouped by cluster slot and sent as one
-  ``MULTI``/``EXEC`` per slot, all concurrently (each write stays atomic with its ``EXPIRE``).
-  Real time writes one app's keys under one hash tag (``rt:{<sdk_app_id>}:…``), so an ingest
-  batch of one app is one ``MULTI`` on one shard, one round trip, as on one Redis.
+  ``EVAL`` (``redis_commands.BATCH_SCRIPT``) per slot, all concurrently (each write stays atomic
+  with its ``EXPIRE``). Real time writes one app's keys under one hash tag
+  (``rt:{<sdk_app_id>}:…``), so an ingest batch of one app is one ``EVAL`` on one shard, one
+  round trip, as on one Redis.
 * **Counters**: multi-slot reads are ``MGET`` per cluster slot (one per app for real time).
 * **Pub/sub**: sharded pub/sub (``SPUBLISH`` / ``SSUBSCRIBE``, Redis ≥ 7, detected once from
   every primary's ``INFO server``): a channel lives on the shard owning its hash slot, so a
@@ -36,7 +37,7 @@ from redis.exceptions import AskError, MovedError, RedisError, ResponseError
 from rtcconsole_server.clock import Clock
 from rtcconsole_server.live.base import DEFAULT_MAX_QUEUED, DEFAULT_PREFIX, DEFAULT_RETENTION
 from rtcconsole_server.live.redis import DEFAULT_CLIENT_NAME, BaseRedisLiveState
-from rtcconsole_server.live.redis_commands import _Op
+from rtcconsole_server.live.redis_commands import _Op, batch_command
 
 __all__ = ["CLUSTER_SCHEMES", "SHARDED_PUBSUB_VERSION", "RedisClusterLiveState", "is_cluster_url"]
 
@@ -117,7 +118,7 @@ class RedisClusterLiveState(BaseRedisLiveState):
         return list(await self._cluster.mget_nonatomic(names))
 
     async def _run(self, ops: list[_Op]) -> list[int]:
-        """One ``MULTI``/``EXEC`` per cluster slot, concurrently; replies back in batch order."""
+        """One ``EVAL`` per cluster slot, concurrently; replies back in batch order."""
         groups: defaultdict[int, list[_Op]] = defaultdict(list)
         for op in ops:
             groups[self._cluster.keyslot(op.name)].append(op)
@@ -131,41 +132,33 @@ class RedisClusterLiveState(BaseRedisLiveState):
         return [by_index[op.index] for op in ops]
 
     async def _run_slot(self, slot: int, ops: list[_Op]) -> list[int]:
-        """``MULTI``, the ops' commands, ``EXEC`` in one write on a connection of the slot's primary.
+        """The ops' ``EVAL`` (:func:`.redis_commands.batch_command`) on a connection of the slot's
+        primary.
 
-        Sent raw on the node's own connection pool: redis-py 8.1's transactional cluster pipeline
-        starts a thread per queued command (≈ 1 ms each). A ``MOVED``/``ASK`` (the slot moved)
-        aborts the transaction (nothing applied); the slot map is refreshed and it is sent once more.
+        Sent raw on the node's own connection pool (redis-py 8.1's cluster client would look the
+        slot up again from the keys). A ``MOVED``/``ASK`` (the slot moved) runs nothing; the slot
+        map is refreshed and it is sent once more.
         """
-        commands = [("MULTI",), *self._commands(ops), ("EXEC",)]
+        command = batch_command(ops)
         for attempt in (1, 2):
             node = self._cluster.nodes_manager.get_node_from_slot(slot)
             connection = node.acquire_connection()
-            errors: list[ResponseError] = []
-            replies: list[Any] = []
             try:
-                await connection.send_packed_command(connection.pack_commands(commands))
-                for _ in commands:
-                    try:
-                        replies.append(await connection.read_response())
-                    except ResponseError as error:  # an error reply: the stream stays in step
-                        errors.append(error)
-                        replies.append(None)
+                await connection.send_packed_command(connection.pack_command(*command))
+                reply = await connection.read_response()
+            except (MovedError, AskError):
+                if attempt == 1:
+                    await self._cluster.nodes_manager.initialize()
+                    continue
+                raise
+            except ResponseError:  # an error reply: the connection stays in step, keep it
+                raise
             except BaseException:
                 await connection.disconnect()
                 raise
             finally:
                 node.release(connection)
-            if not errors:
-                executed = list(replies[-1])
-                failed = [reply for reply in executed if isinstance(reply, ResponseError)]
-                if failed:  # e.g. WRONGTYPE: the other commands of the transaction did run
-                    raise failed[0]
-                return self._first_replies(ops, executed)
-            if attempt == 1 and any(isinstance(error, (MovedError, AskError)) for error in errors):
-                await self._cluster.nodes_manager.initialize()
-                continue
-            raise errors[0]
+            return [int(value) for value in reply]
         raise AssertionError("unreachable")
 
     # ------------------------------------------------------------- pub/sub

@@ -1,23 +1,33 @@
-"""The Redis commands of a live-state batch: what each queued write or read is sent as.
+"""The Redis command of a live-state batch: one ``EVAL`` of :data:`BATCH_SCRIPT` for all its ops.
 
-Shared by one Redis (one ``MULTI``/``EXEC`` per batch) and a cluster (one per cluster slot):
+Shared by one Redis (one ``EVAL`` per batch) and a cluster (one per cluster slot). The script
+runs each op in order, atomically (a script runs alone, as a ``MULTI`` would):
 
-- ``incr``: ``INCRBY c`` then ``EXPIRE c``; ``sadd``: ``SADD s`` then ``EXPIRE s``;
-- ``get``: ``GET c``; ``scard``: ``SCARD s`` and ``GET n`` (a compacted set's size wins);
-- ``compact``: one ``EVAL`` of :data:`COMPACT_SCRIPT` on ``s`` and ``n``: atomic, idempotent.
+- ``incr``: ``INCRBY c`` then ``EXPIRE c``; ``sadd``: ``SADD s`` (in chunks of 1,000 members)
+  then ``EXPIRE s``;
+- ``get``: ``GET c``; ``scard``: ``GET n``, else ``SCARD s`` (a compacted set's size wins);
+- ``compact``: :data:`COMPACT_SCRIPT`'s steps on ``s`` and ``n``: atomic, idempotent.
 
 ``c``, ``s`` and ``n`` are a counter, a set and a compacted set's size (``redis.py`` names them;
-``n`` always hashes to the same cluster slot as its ``s``, so both go in one transaction).
+``n`` always hashes to the same cluster slot as its ``s``, so both go in one script). Every key
+is declared in ``KEYS``; the ops are one JSON argument (amounts and TTLs as strings, so that Lua's
+numbers never round them), and the reply is one integer per op.
+
+Why one script and not a ``MULTI`` of commands: redis-py's asyncio client packs each command and
+reads each reply in Python, with a timeout scope per reply (≈ 65 µs of CPU a command, two commands
+a write); a counted batch of 1,000 quality samples is ≈ 400 writes (``bench/README.md``,
+"realtime-count").
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from rtcconsole_server.live.base import _Write
 
-__all__ = ["COMPACT_SCRIPT", "commands", "first_replies", "hash_tag"]
+__all__ = ["BATCH_SCRIPT", "COMPACT_SCRIPT", "batch_command", "hash_tag"]
 
 COMPACT_SCRIPT = """
 local size = redis.call('GET', KEYS[2])
@@ -36,6 +46,59 @@ return size
 
 A size already recorded is final: a second run (another replica) returns it and only drops
 members added since. An empty or missing set records nothing."""
+
+BATCH_SCRIPT = """
+local ops = cjson.decode(ARGV[1])
+local results = {}
+local k = 1
+for i, op in ipairs(ops) do
+  local kind, key = op[1], KEYS[k]
+  if kind == 'i' then
+    results[i] = redis.call('INCRBY', key, op[3])
+    redis.call('EXPIRE', key, op[2])
+    k = k + 1
+  elseif kind == 's' then
+    local members, added = op[3], 0
+    for j = 1, #members, 1000 do
+      added = added + redis.call('SADD', key, unpack(members, j, math.min(j + 999, #members)))
+    end
+    redis.call('EXPIRE', key, op[2])
+    results[i] = added
+    k = k + 1
+  elseif kind == 'g' then
+    results[i] = tonumber(redis.call('GET', key) or 0)
+    k = k + 1
+  elseif kind == 'c' then
+    local size = redis.call('GET', KEYS[k + 1])
+    if size then
+      results[i] = tonumber(size)
+    else
+      results[i] = redis.call('SCARD', key)
+    end
+    k = k + 2
+  else
+    local size = redis.call('GET', KEYS[k + 1])
+    if size then
+      redis.call('DEL', key)
+      results[i] = tonumber(size)
+    else
+      size = redis.call('SCARD', key)
+      if size > 0 then
+        redis.call('SET', KEYS[k + 1], size, 'EX', op[2])
+        redis.call('DEL', key)
+      end
+      results[i] = size
+    end
+    k = k + 2
+  end
+end
+return results
+"""
+"""Run a batch's ops (``ARGV[1]``: JSON ``[[kind, ttl, amount | members], …]``, kinds ``i`` incr,
+``s`` sadd, ``g`` get, ``c`` scard, ``x`` compact) on ``KEYS`` (one per op; two for ``c`` and
+``x``: the set and its compacted size); one integer per op. ``x`` is :data:`COMPACT_SCRIPT`."""
+
+_KINDS = {"incr": "i", "sadd": "s", "get": "g", "scard": "c", "compact": "x"}
 
 
 def hash_tag(name: str) -> str | None:
@@ -61,42 +124,21 @@ class _Op:
     ttl: int
     size_name: str = ""
 
-    @property
-    def replies(self) -> int:
-        """Replies it produces: 1 for ``get`` and ``compact``, 2 for ``scard`` and the writes
-        (the command and its ``EXPIRE``)."""
-        return 1 if self.write.kind in ("get", "compact") else 2
 
-
-def commands(ops: list[_Op]) -> list[tuple[str | int, ...]]:
-    """The commands of ``ops``, in order (see the module)."""
-    found: list[tuple[str | int, ...]] = []
+def batch_command(ops: list[_Op]) -> tuple[str | int, ...]:
+    """The ``EVAL`` of :data:`BATCH_SCRIPT` for ``ops``, in order; its reply is one int per op."""
+    keys: list[str] = []
+    body: list[list[Any]] = []
     for op in ops:
         write = op.write
-        if write.kind == "get":
-            found.append(("GET", op.name))
-        elif write.kind == "scard":
-            found += [("SCARD", op.name), ("GET", op.size_name)]
-        elif write.kind == "compact":
-            found.append(("EVAL", COMPACT_SCRIPT, 2, op.name, op.size_name, op.ttl))
+        kind = _KINDS[write.kind]
+        keys.append(op.name)
+        if kind in ("c", "x"):
+            keys.append(op.size_name)
+        if kind == "i":
+            body.append([kind, str(op.ttl), str(write.amount)])
+        elif kind == "s":
+            body.append([kind, str(op.ttl), list(write.members)])
         else:
-            if write.kind == "incr":
-                found.append(("INCRBY", op.name, write.amount))
-            else:
-                found.append(("SADD", op.name, *write.members))
-            found.append(("EXPIRE", op.name, op.ttl))
-    return found
-
-
-def first_replies(ops: list[_Op], replies: list[Any]) -> list[int]:
-    """The result of each op as an int: its command's reply (not its ``EXPIRE``'s); for ``scard``
-    the compacted size when there is one, else the set's size."""
-    found: list[int] = []
-    position = 0
-    for op in ops:
-        reply = replies[position]
-        if op.write.kind == "scard" and replies[position + 1] is not None:
-            reply = replies[position + 1]
-        found.append(int(reply or 0))
-        position += op.replies
-    return found
+            body.append([kind, str(op.ttl)])
+    return ("EVAL", BATCH_SCRIPT, len(keys), *keys, json.dumps(body, separators=(",", ":")))
