@@ -56,6 +56,18 @@ async def paid(server: Server, tenant: Tenant, edition: str = "basic") -> None:
     await asyncio.to_thread(set_edition, server.console.store, tenant.account_id, edition)
 
 
+async def live_app(server: Server, tenant: Tenant, edition: str = "basic") -> int:
+    """A new app of ``tenant``, whose account is put on ``edition`` (real time needs a paid one)."""
+    app = (await tenant.create_app("live")).sdk_app_id
+    await paid(server, tenant, edition)
+    return app
+
+
+def slot_at(frame: stream_pb.SubscribeRealtimeResponse) -> datetime:
+    """A frame's ``slot_start`` as an aware datetime."""
+    return frame.slot_start.ToDatetime(tzinfo=UTC)
+
+
 def sample(
     app: int,
     at: datetime,

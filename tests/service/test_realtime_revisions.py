@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rtcconsole.cli import amain
-from rtcconsole.v1 import realtime_stream_pb2 as pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.monitor._realtime_stream import FIRST_AFTER, REVISE_AFTER
 from rtcconsole_server.server import Server
@@ -21,11 +20,12 @@ from tests.realtime_support import (
     NOW,
     READ_TIMEOUT,
     SLOT,
+    live_app,
     next_frame,
     overview,
-    paid,
     report_samples,
     sample,
+    slot_at,
     subscribed,
 )
 from tests.support import Tenant
@@ -40,26 +40,16 @@ def now(clock: ManualClock) -> ManualClock:
     return clock
 
 
-def _at(frame: pb.SubscribeRealtimeResponse) -> datetime:
-    return frame.slot_start.ToDatetime(tzinfo=UTC)
-
-
 async def _to(clock: ManualClock, at: datetime, sleepers: int) -> None:
     """Once the app's ticker waits on the clock (beside the server's workers), set it to ``at``."""
     await asyncio.wait_for(clock.wait_for_sleepers(sleepers), READ_TIMEOUT)
     clock.set(at)
 
 
-async def _app(server: Server, tenant: Tenant) -> int:
-    app = (await tenant.create_app("live")).sdk_app_id
-    await paid(server, tenant, "basic")
-    return app
-
-
 async def test_the_first_frame_at_half_a_second_then_a_revision_of_late_records(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app, idle = await _app(server, tenant), now.sleepers
+    app, idle = await live_app(server, tenant), now.sleepers
     stream = server.console.realtime_stream
     async with subscribed(tenant, sdk_app_id=app) as one, subscribed(tenant, sdk_app_id=app) as two:
         await asyncio.gather(next_frame(one), next_frame(two))  # the slot before, replayed
@@ -67,7 +57,7 @@ async def test_the_first_frame_at_half_a_second_then_a_revision_of_late_records(
         await _to(now, END + FIRST_AFTER - timedelta(microseconds=1), idle + 1)
         await _to(now, END + FIRST_AFTER, idle + 1)  # 1 µs early changed nothing: still asleep
         firsts = await asyncio.gather(next_frame(one), next_frame(two))
-        assert {(_at(f), f.revision, f.figures.online_users, f.replayed) for f in firsts} == {
+        assert {(slot_at(f), f.revision, f.figures.online_users, f.replayed) for f in firsts} == {
             (END - SLOT, 0, 1, False)
         }
         assert firsts[0].as_of.ToDatetime(tzinfo=UTC) == END + FIRST_AFTER  # 0.5 s after the close
@@ -75,18 +65,18 @@ async def test_the_first_frame_at_half_a_second_then_a_revision_of_late_records(
         await report_samples(tenant, [sample(app, late, "b", user="b")])
         await _to(now, END + REVISE_AFTER, idle + 1)
         revised = await asyncio.gather(next_frame(one), next_frame(two))
-        assert {(_at(f), f.revision, f.figures.online_users, f.replayed) for f in revised} == {
+        assert {(slot_at(f), f.revision, f.figures.online_users, f.replayed) for f in revised} == {
             (END - SLOT, 1, 2, False)
         }
         assert revised[0].figures == await overview(tenant, app)  # what a read of the slot says now
         assert (stream.builds, stream.revisions) == (1, 1)
         await _to(now, END + SLOT + FIRST_AFTER, idle + 1)
         following = await asyncio.gather(next_frame(one), next_frame(two))
-        assert {(_at(f), f.revision, f.figures.online_users) for f in following} == {(END, 0, 0)}
+        assert {(slot_at(f), f.revision, f.figures.online_users) for f in following} == {(END, 0, 0)}
 
 
 async def test_no_revision_when_nothing_changed(server: Server, tenant: Tenant, now: ManualClock) -> None:
-    app, idle = await _app(server, tenant), now.sleepers
+    app, idle = await live_app(server, tenant), now.sleepers
     stream = server.console.realtime_stream
     async with subscribed(tenant, sdk_app_id=app) as call:
         await next_frame(call)
@@ -96,7 +86,7 @@ async def test_no_revision_when_nothing_changed(server: Server, tenant: Tenant, 
         await _to(now, END + REVISE_AFTER, idle + 1)  # the slot is read again: the same figures
         await _to(now, END + SLOT + FIRST_AFTER, idle + 1)
         following = await next_frame(call)  # no revision came before the next slot's frame
-        assert (_at(first), first.revision, _at(following) - _at(first), following.revision) == (
+        assert (slot_at(first), first.revision, slot_at(following) - slot_at(first), following.revision) == (
             END - SLOT,
             0,
             SLOT,
@@ -108,7 +98,7 @@ async def test_no_revision_when_nothing_changed(server: Server, tenant: Tenant, 
 async def test_a_frame_built_after_the_revision_time_is_not_revised(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app, idle = await _app(server, tenant), now.sleepers
+    app, idle = await live_app(server, tenant), now.sleepers
     stream = server.console.realtime_stream
     async with subscribed(tenant, sdk_app_id=app) as call:
         await next_frame(call)
@@ -118,7 +108,7 @@ async def test_a_frame_built_after_the_revision_time_is_not_revised(
         await report_samples(tenant, [sample(app, NOW, "b", user="b")])  # later than any frame
         await _to(now, END + SLOT + FIRST_AFTER, idle + 1)
         following = await next_frame(call)
-        assert [(_at(f), f.revision, f.figures.online_users) for f in (first, following)] == [
+        assert [(slot_at(f), f.revision, f.figures.online_users) for f in (first, following)] == [
             (END - SLOT, 0, 1),
             (END, 0, 0),
         ]
@@ -128,7 +118,7 @@ async def test_a_frame_built_after_the_revision_time_is_not_revised(
 async def test_a_stream_that_joins_between_the_frame_and_its_revision_gets_both(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app, idle = await _app(server, tenant), now.sleepers
+    app, idle = await live_app(server, tenant), now.sleepers
     async with subscribed(tenant, sdk_app_id=app) as early:
         await next_frame(early)
         await report_samples(tenant, [sample(app, NOW, "a", user="a")])
@@ -144,13 +134,13 @@ async def test_a_stream_that_joins_between_the_frame_and_its_revision_gets_both(
             (True, 0, 2),
             (False, 1, 2),
         ]
-        assert _at(replayed) == _at(revised) == END - SLOT
+        assert slot_at(replayed) == slot_at(revised) == END - SLOT
 
 
 async def test_rtcctl_monitor_watch_marks_a_revision(
     server: Server, tenant: Tenant, now: ManualClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app, idle = await _app(server, tenant), now.sleepers
+    app, idle = await live_app(server, tenant), now.sleepers
     stream = server.console.realtime_stream
     argv = [
         "--target",

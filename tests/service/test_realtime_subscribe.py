@@ -31,12 +31,14 @@ from tests.realtime_support import (
     NOW,
     READ_TIMEOUT,
     SLOT,
+    live_app,
     monitor,
     next_frame,
     overview,
     paid,
     report_samples,
     sample,
+    slot_at,
     subscribed,
 )
 from tests.support import Tenant, fails, running_server
@@ -51,38 +53,28 @@ def now(clock: ManualClock) -> ManualClock:
     return clock
 
 
-def _at(frame: pb.SubscribeRealtimeResponse) -> datetime:
-    return frame.slot_start.ToDatetime(tzinfo=UTC)
-
-
 async def _tick(server: Server, clock: ManualClock, sleepers: int) -> None:
     """Once the app's ticker waits on the clock (beside the server's workers), move one slot on."""
     await asyncio.wait_for(clock.wait_for_sleepers(sleepers), READ_TIMEOUT)
     clock.advance(SLOT)
 
 
-async def _app(server: Server, tenant: Tenant, edition: str = "basic") -> int:
-    app = (await tenant.create_app("live")).sdk_app_id
-    await paid(server, tenant, edition)
-    return app
-
-
 async def test_a_frame_per_slot_equals_the_overview_then_heartbeats(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     await report_samples(tenant, [sample(app, PREV, "a", user="a"), sample(app, PREV, "b", user="b")])
     idle = now.sleepers
     async with subscribed(tenant, sdk_app_id=app) as call:
         first = await next_frame(call)  # the latest closed slot at once, from the retained figures
-        assert (_at(first), first.replayed, first.skipped) == (PREV - timedelta(seconds=5), True, 0)
+        assert (slot_at(first), first.replayed, first.skipped) == (PREV - timedelta(seconds=5), True, 0)
         assert first.figures == await overview(tenant, app) and first.figures.online_users == 2
         assert first.point.figures == first.figures and first.point.slot_start == first.slot_start
-        assert first.slot_end.ToDatetime(tzinfo=UTC) - _at(first) == SLOT
+        assert first.slot_end.ToDatetime(tzinfo=UTC) - slot_at(first) == SLOT
         await report_samples(tenant, [sample(app, NOW, "c", user="c")])
         await _tick(server, now, idle + 1)
         live = await next_frame(call)  # built at the slot's end + 2 s: GetRealtimeOverview's slot now
-        assert (_at(live) - _at(first), live.replayed, live.heartbeat) == (SLOT, False, False)
+        assert (slot_at(live) - slot_at(first), live.replayed, live.heartbeat) == (SLOT, False, False)
         assert live.figures == await overview(tenant, app) and live.figures.online_users == 1
         assert live.as_of.ToDatetime(tzinfo=UTC) == now.now()
         await _tick(server, now, idle + 1)
@@ -90,14 +82,14 @@ async def test_a_frame_per_slot_equals_the_overview_then_heartbeats(
         assert (empty.figures.online_users, empty.heartbeat) == (0, False)
         await _tick(server, now, idle + 1)
         same = await next_frame(call)  # nothing changed: a heartbeat, its figures still there
-        assert (same.heartbeat, same.figures, _at(same) - _at(empty)) == (True, empty.figures, SLOT)
+        assert (same.heartbeat, same.figures, slot_at(same) - slot_at(empty)) == (True, empty.figures, SLOT)
     assert server.console.realtime_stream.builds == 3
 
 
 async def test_two_hundred_subscribers_one_build_per_slot(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     stub, idle = monitor(tenant), now.sleepers
     calls = [
         stub.SubscribeRealtime(pb.SubscribeRealtimeRequest(sdk_app_id=app), metadata=tenant.metadata)
@@ -105,16 +97,16 @@ async def test_two_hundred_subscribers_one_build_per_slot(
     ]
     try:
         firsts = await asyncio.gather(*(next_frame(c) for c in calls))
-        assert {_at(f) for f in firsts} == {PREV - timedelta(seconds=5)}
+        assert {slot_at(f) for f in firsts} == {PREV - timedelta(seconds=5)}
         stream = server.console.realtime_stream
         assert stream.ticking() == 1
         for n in range(1, 3):
             await report_samples(tenant, [sample(app, now.now(), f"s{n}", user=f"u{n}")])
             await _tick(server, now, idle + 1)
             frames = await asyncio.gather(*(next_frame(c) for c in calls))
-            assert {(_at(f) - _at(firsts[0]), f.figures.online_users, f.replayed) for f in frames} == {
-                (n * SLOT, 1, False)
-            }
+            assert {
+                (slot_at(f) - slot_at(firsts[0]), f.figures.online_users, f.replayed) for f in frames
+            } == {(n * SLOT, 1, False)}
             assert stream.builds == n  # one frame built per slot, whatever the subscribers
     finally:
         for call in calls:
@@ -124,7 +116,7 @@ async def test_two_hundred_subscribers_one_build_per_slot(
 async def test_resume_after_a_reconnect_has_no_gap_and_no_duplicate(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     stub, idle = monitor(tenant), now.sleepers
     async with subscribed(tenant, stub=stub, sdk_app_id=app) as call:
         seen = [await next_frame(call)]
@@ -143,14 +135,16 @@ async def test_resume_after_a_reconnect_has_no_gap_and_no_duplicate(
         seen += [*replayed, await next_frame(call)]
     finally:
         call.cancel()
-    assert [_at(f) - _at(seen[0]) for f in seen] == [n * SLOT for n in range(5)]  # no gap, no duplicate
+    assert [slot_at(f) - slot_at(seen[0]) for f in seen] == [
+        n * SLOT for n in range(5)
+    ]  # no gap, no duplicate
     assert not seen[-1].replayed and seen[-1].skipped == 0
     too_old = pb.SubscribeRealtimeRequest(sdk_app_id=app)  # beyond the basic look-back of 3 h
     too_old.resume_after.FromDatetime(now.now() - timedelta(hours=4))
     async with subscribed(tenant, stub=stub, resume_after=too_old.resume_after, sdk_app_id=app) as old:
         oldest = await next_frame(old)
         assert oldest.replayed and oldest.skipped > 0
-        assert now.now() - _at(oldest) <= timedelta(hours=3)
+        assert now.now() - slot_at(oldest) <= timedelta(hours=3)
     ahead = pb.SubscribeRealtimeRequest(sdk_app_id=app)
     ahead.resume_after.FromDatetime(now.now() + timedelta(minutes=6))
     failure = await fails(
@@ -162,7 +156,7 @@ async def test_resume_after_a_reconnect_has_no_gap_and_no_duplicate(
 async def test_a_slow_subscriber_is_coalesced_to_the_latest_frame(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     realtime, stream = server.console.realtime, server.console.realtime_stream
     scope = realtime.scope(Caller(tenant.account_id, ""), app)
     idle = now.sleepers
@@ -185,7 +179,7 @@ async def test_a_graceful_stop_ends_subscriptions_unavailable(
     settings: Settings, clock: ManualClock, tenant: Tenant, server: Server
 ) -> None:
     clock.set(NOW)
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     replica = await build_server(settings, clock=clock)
     await replica.start()
     stopped = False
@@ -221,7 +215,7 @@ async def test_editions_and_tenancy(
 async def test_rtcctl_monitor_watch_json_lines(
     server: Server, tenant: Tenant, now: ManualClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     await report_samples(tenant, [sample(app, PREV, "a")])
     idle = now.sleepers
     argv = ["--target", server.target, "--api-key", tenant.api_key, "--json"]
@@ -246,7 +240,7 @@ async def test_two_replicas_over_one_store_and_one_redis(
     # a time of its own: the shared Redis keeps other runs' slots, never this one's
     start = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(seconds=10 * random.randrange(3_000_000) + 5)
     clock.set(start)
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     shared = dataclasses.replace(settings, redis_url=redis_server_url)
     async with (
         running_server(shared, clock) as a,

@@ -30,9 +30,9 @@ from tests.realtime_support import (
     NOW,
     READ_TIMEOUT,
     SLOT,
+    live_app,
     monitor,
     next_frame,
-    paid,
     report_events,
     report_samples,
     sample,
@@ -66,16 +66,10 @@ async def _rooms_at(tenant: Tenant, app: int, at: datetime, users: dict[int | st
     )
 
 
-async def _app(server: Server, tenant: Tenant) -> int:
-    app = (await tenant.create_app("live")).sdk_app_id
-    await paid(server, tenant, "basic")
-    return app
-
-
 async def test_top_rooms_are_the_room_lists_first_rows_cut_per_subscriber(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     await _rooms_at(tenant, app, PREV, {7: 1, 42: 3, "hall": 3, 9: 2, 3: 5})
     dismissed = room_event("d3", app, at=PREV, room=3, user="", type=ingest_pb.EVENT_TYPE_ROOM_DISMISSED)
     await report_events(tenant, [dismissed])
@@ -99,7 +93,7 @@ async def test_top_rooms_are_the_room_lists_first_rows_cut_per_subscriber(
 async def test_a_live_frame_is_ranked_once_and_cut_for_each_subscriber(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     stream, idle = server.console.realtime_stream, now.sleepers
     async with (
         subscribed(tenant, sdk_app_id=app, top_rooms=1) as one,
@@ -121,7 +115,7 @@ async def test_a_live_frame_is_ranked_once_and_cut_for_each_subscriber(
 async def test_a_frame_that_arrives_unranked_is_ranked_by_the_stream(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     live, stream = server.console.live, server.console.realtime_stream
     scope = server.console.realtime.scope(Caller(tenant.account_id, ""), app)
     frames = stream.subscribe(scope, resume_after=None, top_rooms=5)
@@ -145,7 +139,7 @@ async def test_a_frame_that_arrives_unranked_is_ranked_by_the_stream(
 async def test_slots_older_than_the_room_retention_have_no_top_rooms(
     server: Server, tenant: Tenant, now: ManualClock
 ) -> None:
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     old = PREV  # reported on time (a record 10 minutes late joins no set: decision 0036)
     await _rooms_at(tenant, app, old, {42: 2})  # the app's totals are kept 3 h, rooms 10 minutes
     now.advance(minutes=12)
@@ -166,7 +160,7 @@ async def test_slots_older_than_the_room_retention_have_no_top_rooms(
 async def test_rtcctl_monitor_watch_prints_top_rooms(
     server: Server, tenant: Tenant, now: ManualClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     await _rooms_at(tenant, app, PREV, {42: 2, "hall": 1})
     argv = ["--target", server.target, "--api-key", tenant.api_key, "monitor", "watch"]
     argv += ["--sdk-app-id", str(app), "--count", "1"]
@@ -188,7 +182,7 @@ async def test_a_replica_ranks_a_slot_that_another_replica_marked_wanted(
     redis_key_prefix: str,
 ) -> None:
     clock.set(NOW)
-    app = await _app(server, tenant)
+    app = await live_app(server, tenant)
     shared = dataclasses.replace(settings, redis_url=redis_server_url, redis_key_prefix=redis_key_prefix)
     async with (
         running_server(shared, clock) as a,
