@@ -65,3 +65,39 @@ def test_a_series_that_does_not_fit_is_added_point_by_point() -> None:
             (1.0, pb.QUALITY_LEVEL_UNSPECIFIED, 4),
             (2.0, pb.QUALITY_LEVEL_SEVERE, 5),
         ]
+
+
+def test_a_response_is_its_series_built_one_by_one() -> None:
+    """``quality_series_response`` encodes every series at once, sharing a frame between series
+    of the same steps and counts: the message is the one of ``_series`` per series, for
+    series that share steps, that do not, that have gaps or no point, and that fall back
+    (a step of a fraction of a second)."""
+    from rtcconsole_server.api.convert_series import quality_series_response
+    from rtcconsole_server.domain.monitor import CallView
+    from rtcconsole_server.domain.monitor._series_range import CallScope
+    from rtcconsole_server.domain.monitor._series_read import SeriesResult
+
+    rnd = random.Random(7)
+    start = datetime(2026, 12, 1, 10, 0, 0, 123_000, tzinfo=UTC)
+    shared = tuple(range(0, 900, 1))
+    counts = tuple(rnd.randint(1, 9) for _ in shared)
+    levels = (None, *QualityLevel)
+    for step in (timedelta(seconds=18), timedelta(milliseconds=2500)):
+        series = []
+        for i, spec in enumerate(SERIES_METRICS):
+            steps = shared if i % 3 else tuple(sorted(rnd.sample(range(1000), rnd.choice((0, 1, 50)))))
+            own = counts if i % 3 == 1 else tuple(rnd.randint(1, 300) for _ in steps)
+            values = tuple(rnd.random() * 100 for _ in steps)
+            series.append(
+                Series(spec, start, step, steps, values, tuple(rnd.choice(levels) for _ in steps), own)
+            )
+        call = CallView("1_r_1", "r", start, None, timedelta(hours=1), 2)
+        scope = CallScope(call, 1, "s:r", start, start + timedelta(hours=5), start + timedelta(hours=5))
+        result = SeriesResult(scope, "u", "p", 1, step, tuple(series), ())
+        built = quality_series_response(result)
+        expected = pb.GetQualitySeriesResponse()
+        expected.CopyFrom(built)
+        del expected.series[:]
+        expected.series.extend([_series(s) for s in series])
+        assert built == expected
+        assert built.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)

@@ -22,19 +22,25 @@ one extended-slice assignment (``buf[offset::record] = column``)::
   the same number);
 - value, level and count are written even when 0 (a parser reads them as unset).
 
-:func:`fill_points` returns False, having added nothing, when a series does not fit that
-record (seconds outside 2^28-2^35, a count of 2^28 or more): the caller adds those points one
-by one.
+:func:`encode_points` returns None (and :func:`fill_points` False, having added nothing) when
+a series does not fit that record (seconds outside 2^28-2^35, a count of 2^28 or more): the
+caller adds those points one by one.
+
+The times and the counts of a record are its *frame* (:class:`Frames`): the series of one
+read share their steps and, when every sample measured every metric, their counts, so the
+frame is written once per response and each series copies it and writes only its values
+and levels.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 
 from rtcconsole.v1 import monitor_service_pb2 as pb
 
-__all__ = ["fill_points"]
+__all__ = ["Frames", "encode_points", "fill_points"]
 
 _POINTS, _TIME, _SECONDS, _NANOS, _VALUE, _LEVEL, _COUNT = 0x2A, 0x0A, 0x08, 0x10, 0x11, 0x18, 0x20
 """Tags (field number << 3 | wire type) of QualitySeries.points, SeriesPoint.time, Timestamp's
@@ -75,20 +81,21 @@ def _varints(lanes: int, count: int, width: int) -> bytes:
     return out.to_bytes(8 * count, "little")
 
 
-def fill_points(
-    message: pb.QualitySeries,
-    seconds: Sequence[int],
-    nanos: int,
-    values: Sequence[float],
-    levels: bytes,
-    counts: Sequence[int],
-) -> bool:
-    """Append the points (``seconds`` ascending, one ``nanos`` for all, ``levels`` as
-    ``QualityLevel`` numbers) to ``message.points``; False, having added none, when they do
-    not fit the module's record."""
+@dataclass(frozen=True)
+class _Frame:
+    """``count`` records with their times and counts written, their values and levels zero."""
+
+    records: bytes
+    size: int
+    """Bytes per record."""
+    at_value: int
+    """Offset of the value's 8 bytes in a record; the level's byte is 10 bytes further."""
+
+
+def _frame(seconds: Sequence[int], nanos: int, counts: Sequence[int]) -> _Frame | None:
+    """The frame of points at ``seconds`` (ascending) with ``counts``; None when they do not
+    fit the module's record."""
     count = len(seconds)
-    if not count:
-        return True
     top = max(counts)
     if (
         seconds[0] < _LOWEST
@@ -96,7 +103,7 @@ def fill_points(
         or min(counts) < 0
         or top >= 1 << (7 * _MAX_COUNT_BYTES)
     ):
-        return False
+        return None
     width = len(_varint(top))
     nano = bytes((_NANOS,)) + _varint(nanos) if nanos else b""
     time = bytes((_SECONDS,)) + bytes(_SECONDS_BYTES) + nano
@@ -112,18 +119,79 @@ def fill_points(
     size = len(record)
     at_seconds = 5
     at_value = at_seconds + _SECONDS_BYTES + len(nano) + 1
-    at_level = at_value + 9
-    at_count = at_level + 2
+    at_count = at_value + 11
     buf = bytearray(record * count)
     packed = _varints(_lanes(seconds), count, _SECONDS_BYTES)
     for k in range(_SECONDS_BYTES):
         buf[at_seconds + k :: size] = packed[k::8]
-    packed = struct.pack(f"<{count}d", *values)
-    for k in range(8):
-        buf[at_value + k :: size] = packed[k::8]
-    buf[at_level::size] = levels
     packed = _varints(_lanes(counts), count, width)
     for k in range(width):
         buf[at_count + k :: size] = packed[k::8]
-    message.MergeFromString(bytes(buf))
+    return _Frame(bytes(buf), size, at_value)
+
+
+def _fill(frame: _Frame, values: Sequence[float], levels: bytes) -> bytearray:
+    """A copy of ``frame`` with the values and levels written in."""
+    buf = bytearray(frame.records)
+    size, at_value = frame.size, frame.at_value
+    packed = struct.pack(f"<{len(values)}d", *values)
+    for k in range(8):
+        buf[at_value + k :: size] = packed[k::8]
+    buf[at_value + 9 :: size] = levels
+    return buf
+
+
+def encode_points(
+    seconds: Sequence[int], nanos: int, values: Sequence[float], levels: bytes, counts: Sequence[int]
+) -> bytes | bytearray | None:
+    """The wire encoding of ``repeated SeriesPoint points`` for these points (``seconds``
+    ascending, one ``nanos`` for all, ``levels`` as ``QualityLevel`` numbers); None when they
+    do not fit the module's record."""
+    if not seconds:
+        return b""
+    frame = _frame(seconds, nanos, counts)
+    return None if frame is None else _fill(frame, values, levels)
+
+
+class Frames:
+    """The frames of the series of one response, each written once: :meth:`encode` is
+    :func:`encode_points` for series whose ``key`` names their times and counts."""
+
+    def __init__(self) -> None:
+        self._frames: dict[Hashable, _Frame | None] = {}
+
+    def encode(
+        self,
+        key: Hashable,
+        seconds: Callable[[], Sequence[int]],
+        nanos: int,
+        values: Sequence[float],
+        levels: bytes,
+        counts: Sequence[int],
+    ) -> bytes | bytearray | None:
+        """As :func:`encode_points`; ``seconds`` is called only when no series with the same
+        ``key`` (the same seconds, ``nanos`` and ``counts``) came before."""
+        if not values:
+            return b""
+        if key not in self._frames:
+            self._frames[key] = _frame(seconds(), nanos, counts)
+        frame = self._frames[key]
+        return None if frame is None else _fill(frame, values, levels)
+
+
+def fill_points(
+    message: pb.QualitySeries,
+    seconds: Sequence[int],
+    nanos: int,
+    values: Sequence[float],
+    levels: bytes,
+    counts: Sequence[int],
+) -> bool:
+    """Append the points (``seconds`` ascending, one ``nanos`` for all, ``levels`` as
+    ``QualityLevel`` numbers) to ``message.points``; False, having added none, when they do
+    not fit the module's record."""
+    encoded = encode_points(seconds, nanos, values, levels, counts)
+    if encoded is None:
+        return False
+    message.MergeFromString(bytes(encoded))
     return True

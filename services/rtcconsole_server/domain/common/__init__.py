@@ -35,7 +35,7 @@ from rtcconsole_server.domain.common._rooms import (
     key_violations,
     room_violations,
 )
-from rtcconsole_server.domain.common._tenancy import load_app
+from rtcconsole_server.domain.common._tenancy import load_app, require_app
 from rtcconsole_server.domain.common._text import NUL_RULE, has_nul, text_violations
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "page_size",
     "pair_position",
     "parse_networks",
+    "require_app",
     "room_violations",
     "strings_position",
     "text_violations",

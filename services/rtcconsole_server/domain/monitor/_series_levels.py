@@ -81,10 +81,6 @@ def levels_of(metric: QualityMetric, media: str, values: Sequence[float]) -> lis
     return [levels[bisect_right(keys, v)] if low <= v <= high else None for v in values]
 
 
-def _worst(a: Level, b: Level) -> Level:
-    return a if b is None or (a is not None and a >= b) else b
-
-
 def frame_rate_levels(
     steps: Sequence[int], values: Sequence[float], media: str
 ) -> tuple[list[Level], list[Level]]:
@@ -93,14 +89,18 @@ def frame_rate_levels(
     rate = levels_of(QualityMetric.FRAME_RATE, media, values)
     if not values:
         return [], rate
-    swing = edges(QualityMetric.FRAME_RATE_SWING, media).level
+    keys, bands, low, high = edges(QualityMetric.FRAME_RATE_SWING, media)
     levels = [rate[0]]
-    levels += [
-        _worst(own, swing(abs(value - before))) if index - previous == 1 else own
-        for own, value, before, index, previous in zip(
-            rate[1:], values[1:], values, steps[1:], steps, strict=False
-        )
-    ]
+    append = levels.append
+    for own, value, before, index, previous in zip(
+        rate[1:], values[1:], values, steps[1:], steps, strict=False
+    ):
+        if index - previous != 1:
+            append(own)
+            continue
+        change = abs(value - before)  # Edges.level, inline: ~1,000 points a series
+        swing = bands[bisect_right(keys, change)] if low <= change <= high else None
+        append(own if swing is None or (own is not None and own >= swing) else swing)  # the worse
     return levels, rate
 
 

@@ -12,17 +12,24 @@ Every filter is an equality or an ``IN`` list on the leading columns of the prim
 ``sample_time``, so each (user, peer, media) read is one range of that key: no other index is
 needed. The aggregates skip unmeasured (NULL) values; each comes with the count of samples
 that measured the column in the step.
+
+:func:`query_columns` (one stream: the quality series' read) sends the same statement with
+equalities for its one user, peer and media, as the driver's own text built once per
+metrics shape (:func:`_stream_sql`) and run with ``exec_driver_sql``: no ``text()`` to parse,
+no expanding ``IN`` lists to render, at each read; the engine's events (SQLite's statement
+budget) still see it.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, BindParameter, Integer, String, TextClause, bindparam, text
+from sqlalchemy import BigInteger, BindParameter, Dialect, Integer, String, TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import EPOCH, epoch_us
@@ -158,6 +165,94 @@ class StepColumn:
     """Samples that measured the column in each step (> 0)."""
 
 
+_STREAM_PARAMS = ("start_us", "step_us", "app", "room", "user", "peer", "media", "start", "end")
+"""The parameters of :func:`_stream_sql`, in the order they appear in its text."""
+
+
+@functools.lru_cache(maxsize=128)
+def _stream_sql(dialect: str, positional: bool, shape: tuple[tuple[str, str], ...]) -> str:
+    """The driver-level text of :func:`query_columns`' statement for ``shape`` (column,
+    aggregate name) pairs: ``?`` marks when ``positional`` (in :data:`_STREAM_PARAMS`' order),
+    else ``%(name)s``; built once per shape and process."""
+
+    def mark(name: str) -> str:
+        return "?" if positional else f"%({name})s"
+
+    micros = _MICROS.get(dialect, _MICROS["sqlite"])
+    if not positional:
+        micros = micros.replace("%", "%%")
+    selects = ", ".join(
+        f"{AGGREGATES[aggregate]}({column}) AS v{i}, COUNT({column}) AS n{i}"
+        for i, (column, aggregate) in enumerate(shape)
+    )
+    # the columns are model columns (the caller checks them), the marks are placeholders
+    step_no = f"({micros} - {mark('start_us')}) / {mark('step_us')}"
+    return (
+        f"SELECT user_id, peer_id, media, {step_no} AS step_no, {selects} "  # noqa: S608 (checked names)
+        f"FROM quality_samples WHERE sdk_app_id = {mark('app')} AND room_key = {mark('room')} "
+        f"AND user_id = {mark('user')} AND peer_id = {mark('peer')} AND media = {mark('media')} "
+        f"AND sample_time >= {mark('start')} AND sample_time < {mark('end')} "
+        "GROUP BY user_id, peer_id, media, step_no ORDER BY user_id, peer_id, media, step_no"
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _instant_processor(dialect: Dialect) -> Callable[[Any], Any]:
+    """How an instant is bound on ``dialect``: :class:`UTCDateTime`'s own processing (SQLite:
+    the UTC text SQLAlchemy stores)."""
+    processor = UTCDateTime().bind_processor(dialect)
+    return processor if processor is not None else (lambda value: value)
+
+
+def _stream_rows(
+    session: Session,
+    *,
+    sdk_app_id: int,
+    room_key: str,
+    user_id: str,
+    peer_id: str,
+    media: int,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    columns: Mapping[str, str],
+) -> Sequence[Sequence[Any]]:
+    """The rows of :func:`query_steps`' statement for one stream, all at once."""
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.paramstyle not in ("qmark", "pyformat"):  # any other driver: the text() path
+        statement, params = _statement(
+            session,
+            sdk_app_id=sdk_app_id,
+            room_key=room_key,
+            users=[user_id],
+            peers=[peer_id],
+            media=[media],
+            start=start,
+            end=end,
+            step=step,
+            names=list(columns),
+            columns=columns,
+        )
+        return session.execute(statement, params).all()
+    positional = dialect.paramstyle == "qmark"
+    instant = _instant_processor(dialect)
+    values = (
+        epoch_us(start),
+        epoch_us(EPOCH + step),
+        sdk_app_id,
+        room_key,
+        user_id,
+        peer_id,
+        media,
+        instant(start),
+        instant(end),
+    )
+    sql = _stream_sql(dialect.name, positional, tuple(columns.items()))
+    bound = values if positional else dict(zip(_STREAM_PARAMS, values, strict=True))
+    return connection.exec_driver_sql(sql, bound).all()
+
+
 def query_columns(
     session: Session,
     *,
@@ -172,26 +267,25 @@ def query_columns(
     columns: Mapping[str, str],
 ) -> dict[str, StepColumn]:
     """The steps of one stream (``user_id``, ``peer_id``, ``media``) as columns: the statement
-    of :func:`query_steps` (the same text), its rows fetched at once and turned into one
-    :class:`StepColumn` per column (a 5-hour read: ~1,000 rows of ~24 values, transposed in
-    bulk rather than read value by value)."""
+    of :func:`query_steps` for that one stream (:func:`_stream_sql`), its rows fetched at once
+    and turned into one :class:`StepColumn` per column (a 5-hour read: ~1,000 rows of ~24
+    values, transposed in bulk rather than read value by value)."""
     names = list(columns)
     if not names:
         return {}
-    statement, params = _statement(
+    rows = _stream_rows(
         session,
         sdk_app_id=sdk_app_id,
         room_key=room_key,
-        users=[user_id],
-        peers=[peer_id],
-        media=[media],
+        user_id=user_id,
+        peer_id=peer_id,
+        media=media,
         start=start,
         end=end,
         step=step,
-        names=names,
         columns=columns,
     )
-    table = list(zip(*session.execute(statement, params).all(), strict=True))
+    table = list(zip(*rows, strict=True))
     if not table:
         return {column: StepColumn((), (), ()) for column in names}
     steps = tuple(map(int, table[3]))

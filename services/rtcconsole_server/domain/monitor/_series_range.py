@@ -12,7 +12,8 @@ Every one of those reads names a call (``call_id``), one of its users, and a ran
   limit in its metadata (an ``ErrorInfo`` on the wire): ``_call_users.check_range``, the
   same check as ListCallUsers.
 
-Another account's call, or one that does not exist, is ``NotFound`` (``find_call``).
+Another account's call, or one that does not exist, is ``NotFound`` (``find_call``); so is a
+call of an app that is not the caller's live app (``require_app``: ``load_app``'s rule).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from rtcconsole_server.domain.common import Caller, load_app, text_violations
+from rtcconsole_server.domain.common import Caller, require_app, text_violations
 from rtcconsole_server.domain.events import room_key
 from rtcconsole_server.domain.monitor._call_users import DETAILS_RANGE, check_range
 from rtcconsole_server.domain.monitor._calls import CallView, find_call, parse_call_id
@@ -70,7 +71,7 @@ def resolve_scope(
     """The caller's call ``call_id`` and the range applied (the module's rules)."""
     ref = parse_call_id(call_id)
     check_range(start, end)  # both or neither, in order, at most 5 hours: as ListCallUsers
-    load_app(session, caller, ref.sdk_app_id)
+    require_app(session, caller, ref.sdk_app_id)
     call = find_call(session, ref, now)
     key = room_key(call.room, None) if isinstance(call.room, int) else room_key(None, call.room)
     latest = call.end + END_GRACE if call.end is not None else now
