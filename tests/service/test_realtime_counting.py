@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from rtcconsole.v1 import ingest_service_pb2 as ingest_pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.common import Caller
 from rtcconsole_server.domain.monitor import (
@@ -25,6 +26,7 @@ from rtcconsole_server.domain.monitor._realtime_keys import DETAIL_RETENTION, ap
 from rtcconsole_server.live import LiveState, slot_of
 from rtcconsole_server.server import Server
 from rtcconsole_server.store.models_monitor import QualitySample
+from tests.callback_support import room_event
 from tests.live_support import MakeLive
 from tests.realtime_support import (
     AUDIO,
@@ -56,6 +58,17 @@ async def _app(server: Server, tenant: Tenant, edition: str = "basic") -> int:
     app = (await tenant.create_app("live")).sdk_app_id
     await paid(server, tenant, edition)
     return app
+
+
+async def test_room_events_mark_users_online_but_an_exit_does_not(
+    server: Server, tenant: Tenant, now: ManualClock
+) -> None:
+    app = await _app(server, tenant)
+    exited = room_event("out", app, at=PREV, room=43, user="bob", type=ingest_pb.EVENT_TYPE_USER_EXITED)
+    await report_events(tenant, [entered(app, PREV, "in", user="alice"), exited])  # R21: no sample at all
+    figures = await overview(tenant, app)
+    assert (figures.online_users, figures.online_rooms) == (1, 1)  # alice in 42; bob's exit counts nowhere
+    assert figures.video_stall_rate.total_ms == 0  # an event carries no media time
 
 
 async def test_online_users_are_deduplicated_by_room_and_user(

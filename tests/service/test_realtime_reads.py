@@ -219,6 +219,13 @@ async def test_rtcctl_monitor_realtime(
         "",
         "7",
     ]  # seven (room, user) pairs, none with attributes
+    for spelled in (["--dimension", "country"], []):  # the same as an option, and by default
+        assert await amain([*base, "breakdown", *spelled, "--sdk-app-id", str(app), "--csv"]) == 0
+        assert list(csv.reader(io.StringIO(capsys.readouterr().out))) == rows
+    assert (
+        await amain([*base, "breakdown", "network", "--dimension", "country", "--sdk-app-id", str(app)]) == 2
+    )
+    capsys.readouterr()
     assert await amain([*base, "series", "--sdk-app-id", str(app), "--csv"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 361
 

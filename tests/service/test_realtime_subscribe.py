@@ -73,7 +73,7 @@ async def test_a_frame_per_slot_equals_the_overview_then_heartbeats(
         assert first.slot_end.ToDatetime(tzinfo=UTC) - slot_at(first) == SLOT
         await report_samples(tenant, [sample(app, NOW, "c", user="c")])
         await _tick(server, now, idle + 1)
-        live = await next_frame(call)  # built at the slot's end + 2 s: GetRealtimeOverview's slot now
+        live = await next_frame(call)  # built after the slot's end: GetRealtimeOverview's slot now
         assert (slot_at(live) - slot_at(first), live.replayed, live.heartbeat) == (SLOT, False, False)
         assert live.figures == await overview(tenant, app) and live.figures.online_users == 1
         assert live.as_of.ToDatetime(tzinfo=UTC) == now.now()

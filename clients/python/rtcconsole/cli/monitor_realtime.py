@@ -59,7 +59,13 @@ def register(monitor: Commands) -> None:
     rooms.add_argument("--ascending", action="store_true", help="smallest first")
     add_paging(rooms)
     breakdown = realtime.command("breakdown", "one dimension's values: top N and the rest", _breakdown)
-    breakdown.add_argument("dimension", choices=list(_DIMENSIONS))
+    breakdown.add_argument(
+        "dimension", nargs="?", choices=list(_DIMENSIONS), help="the dimension (default: country)"
+    )
+    breakdown.add_argument(
+        "--dimension", dest="dimension_flag", choices=list(_DIMENSIONS), metavar="NAME",
+        help="the same, as an option",
+    )  # fmt: skip
     breakdown.add_argument("--top", type=int, default=0, metavar="N", help="values listed (default 10)")
     for command in (overview, series, rooms, breakdown):
         command.add_argument(
@@ -192,6 +198,9 @@ async def _rooms(run: Invocation) -> Output:
 async def _breakdown(run: Invocation) -> Output:
     _check(run)
     a = run.args
+    if a.dimension and a.dimension_flag and a.dimension != a.dimension_flag:
+        raise UsageError("name the dimension once (positional or --dimension)")
+    a.dimension = a.dimension or a.dimension_flag or "country"
     console = await run.console()
     r = await console.monitor.get_realtime_breakdown(
         _DIMENSIONS[a.dimension], sdk_app_id=a.sdk_app_id, top=a.top

@@ -298,10 +298,11 @@ class MonitorServiceServicer:
     def SubscribeRealtime(self, request, context):
         """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto
 
-        One frame per closed slot (built once per app per slot, 2 s after the
-        slot's end, for every subscriber on every replica), a heartbeat when
-        nothing changed, resumable from a slot; a slow consumer gets the latest
-        frame with the count it skipped.
+        One frame per closed slot (built once per app per slot, 0.5 s after the
+        slot's end, for every subscriber on every replica; sent again as a
+        revision at 2 s if late records changed it), a heartbeat when nothing
+        changed, resumable from a slot; a slow consumer gets the latest frame
+        with the count it skipped.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

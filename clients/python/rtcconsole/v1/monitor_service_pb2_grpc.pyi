@@ -142,10 +142,11 @@ class MonitorServiceStub:
     SubscribeRealtime: _grpc.UnaryStreamMultiCallable[_realtime_stream_pb2.SubscribeRealtimeRequest, _realtime_stream_pb2.SubscribeRealtimeResponse]
     """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto
 
-    One frame per closed slot (built once per app per slot, 2 s after the
-    slot's end, for every subscriber on every replica), a heartbeat when
-    nothing changed, resumable from a slot; a slow consumer gets the latest
-    frame with the count it skipped.
+    One frame per closed slot (built once per app per slot, 0.5 s after the
+    slot's end, for every subscriber on every replica; sent again as a
+    revision at 2 s if late records changed it), a heartbeat when nothing
+    changed, resumable from a slot; a slow consumer gets the latest frame
+    with the count it skipped.
     """
     SubscribeRoomEvents: _grpc.UnaryStreamMultiCallable[_room_event_stream_pb2.SubscribeRoomEventsRequest, _room_event_stream_pb2.SubscribeRoomEventsResponse]
     """The room and media events of an app (optionally one room) as they are
@@ -261,10 +262,11 @@ class MonitorServiceAsyncStub(MonitorServiceStub):
     SubscribeRealtime: _aio.UnaryStreamMultiCallable[_realtime_stream_pb2.SubscribeRealtimeRequest, _realtime_stream_pb2.SubscribeRealtimeResponse]  # type: ignore[assignment]
     """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto
 
-    One frame per closed slot (built once per app per slot, 2 s after the
-    slot's end, for every subscriber on every replica), a heartbeat when
-    nothing changed, resumable from a slot; a slow consumer gets the latest
-    frame with the count it skipped.
+    One frame per closed slot (built once per app per slot, 0.5 s after the
+    slot's end, for every subscriber on every replica; sent again as a
+    revision at 2 s if late records changed it), a heartbeat when nothing
+    changed, resumable from a slot; a slow consumer gets the latest frame
+    with the count it skipped.
     """
     SubscribeRoomEvents: _aio.UnaryStreamMultiCallable[_room_event_stream_pb2.SubscribeRoomEventsRequest, _room_event_stream_pb2.SubscribeRoomEventsResponse]  # type: ignore[assignment]
     """The room and media events of an app (optionally one room) as they are
@@ -467,10 +469,11 @@ class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_realtime_stream_pb2.SubscribeRealtimeResponse], _abc.AsyncIterator[_realtime_stream_pb2.SubscribeRealtimeResponse]]:
         """--- streaming subscriptions (R21): realtime_stream.proto, room_event_stream.proto
 
-        One frame per closed slot (built once per app per slot, 2 s after the
-        slot's end, for every subscriber on every replica), a heartbeat when
-        nothing changed, resumable from a slot; a slow consumer gets the latest
-        frame with the count it skipped.
+        One frame per closed slot (built once per app per slot, 0.5 s after the
+        slot's end, for every subscriber on every replica; sent again as a
+        revision at 2 s if late records changed it), a heartbeat when nothing
+        changed, resumable from a slot; a slow consumer gets the latest frame
+        with the count it skipped.
         """
 
     @_abc_1.abstractmethod
