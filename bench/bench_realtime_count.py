@@ -46,6 +46,7 @@ from bench.rtc_servers import (
     migrate,
     sqlite_backend,
 )
+from bench.server_cpu import server_cpu_per_call
 from rtcconsole.client import IngestClient
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import app_service_pb2_grpc as app_grpc
@@ -61,6 +62,9 @@ NAME = "realtime-count"
 TOKEN = "bench-data-plane-token"
 CALL_TIMEOUT_S = 60.0
 MIN_SEGMENT_S = 0.5
+CPU_BATCHES = 20
+"""Batches per side of the server-CPU measurement after the timed run (two alternating rounds,
+the lower of each side kept): the figure a loaded machine disturbs least."""
 START_BEFORE = timedelta(seconds=30)
 """The data's first tick, before the run: inside every retention of the real-time keys."""
 LIVE_STATES = (
@@ -162,14 +166,23 @@ async def _measure(config: BenchConfig, label: str, redis_url: str | None) -> Ro
                     warmup_s=config.warmup_s,
                     rounds=_rounds(config),
                 )
+                cpu: dict[str, list[float]] = {"counted": [], "free": []}
+                for _ in range(2):
+                    for name, messages in (("counted", counted), ("free", free)):
+                        cpu[name].append(
+                            await server_cpu_per_call(server.pid, side(messages), 1, CPU_BATCHES)
+                        )
                 online = await _check_counted(channel, owners, apps)
         finally:
             if redis_url:
                 await delete_prefix(redis_url, prefix)
-    return _row(label, subject, baseline, online)
+    return _row(label, subject, baseline, online, (min(cpu["counted"]), min(cpu["free"])))
 
 
-def _row(label: str, subject: LoadResult, baseline: LoadResult, online: int) -> Row:
+def _row(
+    label: str, subject: LoadResult, baseline: LoadResult, online: int, cpu_ms: tuple[float, float]
+) -> Row:
+    counted_ms, free_ms = cpu_ms
     rate, base_rate = subject.ops_per_s * data.BATCH, baseline.ops_per_s * data.BATCH
     return Row(
         benchmark=NAME,
@@ -188,7 +201,9 @@ def _row(label: str, subject: LoadResult, baseline: LoadResult, online: int) -> 
             f"{rate:,.0f} vs {base_rate:,.0f} samples/s; StreamQuality batches of {data.BATCH:,} over "
             f"{data.STREAMS:,} streams, one at a time, SQLite store; per batch p50 {subject.p50_ms:.0f} ms "
             f"vs {baseline.p50_ms:.0f} ms; live state {label}; {online:,} online users summed over the "
-            "counted app's series after the run; goal >= 0.7"
+            f"counted app's series after the run; server CPU per batch {counted_ms:.1f} ms counted vs "
+            f"{free_ms:.1f} ms not (ratio {free_ms / max(counted_ms, 1e-9):.2f}; the rtc-console process "
+            "only, not Redis); goal >= 0.7"
         ),
     )
 
