@@ -242,8 +242,8 @@ class Settings:
     ))  # fmt: skip
     redis_url: str | None = field(default=None, metadata=_meta(
         flag="--redis-url", env="RTC_REDIS_URL", commands=("serve",), metavar="URL",
-        shown="unset: live state (10-second slots, kept 60 min unless a figure keeps longer: real time up to 12 h; "
-        "pub/sub) in process, for one server",
+        shown="unset: live state (10-second slots, kept 60 min unless a figure keeps longer: "
+        "real time up to 12 h; pub/sub) in process, for one server",
         help="redis://host:port/db (or redis+cluster://host:port, a Redis Cluster) to share live state "
         "between replicas (docs/live-state.md)",
     ))  # fmt: skip
