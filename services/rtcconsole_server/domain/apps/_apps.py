@@ -2,7 +2,8 @@
 
 Every query is scoped to the caller's account: another account's app is
 ``NotFound``, exactly like an app that does not exist. The statement that reads
-views, and R6's stop reasons, are in ``_queries``; create's statements are here.
+views, and R6's stop reasons, are in ``_queries``; create's two hot statements (the account
+row lock, R1's count and insert in one) are driver SQL in ``_create_sql``.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
-    insert,
     select,
     update,
 )
 
 from rtcconsole_server.clock import Clock
+from rtcconsole_server.domain.apps._create_sql import insert_under_quota, lock_account
 from rtcconsole_server.domain.apps._names import check_app_description, check_app_name
 from rtcconsole_server.domain.apps._queries import (
     one_view,
@@ -51,7 +52,7 @@ from rtcconsole_server.errors import (
     QuotaExceeded,
 )
 from rtcconsole_server.store import Store
-from rtcconsole_server.store.models import Account, App, AppTag
+from rtcconsole_server.store.models import App, AppTag
 
 # operation_id, operation_name and stop_reasons live in _queries; named here too for their callers
 __all__ = ["APP_QUOTA", "Apps", "operation_id", "operation_name", "stop_reasons"]
@@ -62,33 +63,11 @@ APP_QUOTA = 100
 REQUEST_ID_MAX = 64
 
 
-_LOCK_ACCOUNT = (
-    select(Account.postpaid, Account.arrears, Account.package_state)
-    .where(Account.id == bindparam("account_id"))
-    .with_for_update()
-)
 _COUNT_LIVE = (
     select(func.count())
     .select_from(App)
     .where(App.account_id == bindparam("account_id"), App.deleted_at.is_(None))
 )
-_NEW_APP = (
-    "account_id", "name", "description", "source", "secret_key", "lifecycle", "request_id",
-    "push_domain", "relayed_push_enabled", "created_at", "updated_at",
-)  # fmt: skip
-_INSERT_UNDER_QUOTA = (
-    insert(App)
-    .from_select(
-        list(_NEW_APP),
-        select(*(bindparam(name, type_=App.__table__.c[name].type) for name in _NEW_APP)).where(
-            _COUNT_LIVE.scalar_subquery() < APP_QUOTA
-        ),
-    )
-    .returning(App.sdk_app_id)
-)
-"""R1's count and the insert in one statement (one round trip less on PostgreSQL); it inserts
-nothing when the account already has :data:`APP_QUOTA` live apps. It runs after the account row
-lock, so on PostgreSQL (READ COMMITTED) its snapshot sees every create committed before it."""
 
 
 class Apps:
@@ -131,8 +110,9 @@ class Apps:
         now = self._clock.now()
         # The account row lock serialises creates of one account on PostgreSQL;
         # on SQLite BEGIN IMMEDIATE already serialises every writer (R1 under races).
-        account = {"account_id": caller.account_id}
-        billing = connection.execute(_LOCK_ACCOUNT, account).one()
+        # Both statements as driver SQL (``_create_sql``): SQLAlchemy's execute layers were the
+        # larger part of a create's CPU on PostgreSQL.
+        billing = lock_account(connection, caller.account_id)
         if request_id:
             earlier = connection.execute(
                 select(App.sdk_app_id, App.name, App.description, App.deleted_at).where(
@@ -145,8 +125,8 @@ class Apps:
                         "request", request_id, "request_id was already used to create a different app"
                     )
                 return one_view(connection, caller, earlier.sdk_app_id)
-        sdk_app_id = connection.scalar(
-            _INSERT_UNDER_QUOTA,
+        sdk_app_id = insert_under_quota(
+            connection,
             {
                 "account_id": caller.account_id,
                 "name": name,
@@ -160,9 +140,10 @@ class Apps:
                 "created_at": now,
                 "updated_at": now,
             },
+            APP_QUOTA,
         )
         if sdk_app_id is None:  # R1: the quota is full
-            live = connection.scalar(_COUNT_LIVE, account)
+            live = connection.scalar(_COUNT_LIVE, {"account_id": caller.account_id})
             raise QuotaExceeded(
                 subject=f"accounts/{caller.account_id}", resource="apps", limit=APP_QUOTA, current=live or 0
             )
