@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.common import Rejection
-from rtcconsole_server.domain.events import EventInput
+from rtcconsole_server.domain.events import EventInput, event_input_of
 
 __all__ = ["event_input", "rejected_record"]
 
+_timedelta = timedelta  # (days, seconds, microseconds)
 _OUT_OF_RANGE = datetime(1, 1, 1, tzinfo=UTC)  # an unrepresentable Timestamp: fails the time window
 _MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799  # 0001-01-01 .. 9999-12-31 (Timestamp's range)
 
@@ -21,18 +22,26 @@ def _instant(seconds: int, nanos: int) -> datetime:
     :data:`_OUT_OF_RANGE` where it raises."""
     if not (_MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000):
         return _OUT_OF_RANGE
-    return EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+    return EPOCH + _timedelta(0, seconds, nanos // 1000)  # positional: 0.2 µs less than by keyword
 
 
 def event_input(message: pb.RoomEvent) -> EventInput:
-    """The domain's view of a RoomEvent (nothing is checked here: the domain does that)."""
+    """The domain's view of a RoomEvent (nothing is checked here: the domain does that).
+
+    Built with ``event_input_of`` (the constructor's instance without its per-field cost); the
+    session's fields are listed only when the message has a session (issue 16).
+    """
     which = message.WhichOneof("room")
     event_time: datetime | None = None
     if message.HasField("event_time"):
         stamp = message.event_time
         event_time = _instant(stamp.seconds, stamp.nanos)
-    session = {descriptor.name: str(value) for descriptor, value in message.session.ListFields() if value}
-    return EventInput(
+    session = (
+        {descriptor.name: str(value) for descriptor, value in message.session.ListFields() if value}
+        if message.HasField("session")
+        else {}
+    )
+    return event_input_of(
         event_id=message.event_id,
         sdk_app_id=message.sdk_app_id,
         room_id=message.room_id if which == "room_id" else None,

@@ -32,13 +32,11 @@ are then read back as duplicates or conflicts.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from rtcconsole_server.clock import Clock
@@ -49,7 +47,6 @@ from rtcconsole_server.domain.events._sequences import claim_sequences
 from rtcconsole_server.domain.events._vocabulary import EventInput
 from rtcconsole_server.errors import AlreadyExists, FieldViolation, InvalidArgument
 from rtcconsole_server.store import Store
-from rtcconsole_server.store.models import App
 from rtcconsole_server.store.retry import Race, RetryPolicy, run_with_retries
 
 __all__ = ["MAX_BATCH", "BatchOutcome", "EventIngest", "EventsStored", "Rejection", "check_batch_size"]
@@ -68,24 +65,31 @@ _RETRY = RetryPolicy(
 )
 """A batch that lost a race runs again, 5 runs in all; a unique violation is such a race."""
 _NO_APP = "no app has this sdk_app_id"
+_APPS_DELETED = text(
+    "SELECT sdk_app_id, deleted_at IS NOT NULL FROM apps WHERE sdk_app_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
 
 Form = dict[str, object]
 
 
-@dataclass(frozen=True)
 class _Item:
-    index: int
-    event: EventInput
-    digest: str
+    """An event of the batch, its index in the stream, its key and digest (computed once)."""
 
-    @functools.cached_property
-    def form(self) -> Form:
-        """The canonical form, built only to name what differs in a conflict."""
-        return canonical_of(self.event)
+    __slots__ = ("_form", "digest", "event", "index", "key")
+
+    def __init__(self, index: int, event: EventInput, digest: str) -> None:
+        self.index = index
+        self.event = event
+        self.digest = digest
+        self.key: Key = (event.sdk_app_id, event.event_id)
+        self._form: Form | None = None
 
     @property
-    def key(self) -> Key:
-        return (self.event.sdk_app_id, self.event.event_id)
+    def form(self) -> Form:
+        """The canonical form, built only to name what differs in a conflict."""
+        if self._form is None:
+            self._form = canonical_of(self.event)
+        return self._form
 
 
 def check_batch_size(count: int) -> None:
@@ -196,9 +200,10 @@ class EventIngest:
 
 
 def _apps(session: Session, ids: Iterable[int]) -> dict[int, bool]:
-    """App id → whether it is deleted, for the ids that were ever issued."""
-    rows = session.execute(select(App.sdk_app_id, App.deleted_at).where(App.sdk_app_id.in_(sorted(ids))))
-    return {app_id: deleted_at is not None for app_id, deleted_at in rows}
+    """App id → whether it is deleted, for the ids that were ever issued (prebuilt text: the
+    ORM's select cost more than the query, 1.5 ms a batch, issue 16)."""
+    rows = session.execute(_APPS_DELETED, {"ids": sorted(ids)})
+    return {app_id: bool(deleted) for app_id, deleted in rows}
 
 
 def _classify(
