@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import quality_pb2, quality_series_pb2
 from rtcconsole_server.api.convert import timestamp
-from rtcconsole_server.api.series_points import Frames, fill_points
+from rtcconsole_server.api.series_points import Frames, fill_points, varint
 from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.events import room_of_key
 from rtcconsole_server.domain.monitor import (
@@ -127,16 +127,7 @@ def _series(series: Series) -> pb.QualitySeries:
     return message
 
 
-def _varint(number: int) -> bytes:
-    out = bytearray()
-    while number > 0x7F:
-        out.append(number & 0x7F | 0x80)
-        number >>= 7
-    out.append(number)
-    return bytes(out)
-
-
-_SERIES_TAG = _varint(pb.GetQualitySeriesResponse.DESCRIPTOR.fields_by_name["series"].number << 3 | 2)
+_SERIES_TAG = varint(pb.GetQualitySeriesResponse.DESCRIPTOR.fields_by_name["series"].number << 3 | 2)
 """The tag of ``GetQualitySeriesResponse.series`` (length-delimited)."""
 
 
@@ -172,7 +163,7 @@ def _series_field(series: Series, frames: Frames) -> bytes:
             series.counts,
         )
     message = _series(series).SerializeToString() if body is None else _header(series.spec.name) + body
-    return _SERIES_TAG + _varint(len(message)) + message
+    return _SERIES_TAG + varint(len(message)) + message
 
 
 def _stamp(instant: datetime) -> Timestamp:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 from rtcconsole.v1 import monitor_service_pb2 as pb
 
-__all__ = ["Frames", "encode_points", "fill_points"]
+__all__ = ["Frames", "encode_points", "fill_points", "varint"]
 
 _POINTS, _TIME, _SECONDS, _NANOS, _VALUE, _LEVEL, _COUNT = 0x2A, 0x0A, 0x08, 0x10, 0x11, 0x18, 0x20
 """Tags (field number << 3 | wire type) of QualitySeries.points, SeriesPoint.time, Timestamp's
@@ -51,7 +51,8 @@ _LOWEST, _HIGHEST = 1 << 28, 1 << 35
 _MAX_COUNT_BYTES = 4
 
 
-def _varint(number: int) -> bytes:
+def varint(number: int) -> bytes:
+    """``number`` (≥ 0) as a protobuf base-128 varint."""
     out = bytearray()
     while number > 0x7F:
         out.append(number & 0x7F | 0x80)
@@ -104,8 +105,8 @@ def _frame(seconds: Sequence[int], nanos: int, counts: Sequence[int]) -> _Frame 
         or top >= 1 << (7 * _MAX_COUNT_BYTES)
     ):
         return None
-    width = len(_varint(top))
-    nano = bytes((_NANOS,)) + _varint(nanos) if nanos else b""
+    width = len(varint(top))
+    nano = bytes((_NANOS,)) + varint(nanos) if nanos else b""
     time = bytes((_SECONDS,)) + bytes(_SECONDS_BYTES) + nano
     body = (
         bytes((_TIME, len(time)))
