@@ -6,7 +6,9 @@ runs each op in order, atomically (a script runs alone, as a ``MULTI`` would):
 - ``incr``: ``INCRBY c`` then ``EXPIRE c``; ``sadd``: ``SADD s`` (in chunks of 1,000 members)
   then ``EXPIRE s``;
 - ``get``: ``GET c``; ``scard``: ``GET n``, else ``SCARD s`` (a compacted set's size wins);
-- ``compact``: :data:`COMPACT_SCRIPT`'s steps on ``s`` and ``n``: atomic, idempotent.
+- ``compact``: ``s`` replaced by its size in ``n`` (``SCARD`` into ``SET … EX``, ``DEL s``),
+  atomic and idempotent: a size already recorded is final (a second run, another replica's,
+  returns it and only drops members added since); an empty or missing set records nothing.
 
 ``c``, ``s`` and ``n`` are a counter, a set and a compacted set's size (``redis.py`` names them;
 ``n`` always hashes to the same cluster slot as its ``s``, so both go in one script). Every key
@@ -27,25 +29,7 @@ from typing import Any
 
 from rtcconsole_server.live.base import _Write
 
-__all__ = ["BATCH_SCRIPT", "COMPACT_SCRIPT", "batch_command", "hash_tag"]
-
-COMPACT_SCRIPT = """
-local size = redis.call('GET', KEYS[2])
-if size then
-  redis.call('DEL', KEYS[1])
-  return tonumber(size)
-end
-size = redis.call('SCARD', KEYS[1])
-if size > 0 then
-  redis.call('SET', KEYS[2], size, 'EX', ARGV[1])
-  redis.call('DEL', KEYS[1])
-end
-return size
-"""
-"""Compact set ``KEYS[1]`` into its size ``KEYS[2]`` (TTL ``ARGV[1]`` s); return the size.
-
-A size already recorded is final: a second run (another replica) returns it and only drops
-members added since. An empty or missing set records nothing."""
+__all__ = ["BATCH_SCRIPT", "batch_command", "hash_tag"]
 
 BATCH_SCRIPT = """
 local ops = cjson.decode(ARGV[1])
@@ -96,7 +80,7 @@ return results
 """
 """Run a batch's ops (``ARGV[1]``: JSON ``[[kind, ttl, amount | members], …]``, kinds ``i`` incr,
 ``s`` sadd, ``g`` get, ``c`` scard, ``x`` compact) on ``KEYS`` (one per op; two for ``c`` and
-``x``: the set and its compacted size); one integer per op. ``x`` is :data:`COMPACT_SCRIPT`."""
+``x``: the set and its compacted size); one integer per op."""
 
 _KINDS = {"incr": "i", "sadd": "s", "get": "g", "scard": "c", "compact": "x"}
 

@@ -185,8 +185,8 @@ class RealtimeStream:
             except ValueError:
                 log.warning("a message on %s is not a frame; ignored", sub.channel)
                 continue
-            if frame.slot < last or (frame.slot == last and frame.revision <= revision):
-                continue  # already sent (replayed), older, or a revision of a slot not sent
+            if (frame.slot, frame.revision) <= (last, revision):
+                continue  # already sent (replayed), older, or not newer than what this slot had
             if frame.slot > last + 1 and sub.dropped > dropped:  # this stream was slow: coalesced
                 frame = dataclasses.replace(frame, skipped=frame.slot - last - 1)
             elif frame.slot > last + 1:  # a hole the queue did not cause: fill it
