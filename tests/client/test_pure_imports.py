@@ -23,6 +23,7 @@ PURE = (
     "rtcconsole._sigcommon",
     "rtcconsole._tokencodec",
     "rtcconsole._usersig",
+    "rtcconsole._usersig_layout",
     "rtcconsole._privatemapkey",
     "rtcconsole._privatemap_userbuf",
 )

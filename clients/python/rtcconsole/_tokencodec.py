@@ -17,11 +17,14 @@ from typing import Any, Generic, TypeVar
 
 from rtcconsole._sigcommon import MAX_INFLATED_BYTES, MAX_TOKEN_CHARS
 
-__all__ = ["DecodeCache", "decode_token", "encode_token"]
+__all__ = ["DecodeCache", "decode_token", "encode_token", "inflate_token", "parse_token_json"]
 
 _T = TypeVar("_T")
 
 _TO_TOKEN = str.maketrans("+/=", "*-_")
+
+_MISSING = object()
+"""Marks a miss in :class:`DecodeCache` (``None`` is a value it may store)."""
 
 
 def _from_token_table() -> bytes:
@@ -77,6 +80,20 @@ def decode_token(token: object) -> Any:
     ``MAX_INFLATED_BYTES`` inflated (never inflated past the cap), non-UTF-8, non-standard JSON
     (``NaN``/``Infinity``), duplicate keys and integers longer than 21 characters.
     """
+    return parse_token_json(inflate_token(token))
+
+
+def parse_token_json(text: str) -> Any:
+    """The JSON step of :func:`decode_token`: no ``NaN``/``Infinity``, duplicate keys or long integers."""
+    return _DECODER.decode(text)
+
+
+def inflate_token(token: object) -> str:
+    """The steps of :func:`decode_token` before JSON: token text -> the inflated UTF-8 document.
+
+    Raises ``ValueError``/``zlib.error`` (``binascii.Error`` is a ``ValueError``) for what
+    :func:`decode_token` rejects before parsing.
+    """
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
         raise ValueError("not a token string")
     # encode: a non-ASCII character is a UnicodeEncodeError (a ValueError); translate: see _FROM_TOKEN.
@@ -87,7 +104,7 @@ def decode_token(token: object) -> Any:
         raise ValueError("inflated token exceeds the size cap")
     if not inflater.eof or inflater.unused_data:
         raise ValueError("truncated zlib stream or trailing data")
-    return _DECODER.decode(text.decode("utf-8"))
+    return text.decode("utf-8")
 
 
 class DecodeCache(Generic[_T]):
@@ -109,10 +126,9 @@ class DecodeCache(Generic[_T]):
         """``decode(token)``, from the memo when there (a longer token is never hashed or looked up)."""
         if len(token) > self._max_chars:
             return self._decode(token)
-        try:
-            return self._values[token]
-        except KeyError:
-            pass
+        value = self._values.get(token, _MISSING)  # not try/except KeyError: a miss raises nothing
+        if value is not _MISSING:
+            return value  # type: ignore[return-value]
         value = self._decode(token)
         if self._keep(value):
             with self._lock:

@@ -24,7 +24,8 @@ from rtcconsole._sigcommon import (
     check_text,
     resolve_now,
 )
-from rtcconsole._tokencodec import DecodeCache, decode_token, encode_token
+from rtcconsole._tokencodec import DecodeCache, encode_token, inflate_token, parse_token_json
+from rtcconsole._usersig_layout import read_reference_layout
 
 __all__ = [
     "UserSigClaims",
@@ -34,6 +35,23 @@ __all__ = [
     "open_token",
     "verify_usersig",
 ]
+
+try:
+    # What hmac.new wraps: a keyed OpenSSL HMAC context. hmac.digest goes to OpenSSL's one-shot
+    # HMAC(), which on OpenSSL 3 looks the MAC up again on every call (~2x the time for a UserSig).
+    from _hashlib import hmac_new as _openssl_hmac_new
+except ImportError:  # pragma: no cover - an interpreter built without OpenSSL's hashlib
+
+    def _hmac_sha256(key: bytes, message: bytes) -> bytes:
+        """HMAC-SHA256 of ``message`` under ``key``: 32 bytes."""
+        return hmac.digest(key, message, "sha256")
+
+else:
+
+    def _hmac_sha256(key: bytes, message: bytes) -> bytes:
+        """HMAC-SHA256 of ``message`` under ``key``: 32 bytes."""
+        return _openssl_hmac_new(key, message, "sha256").digest()
+
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _UINT64_MAX = 2**64 - 1
@@ -93,6 +111,44 @@ class UserSigVerification:
         return self.reason is None
 
 
+# A frozen dataclass's __init__ sets each field through object.__setattr__ (~90 ns a field); the
+# verifier's hot path fills the same slots through their descriptors: an equal object (same eq,
+# hash, repr, fields), ~40 % cheaper to build. Used only with values already checked.
+_new = object.__new__
+_SET_IDENTIFIER, _SET_SDK_APP_ID, _SET_TIME, _SET_EXPIRE, _SET_EXPIRES_AT, _SET_USERBUF = (
+    vars(UserSigClaims)[name].__set__
+    for name in ("identifier", "sdk_app_id", "time", "expire", "expires_at", "userbuf")
+)
+_SET_REASON, _SET_CLAIMS, _SET_AUTHENTICATED = (
+    vars(UserSigVerification)[name].__set__ for name in ("reason", "claims", "authenticated")
+)
+
+
+def _claims(
+    identifier: str, sdk_app_id: int, issued_at: int, expire: int, userbuf: bytes | None
+) -> UserSigClaims:
+    """``UserSigClaims(identifier, sdk_app_id, issued_at, expire, issued_at + expire, userbuf)``."""
+    claims = _new(UserSigClaims)
+    _SET_IDENTIFIER(claims, identifier)
+    _SET_SDK_APP_ID(claims, sdk_app_id)
+    _SET_TIME(claims, issued_at)
+    _SET_EXPIRE(claims, expire)
+    _SET_EXPIRES_AT(claims, issued_at + expire)
+    _SET_USERBUF(claims, userbuf)
+    return claims
+
+
+def _verification(
+    reason: VerificationFailure | None, claims: UserSigClaims, authenticated: bool
+) -> UserSigVerification:
+    """``UserSigVerification(reason, claims, authenticated)``."""
+    result = _new(UserSigVerification)
+    _SET_REASON(result, reason)
+    _SET_CLAIMS(result, claims)
+    _SET_AUTHENTICATED(result, authenticated)
+    return result
+
+
 def _string_to_sign(claims: UserSigClaims) -> bytes:
     text = (
         f"TLS.identifier:{claims.identifier}\n"
@@ -106,7 +162,7 @@ def _string_to_sign(claims: UserSigClaims) -> bytes:
 
 
 def _signature(key: bytes, claims: UserSigClaims) -> bytes:
-    return hmac.digest(key, _string_to_sign(claims), "sha256")  # one-shot C HMAC, no hmac.HMAC object
+    return _hmac_sha256(key, _string_to_sign(claims))
 
 
 def mint_token(key: bytes, claims: UserSigClaims) -> str:
@@ -202,7 +258,12 @@ def _decode_claims(token: object) -> tuple[UserSigClaims, bytes, bytes] | None:
 
     Raises ``ValueError``/``zlib.error``/``binascii.Error``/``RecursionError`` for a malformed token.
     """
-    doc = decode_token(token)
+    text = inflate_token(token)
+    fields = read_reference_layout(text)
+    if fields is not None:
+        identifier, sdk_app_id, issued_at, expire, userbuf, sig, to_sign = fields
+        return _claims(identifier, sdk_app_id, issued_at, expire, userbuf), to_sign, sig
+    doc = parse_token_json(text)
     if not isinstance(doc, dict) or "TLS.ver" not in doc:
         raise ValueError("not a TLS-Sig-API token document")
     if doc["TLS.ver"] != TLS_VERSION:
@@ -242,8 +303,8 @@ def open_token(
     if decoded is None:
         return _VERSION
     claims, to_sign, sig = decoded
-    if not hmac.compare_digest(hmac.digest(key, to_sign, "sha256"), sig):
-        return UserSigVerification(VerificationFailure.SIGNATURE_MISMATCH, claims, False)
+    if not hmac.compare_digest(_hmac_sha256(key, to_sign), sig):
+        return _verification(VerificationFailure.SIGNATURE_MISMATCH, claims, False)
     reason: VerificationFailure | None = None
     if claims.sdk_app_id != sdk_app_id:
         reason = VerificationFailure.SDK_APP_ID_MISMATCH
@@ -253,7 +314,7 @@ def open_token(
         reason = VerificationFailure.USERBUF_UNEXPECTED
     elif claims.userbuf is None and expect_userbuf:
         reason = VerificationFailure.USERBUF_MISSING
-    return UserSigVerification(reason, claims, True)
+    return _verification(reason, claims, True)
 
 
 def verify_usersig(
@@ -286,10 +347,12 @@ def verify_usersig(
         UserSigInputError: only when one of *our* arguments (not the token) is invalid.
     """
     key = check_secret_key(secret_key)
-    check_int("sdk_app_id", sdk_app_id, 1, MAX_SDK_APP_ID)
+    if type(sdk_app_id) is not int or not 1 <= sdk_app_id <= MAX_SDK_APP_ID:  # the common case inline
+        check_int("sdk_app_id", sdk_app_id, 1, MAX_SDK_APP_ID)  # raises, or passes an int subclass
     check_text("user_id", user_id, MAX_USER_ID_BYTES)
-    current = resolve_now(now, high=2**63 - 1)  # a verifier's clock is not bound by the format
+    # A verifier's clock is not bound by the format: any int64. The common case inline.
+    current = now if type(now) is int and 0 <= now <= _INT64_MAX else resolve_now(now, high=_INT64_MAX)
     result = open_token(token, key, sdk_app_id, user_id, bool(expect_userbuf))
     if result.reason is None and result.claims is not None and current > result.claims.expires_at:
-        return UserSigVerification(VerificationFailure.EXPIRED, result.claims, True)
+        return _verification(VerificationFailure.EXPIRED, result.claims, True)
     return result
