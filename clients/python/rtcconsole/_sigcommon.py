@@ -10,6 +10,8 @@ import time
 
 __all__ = [
     "DEFAULT_EXPIRE_SECONDS",
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_EXPIRE_SECONDS",
     "MAX_INFLATED_BYTES",
     "MAX_SDK_APP_ID",
@@ -19,6 +21,7 @@ __all__ = [
     "MAX_USERBUF_BYTES",
     "MAX_USER_ID_BYTES",
     "TLS_VERSION",
+    "UINT64_MAX",
     "UserSigInputError",
     "VerificationFailure",
     "check_int",
@@ -56,6 +59,12 @@ MAX_INFLATED_BYTES = 16 * 1024
 
 MAX_TOKEN_CHARS = 32 * 1024
 """Hard cap on the length of a token string; longer strings are rejected before any decoding."""
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""Range of a token's ``TLS.time`` and ``TLS.expire`` as a decoder accepts them (signed 64-bit)."""
+
+UINT64_MAX = 2**64 - 1
+"""Largest ``TLS.sdkappid`` a decoder accepts (unsigned 64-bit; generators stop at ``MAX_SDK_APP_ID``)."""
 
 
 class UserSigInputError(ValueError):

@@ -12,11 +12,14 @@ from typing import Any
 
 from rtcconsole._sigcommon import (
     DEFAULT_EXPIRE_SECONDS,
+    INT64_MAX,
+    INT64_MIN,
     MAX_EXPIRE_SECONDS,
     MAX_SDK_APP_ID,
     MAX_USER_ID_BYTES,
     MAX_USERBUF_BYTES,
     TLS_VERSION,
+    UINT64_MAX,
     UserSigInputError,
     VerificationFailure,
     check_int,
@@ -25,7 +28,7 @@ from rtcconsole._sigcommon import (
     resolve_now,
 )
 from rtcconsole._tokencodec import DecodeCache, encode_token, inflate_token, parse_token_json
-from rtcconsole._usersig_layout import read_reference_layout
+from rtcconsole._usersig_layout import read_reference_layout, string_to_sign
 
 __all__ = [
     "UserSigClaims",
@@ -53,8 +56,6 @@ else:
         return _openssl_hmac_new(key, message, "sha256").digest()
 
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_UINT64_MAX = 2**64 - 1
 _SIG_BYTES = hashlib.sha256().digest_size
 
 DECODE_CACHE_ENTRIES = 4096
@@ -150,15 +151,8 @@ def _verification(
 
 
 def _string_to_sign(claims: UserSigClaims) -> bytes:
-    text = (
-        f"TLS.identifier:{claims.identifier}\n"
-        f"TLS.sdkappid:{claims.sdk_app_id}\n"
-        f"TLS.time:{claims.time}\n"
-        f"TLS.expire:{claims.expire}\n"
-    )
-    if claims.userbuf is not None:
-        text += f"TLS.userbuf:{base64.b64encode(claims.userbuf).decode('ascii')}\n"
-    return text.encode("utf-8")
+    userbuf = None if claims.userbuf is None else base64.b64encode(claims.userbuf).decode("ascii")
+    return string_to_sign(claims.identifier, claims.sdk_app_id, claims.time, claims.expire, userbuf)
 
 
 def _signature(key: bytes, claims: UserSigClaims) -> bytes:
@@ -243,9 +237,9 @@ def _parse_claims(doc: dict[str, Any]) -> tuple[UserSigClaims, bytes]:
     if type(identifier) is not str:
         raise ValueError("TLS.identifier is not a string")
     identifier.encode("utf-8")  # lone surrogates (legal in JSON escapes) cannot have been signed
-    sdk_app_id = _field_int(doc, "TLS.sdkappid", 0, _UINT64_MAX)
-    issued_at = _field_int(doc, "TLS.time", _INT64_MIN, _INT64_MAX)
-    expire = _field_int(doc, "TLS.expire", _INT64_MIN, _INT64_MAX)
+    sdk_app_id = _field_int(doc, "TLS.sdkappid", 0, UINT64_MAX)
+    issued_at = _field_int(doc, "TLS.time", INT64_MIN, INT64_MAX)
+    expire = _field_int(doc, "TLS.expire", INT64_MIN, INT64_MAX)
     userbuf = _field_b64(doc, "TLS.userbuf") if "TLS.userbuf" in doc else None
     sig = _field_b64(doc, "TLS.sig")
     if len(sig) != _SIG_BYTES:
@@ -351,7 +345,7 @@ def verify_usersig(
         check_int("sdk_app_id", sdk_app_id, 1, MAX_SDK_APP_ID)  # raises, or passes an int subclass
     check_text("user_id", user_id, MAX_USER_ID_BYTES)
     # A verifier's clock is not bound by the format: any int64. The common case inline.
-    current = now if type(now) is int and 0 <= now <= _INT64_MAX else resolve_now(now, high=_INT64_MAX)
+    current = now if type(now) is int and 0 <= now <= INT64_MAX else resolve_now(now, high=INT64_MAX)
     result = open_token(token, key, sdk_app_id, user_id, bool(expect_userbuf))
     if result.reason is None and result.claims is not None and current > result.claims.expires_at:
         return _verification(VerificationFailure.EXPIRED, result.claims, True)

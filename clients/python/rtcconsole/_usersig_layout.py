@@ -15,10 +15,9 @@ from __future__ import annotations
 import binascii
 import re
 
-__all__ = ["LayoutFields", "read_reference_layout"]
+from rtcconsole._sigcommon import INT64_MAX, INT64_MIN, UINT64_MAX
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_UINT64_MAX = 2**64 - 1
+__all__ = ["LayoutFields", "read_reference_layout", "string_to_sign"]
 
 _INT = r"(0|-?[1-9][0-9]{0,18})"
 """A JSON integer of at most 19 digits written as ``str(int)`` would (no ``-0``, no leading zero)."""
@@ -37,6 +36,23 @@ LayoutFields = tuple[str, int, int, int, "bytes | None", bytes, bytes]
 """``(identifier, sdk_app_id, time, expire, userbuf, signature, string to sign)`` of a document."""
 
 
+def string_to_sign(
+    identifier: str, sdk_app_id: int | str, issued_at: int | str, expire: int | str, userbuf: str | None
+) -> bytes:
+    """The UTF-8 string a UserSig's HMAC signs: its claims, one ``TLS.name:value`` line each.
+
+    The integers may be given as ints or as their decimal text (``str(int)``: the same line), and
+    ``userbuf`` as its standard base64 text (``None``: no userbuf line). The one spelling of it, for
+    the general decoder, the reference-layout reader and the generators alike.
+    """
+    text = (
+        f"TLS.identifier:{identifier}\nTLS.sdkappid:{sdk_app_id}\nTLS.time:{issued_at}\nTLS.expire:{expire}\n"
+    )
+    if userbuf is not None:
+        text += f"TLS.userbuf:{userbuf}\n"
+    return text.encode("utf-8")
+
+
 def read_reference_layout(text: str) -> LayoutFields | None:
     """Fields of ``text`` (an inflated token) if in the reference layout and valid, else ``None``.
 
@@ -49,21 +65,19 @@ def read_reference_layout(text: str) -> LayoutFields | None:
     identifier, app, expire_text, time_text, userbuf_text, sig_text = match.groups()
     sdk_app_id, expire, issued_at = int(app), int(expire_text), int(time_text)
     if (
-        sdk_app_id > _UINT64_MAX
-        or not _INT64_MIN <= expire <= _INT64_MAX
-        or not _INT64_MIN <= issued_at <= _INT64_MAX
+        sdk_app_id > UINT64_MAX
+        or not INT64_MIN <= expire <= INT64_MAX
+        or not INT64_MIN <= issued_at <= INT64_MAX
     ):
         return None
-    # The digits as matched are str(int) of the values, so they go into the string to sign as is.
-    to_sign = (
-        f"TLS.identifier:{identifier}\nTLS.sdkappid:{app}\nTLS.time:{time_text}\nTLS.expire:{expire_text}\n"
-    )
     try:
         signature = binascii.a2b_base64(sig_text, strict_mode=True)
         userbuf = None if userbuf_text is None else binascii.a2b_base64(userbuf_text, strict_mode=True)
     except binascii.Error:
         return None
-    if userbuf is not None:  # signed as re-encoded from the bytes, as the general way does
-        to_sign += f"TLS.userbuf:{binascii.b2a_base64(userbuf, newline=False).decode('ascii')}\n"
-    # No lone surrogate can be in text decoded from UTF-8, so this cannot raise.
-    return identifier, sdk_app_id, issued_at, expire, userbuf, signature, to_sign.encode("utf-8")
+    # The digits as matched are str(int) of the values, so they are signed as they are; the userbuf
+    # is signed as re-encoded from its bytes, as the general way does. No lone surrogate can be in
+    # text decoded from UTF-8, so the encoding cannot raise.
+    reencoded = None if userbuf is None else binascii.b2a_base64(userbuf, newline=False).decode("ascii")
+    signed = string_to_sign(identifier, app, time_text, expire_text, reencoded)
+    return identifier, sdk_app_id, issued_at, expire, userbuf, signature, signed
