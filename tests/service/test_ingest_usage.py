@@ -18,7 +18,9 @@ from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_server.clock import ManualClock
+from rtcconsole_server.domain.usage._ingest import _KNOWN_OF_APP
 from tests.support import Tenant, fails
+from tests.usage_support import ingest, record
 
 CODE = grpc.StatusCode
 DATA_PLANE = (("authorization", "Bearer data-plane-test-token"),)
@@ -164,3 +166,52 @@ async def test_rtcctl_ingest_usage(
     assert await amain(argv) == 3
     text = capsys.readouterr().out
     assert "accepted 0, duplicates 3, rejected 2" in text and "line 5: ALREADY_EXISTS" in text
+
+
+async def test_r16_a_replayed_stream_is_every_record_once_across_apps(
+    tenant: Tenant, clock: ManualClock
+) -> None:
+    """A data plane that resends a whole stream (it lost the response) stores nothing twice: every
+    record of several apps and batches is a duplicate the second time, a changed one a conflict."""
+    apps = [(await tenant.create_app(f"replayed_{n}")).sdk_app_id for n in range(3)]
+    now = clock.now()
+    sent = [
+        [_record(apps[(b + i) % 3], f"r{b}-{i}", now - timedelta(seconds=i)) for i in range(300)]
+        for b in range(4)
+    ]
+
+    async def stream(batches: list[list[pb.UsageRecord]]) -> AsyncIterator[pb.StreamUsageRequest]:
+        for records in batches:
+            yield pb.StreamUsageRequest(records=records)
+
+    first = await _stub(tenant).StreamUsage(stream(sent), metadata=DATA_PLANE)
+    assert (first.accepted, first.duplicates, first.rejected) == (1200, 0, 0)
+    resent = [list(records) for records in sent]
+    resent[2][7] = _record(resent[2][7].sdk_app_id, resent[2][7].record_id, now, seconds=5)
+    again = await _stub(tenant).StreamUsage(stream(resent), metadata=DATA_PLANE)
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 1199, 1)
+    assert [(r.index, r.id, r.code) for r in again.rejections] == [(607, "r2-7", "ALREADY_EXISTS")]
+
+
+async def test_r16_the_duplicate_probe_uses_the_unique_index_on_stale_statistics(
+    tenant: Tenant, clock: ManualClock, backend: str
+) -> None:
+    """Issue 16: right after a bulk load (statistics of an empty table) the retry check must still
+    probe ``(sdk_app_id, record_id)`` per id, not read every row of the app against the array."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's probe is an IN list on the same index, planned without statistics")
+    store = tenant.server.console.store
+    with store.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE usage_records")  # the table is empty now
+    app = (await tenant.create_app("bulk")).sdk_app_id
+    now = clock.now()
+    await ingest(tenant.server, [record(app, now - timedelta(seconds=i % 600), 60) for i in range(3000)])
+    with store.engine.connect() as connection:
+        ids = [row[0] for row in connection.exec_driver_sql("SELECT record_id FROM usage_records LIMIT 250")]
+        raw: Any = connection.connection.dbapi_connection
+        plan = "\n".join(
+            line for (line,) in raw.execute(f"EXPLAIN {_KNOWN_OF_APP}", (app, ids), prepare=False).fetchall()
+        )
+    probes = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert probes and all("record_id" in line for line in probes), plan
+    assert "Filter" not in plan.split("SubPlan")[-1], plan

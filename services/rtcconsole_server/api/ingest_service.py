@@ -14,12 +14,16 @@ rejected. A batch that failed otherwise (a timeout) is in the RPC counter only.
 A ``Stream*`` message may arrive as ``Screened`` (``api/stream_records.py``): records of it
 broke a request limit, and are rejected beside the domain's own rejections while the rest
 of the batch is stored and the stream goes on.
+
+A ``Stream*`` handler reads one message ahead (``api/read_ahead.py``): the next message is
+received and screened while the current one is stored, still stored strictly in order.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
+from contextlib import aclosing
 from typing import Any, ParamSpec, TypeVar
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
@@ -31,6 +35,7 @@ from rtcconsole_server.api.base import Context, ServicerBase
 from rtcconsole_server.api.convert_events import event_input, rejected_record
 from rtcconsole_server.api.convert_quality import client_event_input, sample_input
 from rtcconsole_server.api.convert_room_control import command
+from rtcconsole_server.api.read_ahead import read_ahead
 from rtcconsole_server.api.stream_records import Batch, Screened
 from rtcconsole_server.domain.common import BatchOutcome
 from rtcconsole_server.domain.console import Console
@@ -167,21 +172,22 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         await self.data_plane(context)
         response = pb.StreamEventsResponse()
         offset = 0
-        async for item in request_iterator:
-            batch = Batch(item, "events", "event_id", offset)
-            if batch.size > MAX_BATCH:
-                raise InvalidArgument(
-                    FieldViolation(
-                        "events",
-                        f"a batch has at most {MAX_BATCH:,} events; the batch at stream index {offset} has "
-                        f"{batch.size:,} (the batches before it were stored)",
+        async with aclosing(read_ahead(request_iterator)) as items:
+            async for item in items:
+                batch = Batch(item, "events", "event_id", offset)
+                if batch.size > MAX_BATCH:
+                    raise InvalidArgument(
+                        FieldViolation(
+                            "events",
+                            f"a batch has at most {MAX_BATCH:,} events; the batch at stream index {offset} "
+                            f"has {batch.size:,} (the batches before it were stored)",
+                        )
                     )
-                )
-            outcome = await self._streamed("events", batch, _ingest, self.console.events)
-            await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
-            await self.console.room_event_stream.announce(outcome.stored)  # wake SubscribeRoomEvents
-            offset += batch.size
-            _tally(response, outcome)
+                outcome = await self._streamed("events", batch, _ingest, self.console.events)
+                await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
+                await self.console.room_event_stream.announce(outcome.stored)  # wake SubscribeRoomEvents
+                offset += batch.size
+                _tally(response, outcome)
         return response
 
     async def ReportUsage(self, request: pb.ReportUsageRequest, context: Context) -> pb.ReportUsageResponse:
@@ -199,12 +205,12 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         await self.data_plane(context)
         response = pb.StreamUsageResponse()
         offset = 0
-        async for item in request_iterator:
-            batch = Batch(item, "records", "record_id", offset)
-            # Committed before the next batch is read: an acknowledged record is never lost.
-            outcome = await self._streamed("usage", batch, _ingest_usage, self.console.usage_ingest)
-            offset += batch.size
-            _tally(response, outcome)
+        async with aclosing(read_ahead(request_iterator)) as items:
+            async for item in items:
+                batch = Batch(item, "records", "record_id", offset)
+                outcome = await self._streamed("usage", batch, _ingest_usage, self.console.usage_ingest)
+                offset += batch.size
+                _tally(response, outcome)
         return response
 
     async def ReportQuality(
@@ -226,13 +232,14 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         quality = self.console.quality_ingest
         response = pb.StreamQualityResponse()
         offset = 0
-        async for item in request_iterator:
-            batch = Batch(item, "samples", "sample_id", offset)
-            quality.check_batch_size(batch.size, where=_stream_position(offset))
-            outcome = await self._streamed("quality", batch, _ingest_quality, quality)
-            await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
-            offset += batch.size
-            _tally(response, outcome)
+        async with aclosing(read_ahead(request_iterator)) as items:
+            async for item in items:
+                batch = Batch(item, "samples", "sample_id", offset)
+                quality.check_batch_size(batch.size, where=_stream_position(offset))
+                outcome = await self._streamed("quality", batch, _ingest_quality, quality)
+                await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
+                offset += batch.size
+                _tally(response, outcome)
         return response
 
     async def ReportClientEvents(
@@ -258,13 +265,14 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         events = self.console.client_event_ingest
         response = pb.StreamClientEventsResponse()
         offset = 0
-        async for item in request_iterator:
-            batch = Batch(item, "events", "event_id", offset)
-            events.check_batch_size(batch.size, where=_stream_position(offset))
-            outcome = await self._streamed("client_events", batch, _ingest_client_events, events)
-            await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
-            offset += batch.size
-            _tally(response, outcome)
+        async with aclosing(read_ahead(request_iterator)) as items:
+            async for item in items:
+                batch = Batch(item, "events", "event_id", offset)
+                events.check_batch_size(batch.size, where=_stream_position(offset))
+                outcome = await self._streamed("client_events", batch, _ingest_client_events, events)
+                await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
+                offset += batch.size
+                _tally(response, outcome)
         return response
 
     # --- room control (R7): WatchRoomCommands

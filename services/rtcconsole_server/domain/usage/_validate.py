@@ -37,9 +37,13 @@ MAX_ID = 128
 """Longest record id and user id, in characters (as for events)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UsageInput:
-    """One record as the data plane sends it. ``room_key`` is ``n:<id>`` or ``s:<id>``."""
+    """One record as the data plane sends it. ``room_key`` is ``n:<id>`` or ``s:<id>``.
+
+    Not frozen: a frozen dataclass sets each field through ``object.__setattr__``, 1.2 µs a
+    record against 0.45 µs (5,000 of them in every batch, issue 16). Nothing changes one after
+    the proto is converted."""
 
     record_id: str
     sdk_app_id: int
