@@ -8,9 +8,9 @@ limit the walk checks (the declared caps, the uint64 ceiling, NUL in strings, Ti
 Duration and FieldMask ranges, map keys and values), so a ``True`` is final and a
 ``False`` sends the request to the walk, which names the violations.
 
-Each message type is compiled once into one predicate per field (by field number), built
-from the field's caps; a message's check is then one ``ListFields()`` and a predicate per
-set field. ``tests/unit/test_limits_screen.py`` holds the screen and the walk in agreement.
+Each message type is compiled once into one predicate per field that has a limit, built
+from the field's caps; a message's check then reads each field that has a limit by name.
+``tests/unit/test_limits_screen.py`` holds the screen and the walk in agreement.
 """
 
 from __future__ import annotations
@@ -111,22 +111,37 @@ def _field(field: FieldDescriptor) -> Check:
 
 def _message(descriptor: Descriptor) -> Check:
     """The check of one message type, compiled on its first use (a type that holds itself is
-    compiled once: its check is registered before its fields are)."""
+    compiled once: its check is registered before its fields are).
+
+    Fields are read by name, and only those with a limit: every check passes a field's default
+    (an empty string or list, zero), so an unset field needs no presence test, except a singular
+    message field, which is checked only when set (a type that holds itself would recurse
+    forever otherwise). For a usage record that is 1.1 µs against 1.9 µs through
+    ``ListFields()`` and a lookup per set field (issue 16)."""
     name = descriptor.full_name
     known = _messages.get(name) or _WELL_KNOWN.get(name)
     if known is not None:
         return known
-    checks: dict[int, Check] = {}
+    values: list[tuple[str, Check]] = []
+    messages: list[tuple[str, Check]] = []
 
     def message_ok(message: Any) -> bool:
-        for field, value in message.ListFields():  # noqa: SIM110 - a loop, no generator frame per message
-            if not checks[field.number](value):
+        for field_name, check in values:  # a loop: no generator frame per message
+            if not check(getattr(message, field_name)):
+                return False
+        for field_name, check in messages:
+            if message.HasField(field_name) and not check(getattr(message, field_name)):
                 return False
         return True
 
     _messages[name] = message_ok
     for field in descriptor.fields:
-        checks[field.number] = _field(field)
+        check = _field(field)
+        if check is _free:
+            continue
+        plan = plans.plan_of(field)  # a map is a repeated field: read as a value
+        singular_message = plan.kind == plans.MESSAGE and not plan.repeated
+        (messages if singular_message else values).append((field.name, check))
     return message_ok
 
 
