@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -18,6 +19,7 @@ from rtcconsole.cli import amain
 from rtcconsole.v1 import app_service_pb2 as app_pb
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole_server.clock import ManualClock
+from rtcconsole_server.domain.events._rows import _probe
 from rtcconsole_server.server import Server
 from rtcconsole_server.store.models import CallbackDelivery, RoomEvent
 from tests.callback_support import DATA_PLANE, ingest_stub, report, room_event, set_callback, stream
@@ -314,3 +316,34 @@ async def test_rtcctl_ingest_events_sends_a_jsonl_file_and_names_rejected_lines(
     assert await amain([*argv, "--token", tenant.api_key]) == 1  # an account key is not the data plane's
     assert "PERMISSION_DENIED" in capsys.readouterr().err
     assert await _count(server, RoomEvent) == 3
+
+
+async def test_r15_a_replay_reads_stored_events_by_index_probe_on_stale_statistics(
+    tenant: Tenant, clock: ManualClock, backend: str
+) -> None:
+    """Issue 16: right after a bulk load (statistics of an empty table) a batch of retries must
+    still read its stored events one ``(sdk_app_id, event_id)`` probe at a time, not every row of
+    the app tested against the whole array; and the retries count as duplicates."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's read is an IN list on the same index, planned without statistics")
+    store = tenant.server.console.store
+    with store.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE room_events")  # the table is empty now
+    app = (await tenant.create_app("bulk")).sdk_app_id
+    now = clock.now()
+    batches = [
+        [room_event(f"e{b}-{i}", app, at=now - timedelta(seconds=i % 600), user=f"u{i}") for i in range(1000)]
+        for b in range(3)
+    ]
+    for events in batches:
+        assert (await report(tenant.channel, events)).accepted == 1000
+    again = await report(tenant.channel, batches[1])
+    assert (again.accepted, again.duplicates) == (0, 1000)
+    statement = _probe(app, [f"e1-{i}" for i in range(500)])
+    with store.engine.connect() as connection:
+        compiled = statement.compile(dialect=connection.dialect)
+        raw: Any = connection.connection.dbapi_connection
+        plan = "\n".join(line for (line,) in raw.execute(f"EXPLAIN {compiled}", compiled.params).fetchall())
+    probes = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert probes and all("event_id" in line for line in probes), plan
+    assert "Filter" not in plan, plan

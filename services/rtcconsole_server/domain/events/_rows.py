@@ -7,8 +7,8 @@ scalar. Eleven array parameters (``unnest``) cost more: psycopg dumps every arra
 Python, 40 % of the server's time per batch (profile of issue 16); one JSON array of row
 objects (``json_to_recordset``, the previous way) spelled the twelve keys in every row and built
 a dict per row twice (issue 16, second pass). The statement returns nothing: when its row count
-is the batch's, every event was new (the usual case). Otherwise the batch's keys are read back
-with ``event_id = ANY(array)``, and a row that holds the sequence number this transaction
+is the batch's, every event was new (the usual case). Otherwise the batch's keys are read back,
+one index probe per id (:func:`_probe`), and a row that holds the sequence number this transaction
 claimed for its key (``_sequences``: unique per app, never handed out twice) is one inserted
 now; the others were stored before. A row skipped because a concurrent batch inserted it is
 visible to that read (READ COMMITTED: ``ON CONFLICT`` waited for the other transaction to
@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import String, Table, any_, bindparam, select, text
+from sqlalchemy import Select, String, Table, bindparam, func, select, text, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -86,6 +86,24 @@ _COLUMNS_INSERT = text(
 ``isoformat``'s cost), made an instant from its seconds and microseconds apart, each product
 exact in ``interval``'s arithmetic (an integer times 1 s or 1 µs, below 2^53 µs)."""
 _TABLE = cast(Table, RoomEvent.__table__)
+_READ = tuple(_TABLE.c[name] for name in _COLUMNS if name not in ("sdk_app_id", "received_at"))
+"""What a read of stored events needs of each: its key, canonical form, digest and sequence."""
+
+
+def _probe(app_id: int, event_ids: list[str]) -> Select[Any]:
+    """PostgreSQL: the stored events among ``event_ids`` of one app, one probe of the unique index
+    per id whatever the statistics say (``LATERAL … LIMIT 1`` is never flattened into a join).
+    ``event_id = ANY(array)`` is planned from the statistics: on a table that grew since its last
+    ANALYZE it read every row of the app and tested each against the array (the usage ingest's
+    retry check had the same plan, ``domain/usage/_ingest.py``; issue 16)."""
+    ids = func.unnest(bindparam("ids", event_ids, type_=ARRAY(String))).table_valued("id").render_derived()
+    one = (
+        select(*_READ)
+        .where(_TABLE.c.sdk_app_id == app_id, _TABLE.c.event_id == ids.c.id)
+        .limit(1)
+        .lateral("stored")
+    )
+    return select(*one.c).select_from(ids.join(one, true()))
 
 
 def _session_json(session: dict[str, str]) -> str:
@@ -157,14 +175,20 @@ def _read(session: Session, keys: Sequence[Key]) -> dict[Key, tuple[dict[str, ob
     for app_id, event_id in keys:
         by_app[app_id].append(event_id)
     found: dict[Key, tuple[dict[str, object], str, int | None]] = {}
+    postgresql = _postgresql(session)
     for app_id, event_ids in by_app.items():
         unique = sorted(set(event_ids))
-        if _postgresql(session):
-            chunks = [RoomEvent.event_id == any_(bindparam("ids", unique, type_=ARRAY(String)))]
+        if postgresql:
+            queries = [_probe(app_id, unique)]
         else:
-            chunks = [RoomEvent.event_id.in_(unique[i : i + _CHUNK]) for i in range(0, len(unique), _CHUNK)]
-        for condition in chunks:
-            for row in session.scalars(select(RoomEvent).where(RoomEvent.sdk_app_id == app_id, condition)):
+            queries = [
+                select(*_READ).where(
+                    _TABLE.c.sdk_app_id == app_id, _TABLE.c.event_id.in_(unique[i : i + _CHUNK])
+                )
+                for i in range(0, len(unique), _CHUNK)
+            ]
+        for query in queries:
+            for row in session.execute(query):
                 form = canonical(
                     room_key=row.room_key,
                     user_id=row.user_id,
