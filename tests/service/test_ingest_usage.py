@@ -210,8 +210,8 @@ async def test_r16_the_duplicate_probe_uses_the_unique_index_on_stale_statistics
         ids = [row[0] for row in connection.exec_driver_sql("SELECT record_id FROM usage_records LIMIT 250")]
         raw: Any = connection.connection.dbapi_connection
         plan = "\n".join(
-            line for (line,) in raw.execute(f"EXPLAIN {_KNOWN_OF_APP}", (app, ids), prepare=False).fetchall()
+            line for (line,) in raw.execute(f"EXPLAIN {_KNOWN_OF_APP}", (ids, app), prepare=False).fetchall()
         )
     probes = [line for line in plan.splitlines() if "Index Cond" in line]
     assert probes and all("record_id" in line for line in probes), plan
-    assert "Filter" not in plan.split("SubPlan")[-1], plan
+    assert "Filter" not in plan, plan

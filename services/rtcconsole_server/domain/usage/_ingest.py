@@ -59,18 +59,19 @@ one that deadlocked with a batch inserting overlapping ids in another order; 3 r
 _RECORDS = cast(Table, UsageRecord.__table__)
 _WINDOWS = cast(Table, UsageWindow.__table__)
 _KNOWN_OF_APP = (
-    "SELECT id, digest FROM (SELECT k.id, (SELECT payload_sha256 FROM usage_records "
-    "WHERE sdk_app_id = %s AND record_id = k.id) AS digest FROM unnest(%s::text[]) AS k(id)) AS probed "
-    "WHERE digest IS NOT NULL"
+    "SELECT stored.record_id, stored.payload_sha256 FROM unnest(%s::text[]) AS k(id) "
+    "JOIN LATERAL (SELECT record_id, payload_sha256 FROM usage_records "
+    "WHERE sdk_app_id = %s AND record_id = k.id LIMIT 1) AS stored ON true"
 )
 """PostgreSQL: the stored digests of some record ids of one app, one probe of the unique index per
 id whatever the table's statistics say. The plainer ``record_id = ANY(%s)`` is planned from them:
 on a table that grew since its last ANALYZE (a first bulk load, a new app's backlog) PostgreSQL
 expected a few rows for the app and scanned all of them, testing each against the whole array
 (3.4 ms for 250 ids among an app's 5,000 rows, against 0.9 ms once analyzed; issue 16). A
-correlated scalar subquery is never flattened into a join, so each id is one index probe on every
-plan (1.5-1.9 ms, stale or analyzed). A row-value IN list plans badly there too, and a join with the
-array may hash the whole app."""
+``LATERAL`` subquery with a ``LIMIT`` is never flattened into a join, so each id is one index
+probe on every plan (1.2-1.35 ms, stale or analyzed; a correlated scalar subquery, the same plan
+shape, 1.5-2.1 ms). A row-value IN list plans badly there too. The room events' read back is
+the same statement (``domain/events/_rows.py``)."""
 _KNOWN_OF_APP_SQLITE = (
     "SELECT record_id, payload_sha256 FROM usage_records WHERE sdk_app_id = ? AND record_id IN ({})"
 )
@@ -238,7 +239,7 @@ class UsageIngest:
             # many ids there are and may scan the table instead of probing its unique index.
             raw: Any = session.connection().connection.dbapi_connection
             for app, app_ids in ids.items():
-                rows = raw.execute(_KNOWN_OF_APP, (app, app_ids), prepare=False).fetchall()
+                rows = raw.execute(_KNOWN_OF_APP, (app_ids, app), prepare=False).fetchall()
                 found.update(((app, rid), digest) for rid, digest in rows)
             return found
         # SQLite: on the driver too, per app and chunk of ids (SQLAlchemy's expanding IN of 5,000
