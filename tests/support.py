@@ -148,3 +148,22 @@ async def new_tenant(server: Server, name: str) -> AsyncIterator[Tenant]:
     issued = await asyncio.to_thread(server.console.accounts.create, name)
     async with grpc.aio.insecure_channel(server.target) as channel:
         yield Tenant(issued.account_id, issued.api_key, channel, server)
+
+
+def analyze(server: Server, table: str) -> None:
+    """``ANALYZE`` one table of the server's PostgreSQL store now (statistics as of this moment)."""
+    with server.console.store.engine.connect() as connection:
+        connection.exec_driver_sql(f"ANALYZE {table}")
+
+
+def assert_probes_by_index(server: Server, sql: str, parameters: Any, column: str) -> None:
+    """The PostgreSQL plan of ``sql`` for these ``parameters`` (planned for them: never prepared)
+    reads rows only through index conditions that name ``column``, with no filter after a scan:
+    one probe of the index per value, whatever the table's statistics say."""
+    with server.console.store.engine.connect() as connection:
+        raw: Any = connection.connection.dbapi_connection
+        rows = raw.execute(f"EXPLAIN {sql}", parameters, prepare=False).fetchall()
+    plan = "\n".join(line for (line,) in rows)
+    conditions = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert conditions and all(column in line for line in conditions), plan
+    assert "Filter" not in plan, plan

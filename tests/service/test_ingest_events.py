@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
@@ -23,7 +22,7 @@ from rtcconsole_server.domain.events._rows import _probe
 from rtcconsole_server.server import Server
 from rtcconsole_server.store.models import CallbackDelivery, RoomEvent
 from tests.callback_support import DATA_PLANE, ingest_stub, report, room_event, set_callback, stream
-from tests.support import Tenant, fails
+from tests.support import Tenant, analyze, assert_probes_by_index, fails
 
 CODE = grpc.StatusCode
 
@@ -326,9 +325,7 @@ async def test_r15_a_replay_reads_stored_events_by_index_probe_on_stale_statisti
     the app tested against the whole array; and the retries count as duplicates."""
     if backend != "postgresql":
         pytest.skip("SQLite's read is an IN list on the same index, planned without statistics")
-    store = tenant.server.console.store
-    with store.engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE room_events")  # the table is empty now
+    analyze(tenant.server, "room_events")  # the table is empty now
     app = (await tenant.create_app("bulk")).sdk_app_id
     now = clock.now()
     batches = [
@@ -339,11 +336,7 @@ async def test_r15_a_replay_reads_stored_events_by_index_probe_on_stale_statisti
         assert (await report(tenant.channel, events)).accepted == 1000
     again = await report(tenant.channel, batches[1])
     assert (again.accepted, again.duplicates) == (0, 1000)
-    statement = _probe(app, [f"e1-{i}" for i in range(500)])
-    with store.engine.connect() as connection:
-        compiled = statement.compile(dialect=connection.dialect)
-        raw: Any = connection.connection.dbapi_connection
-        plan = "\n".join(line for (line,) in raw.execute(f"EXPLAIN {compiled}", compiled.params).fetchall())
-    probes = [line for line in plan.splitlines() if "Index Cond" in line]
-    assert probes and all("event_id" in line for line in probes), plan
-    assert "Filter" not in plan, plan
+    compiled = _probe(app, [f"e1-{i}" for i in range(500)]).compile(
+        dialect=tenant.server.console.store.engine.dialect
+    )
+    assert_probes_by_index(tenant.server, str(compiled), compiled.params, "event_id")

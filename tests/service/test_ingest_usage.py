@@ -19,7 +19,7 @@ from rtcconsole.v1 import ingest_service_pb2_grpc as pb_grpc
 from rtcconsole.v1 import usage_service_pb2 as usage_pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.usage._ingest import _KNOWN_OF_APP
-from tests.support import Tenant, fails
+from tests.support import Tenant, analyze, assert_probes_by_index, fails
 from tests.usage_support import ingest, record
 
 CODE = grpc.StatusCode
@@ -200,18 +200,10 @@ async def test_r16_the_duplicate_probe_uses_the_unique_index_on_stale_statistics
     probe ``(sdk_app_id, record_id)`` per id, not read every row of the app against the array."""
     if backend != "postgresql":
         pytest.skip("SQLite's probe is an IN list on the same index, planned without statistics")
-    store = tenant.server.console.store
-    with store.engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE usage_records")  # the table is empty now
+    analyze(tenant.server, "usage_records")  # the table is empty now
     app = (await tenant.create_app("bulk")).sdk_app_id
     now = clock.now()
-    await ingest(tenant.server, [record(app, now - timedelta(seconds=i % 600), 60) for i in range(3000)])
-    with store.engine.connect() as connection:
-        ids = [row[0] for row in connection.exec_driver_sql("SELECT record_id FROM usage_records LIMIT 250")]
-        raw: Any = connection.connection.dbapi_connection
-        plan = "\n".join(
-            line for (line,) in raw.execute(f"EXPLAIN {_KNOWN_OF_APP}", (ids, app), prepare=False).fetchall()
-        )
-    probes = [line for line in plan.splitlines() if "Index Cond" in line]
-    assert probes and all("record_id" in line for line in probes), plan
-    assert "Filter" not in plan, plan
+    records = [record(app, now - timedelta(seconds=i % 600), 60) for i in range(3000)]
+    await ingest(tenant.server, records)
+    ids = [r.record_id for r in records[1000:1250]]
+    assert_probes_by_index(tenant.server, _KNOWN_OF_APP, (ids, app), "record_id")

@@ -40,7 +40,7 @@ from rtcconsole_server.api.stream_records import Batch, Screened
 from rtcconsole_server.domain.common import BatchOutcome
 from rtcconsole_server.domain.console import Console
 from rtcconsole_server.domain.events import MAX_BATCH, EventIngest
-from rtcconsole_server.domain.monitor import ClientEventIngest, QualityIngest
+from rtcconsole_server.domain.monitor import ClientEventIngest, QualityIngest, RecordIngest
 from rtcconsole_server.domain.usage import UsageIngest
 from rtcconsole_server.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from rtcconsole_server.observability import Metrics
@@ -52,6 +52,7 @@ MAX_REJECTIONS = 1000
 """Rejections listed in a StreamEventsResponse (the count covers them all)."""
 P = ParamSpec("P")
 Ingest = TypeVar("Ingest")  # an ingest of the domain
+Monitored = TypeVar("Monitored", bound=RecordIngest[Any])  # an ingest of monitoring records
 
 
 def _report(events: EventIngest, request: pb.ReportEventsRequest) -> BatchOutcome:
@@ -155,6 +156,28 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         self._metrics.ingest(kind).count(outcome.accepted, outcome.duplicates, len(outcome.rejections))
         return outcome
 
+    async def _monitor_stream(
+        self,
+        request_iterator: AsyncIterator[Any],
+        response: _Tallied,
+        kind: str,
+        fields: tuple[str, str],
+        fn: Callable[[Monitored, Sequence[Any], int], BatchOutcome],
+        ingest: Monitored,
+    ) -> None:
+        """A monitoring record stream (quality samples, client events) into ``response``: each
+        message checked for its size, stored, counted in real time (R21, after the commit)."""
+        records, id_field = fields
+        offset = 0
+        async with aclosing(read_ahead(request_iterator)) as items:
+            async for item in items:
+                batch = Batch(item, records, id_field, offset)
+                ingest.check_batch_size(batch.size, where=_stream_position(offset))
+                outcome = await self._streamed(kind, batch, fn, ingest)
+                await self.console.realtime_counter.count(self.run, outcome.stored)
+                offset += batch.size
+                _tally(response, outcome)
+
     async def ReportEvents(
         self, request: pb.ReportEventsRequest, context: Context
     ) -> pb.ReportEventsResponse:
@@ -229,17 +252,15 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         context: Context,
     ) -> pb.StreamQualityResponse:
         await self.data_plane(context)
-        quality = self.console.quality_ingest
         response = pb.StreamQualityResponse()
-        offset = 0
-        async with aclosing(read_ahead(request_iterator)) as items:
-            async for item in items:
-                batch = Batch(item, "samples", "sample_id", offset)
-                quality.check_batch_size(batch.size, where=_stream_position(offset))
-                outcome = await self._streamed("quality", batch, _ingest_quality, quality)
-                await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
-                offset += batch.size
-                _tally(response, outcome)
+        await self._monitor_stream(
+            request_iterator,
+            response,
+            "quality",
+            ("samples", "sample_id"),
+            _ingest_quality,
+            self.console.quality_ingest,
+        )
         return response
 
     async def ReportClientEvents(
@@ -262,17 +283,15 @@ class IngestServicer(ServicerBase, pb_grpc.IngestServiceServicer):
         context: Context,
     ) -> pb.StreamClientEventsResponse:
         await self.data_plane(context)
-        events = self.console.client_event_ingest
         response = pb.StreamClientEventsResponse()
-        offset = 0
-        async with aclosing(read_ahead(request_iterator)) as items:
-            async for item in items:
-                batch = Batch(item, "events", "event_id", offset)
-                events.check_batch_size(batch.size, where=_stream_position(offset))
-                outcome = await self._streamed("client_events", batch, _ingest_client_events, events)
-                await self.console.realtime_counter.count(self.run, outcome.stored)  # R21, after the commit
-                offset += batch.size
-                _tally(response, outcome)
+        await self._monitor_stream(
+            request_iterator,
+            response,
+            "client_events",
+            ("events", "event_id"),
+            _ingest_client_events,
+            self.console.client_event_ingest,
+        )
         return response
 
     # --- room control (R7): WatchRoomCommands
