@@ -69,9 +69,10 @@ on a table that grew since its last ANALYZE (a first bulk load, a new app's back
 expected a few rows for the app and scanned all of them, testing each against the whole array
 (3.4 ms for 250 ids among an app's 5,000 rows, against 0.9 ms once analyzed; issue 16). A
 ``LATERAL`` subquery with a ``LIMIT`` is never flattened into a join, so each id is one index
-probe on every plan (1.2-1.35 ms, stale or analyzed; a correlated scalar subquery, the same plan
-shape, 1.5-2.1 ms). A row-value IN list plans badly there too. The room events' read back is
-the same statement (``domain/events/_rows.py``)."""
+probe on every plan (1.24-1.35 ms per 250 ids on an analyzed table, the same plan on stale
+statistics; a correlated scalar subquery, the same plan shape, 1.5-2.1 ms). A row-value IN list
+plans badly there too. The room events' read back is the same statement
+(``domain/events/_rows.py``)."""
 _KNOWN_OF_APP_SQLITE = (
     "SELECT record_id, payload_sha256 FROM usage_records WHERE sdk_app_id = ? AND record_id IN ({})"
 )
@@ -235,8 +236,8 @@ class UsageIngest:
             ids[app].append(rid)
         found: dict[tuple[int, str], str] = {}
         if session.get_bind().dialect.name == "postgresql":
-            # Straight on the driver, never as a prepared statement: a generic plan cannot see how
-            # many ids there are and may scan the table instead of probing its unique index.
+            # Straight on the driver (no SQLAlchemy compile per batch), and never prepared: each
+            # batch is planned for its own ids (the LATERAL probe makes any plan probe per id).
             raw: Any = session.connection().connection.dbapi_connection
             for app, app_ids in ids.items():
                 rows = raw.execute(_KNOWN_OF_APP, (app_ids, app), prepare=False).fetchall()
