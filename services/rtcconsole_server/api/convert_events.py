@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from rtcconsole.v1 import ingest_service_pb2 as pb
 from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.common import Rejection
-from rtcconsole_server.domain.events import EventInput, event_input_of
+from rtcconsole_server.domain.events import EventInput
 
 __all__ = ["event_input", "rejected_record"]
 
@@ -28,8 +28,7 @@ def _instant(seconds: int, nanos: int) -> datetime:
 def event_input(message: pb.RoomEvent) -> EventInput:
     """The domain's view of a RoomEvent (nothing is checked here: the domain does that).
 
-    Built with ``event_input_of`` (the constructor's instance without its per-field cost); the
-    session's fields are listed only when the message has a session (issue 16).
+    The session's fields are listed only when the message has a session (issue 16).
     """
     which = message.WhichOneof("room")
     event_time: datetime | None = None
@@ -41,7 +40,7 @@ def event_input(message: pb.RoomEvent) -> EventInput:
         if message.HasField("session")
         else {}
     )
-    return event_input_of(
+    return EventInput(
         event_id=message.event_id,
         sdk_app_id=message.sdk_app_id,
         room_id=message.room_id if which == "room_id" else None,

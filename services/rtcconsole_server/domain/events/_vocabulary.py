@@ -24,7 +24,6 @@ __all__ = [
     "ROOM_EVENT_TYPES",
     "EventInput",
     "event_group_of",
-    "event_input_of",
     "key_violations",
     "room_key",
     "room_of_key",
@@ -47,12 +46,14 @@ def event_group_of(event_type: int) -> int:
     raise ValueError(f"not a callback event type: {event_type}")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EventInput:
     """One event as the data plane sends it (see ``RoomEvent`` in ingest_service.proto).
 
     Exactly one of ``room_id`` and ``str_room_id`` should be set; ``event_time`` is None
     when it was not sent. ``role`` is the proto's Role number (1 anchor, 2 audience).
+    Not frozen: a frozen dataclass sets each field through ``object.__setattr__`` (3.4 µs an
+    event, issue 16); nothing changes one after the proto is converted.
     """
 
     event_id: str
@@ -80,44 +81,6 @@ class EventInput:
         if self.event_type != _SESSION_TYPE or not self.session:
             return {}
         return dict(sorted(self.session.items()))
-
-
-_new_instance = object.__new__
-
-
-def event_input_of(
-    *,
-    event_id: str,
-    sdk_app_id: int,
-    room_id: int | None,
-    str_room_id: str | None,
-    user_id: str,
-    event_type: int,
-    event_time: datetime | None,
-    role: int,
-    reason: int,
-    session: Mapping[str, str],
-    command_id: str,
-) -> EventInput:
-    """The :class:`EventInput` its constructor would give (every field named), built for the
-    ingest's hot path: the frozen dataclass's ``__init__`` sets each field through
-    ``object.__setattr__`` (3.4 µs an event), this fills the instance's ``__dict__`` at once
-    (0.8 µs; issue 16). ``tests/unit/test_event_digest.py`` holds it to the constructor."""
-    event: EventInput = _new_instance(EventInput)
-    event.__dict__.update(
-        event_id=event_id,
-        sdk_app_id=sdk_app_id,
-        room_id=room_id,
-        str_room_id=str_room_id,
-        user_id=user_id,
-        event_type=event_type,
-        event_time=event_time,
-        role=role,
-        reason=reason,
-        session=session,
-        command_id=command_id,
-    )
-    return event
 
 
 def room_key(room_id: int | None, str_room_id: str | None) -> str:
