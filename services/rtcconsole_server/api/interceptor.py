@@ -32,7 +32,9 @@ status code and its latency histogram, recorded here once for gRPC and the HTTP 
 The code is the status the call ends with: ``OK``, the table's code of a raised error,
 the code a servicer aborted with (``context.code()``), ``CANCELLED`` when the call is
 cancelled (``DEADLINE_EXCEEDED`` when its deadline has passed). A stream's duration
-runs until its last message and status. A method's series are labelled once, on its
+runs until its last message and status. A raised error is recorded before ``abort`` sends
+its status (``abort`` sends it at once), so a caller that has seen the status also sees it
+counted. A method's series are labelled once, on its
 first call (:meth:`Metrics.rpc`), so a call costs two increments and a bucket search.
 
 The wrapped handler of a method is built on its first call and kept (the servicers' handlers
@@ -231,7 +233,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
         async def wrapper(request: Any, context: _Context) -> Any:
             started = time.perf_counter()
-            code = "UNKNOWN"
+            code: str | None = "UNKNOWN"
             try:
                 response = await behaviour(_requests(method, request, streaming=streaming), context)
                 code = _ended(context)
@@ -244,10 +246,12 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 raise
             except Exception as error:  # every failure goes through the table
                 status = to_status(error, method)
-                code = status.code.name
+                _took(series, method, status.code.name, started)  # before abort sends the status
+                code = None
                 await context.abort(status.code, status.details, status.trailing_metadata)
             finally:
-                _took(series, method, code, started)
+                if code is not None:
+                    _took(series, method, code, started)
 
         return wrapper
 
@@ -259,7 +263,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
         async def wrapper(request: Any, context: _Context) -> AsyncIterator[Any]:
             started = time.perf_counter()
-            code = "UNKNOWN"
+            code: str | None = "UNKNOWN"
             try:
                 result = behaviour(_requests(method, request, streaming=streaming), context)
                 if inspect.isawaitable(result):  # a handler that writes with context.write()
@@ -280,9 +284,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 raise
             except Exception as error:  # raised before, between or after the frames alike
                 status = to_status(error, method)
-                code = status.code.name
+                _took(series, method, status.code.name, started)  # before abort sends the status
+                code = None
                 await context.abort(status.code, status.details, status.trailing_metadata)
             finally:
-                _took(series, method, code, started)
+                if code is not None:
+                    _took(series, method, code, started)
 
         return wrapper
