@@ -21,7 +21,7 @@ from rtcconsole.v1 import quality_pb2 as quality
 from rtcconsole.v1 import quality_series_pb2 as series_pb
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.monitor import SERIES_METRICS
-from rtcconsole_server.domain.monitor._series_query import _stream_rows, _stream_rows_by_core
+from rtcconsole_server.domain.monitor._series_query import _stream_rows
 from tests.callback_support import DATA_PLANE, report, room_event
 from tests.support import Tenant, fails
 
@@ -463,6 +463,6 @@ async def test_the_series_rows_are_the_same_through_sqlalchemy(tenant: Tenant, l
     }
     with tenant.server.console.store.read() as session:
         by_driver = [tuple(row) for row in _stream_rows(session, **stream)]
-        by_core = [tuple(row) for row in _stream_rows_by_core(session, **stream)]
+        by_core = [tuple(row) for row in _stream_rows(session, **stream, through_core=True)]
     assert len(by_driver) > 70
     assert by_driver == by_core

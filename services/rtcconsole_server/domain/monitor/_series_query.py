@@ -216,24 +216,29 @@ def _stream_rows(
     end: datetime,
     step: timedelta,
     columns: Mapping[str, str],
+    through_core: bool = False,
 ) -> Sequence[Sequence[Any]]:
     """The rows of :func:`query_steps`' statement for one stream, all at once: as driver SQL
-    (:func:`_stream_sql`) on the two drivers we ship with, through SQLAlchemy on any other."""
+    (:func:`_stream_sql`) on the two drivers we ship with; through :func:`_statement`
+    (SQLAlchemy binds the values) on any other, or when ``through_core`` asks for it (the same
+    rows: ``tests/service/test_monitor_series.py`` holds the two ways side by side)."""
     connection = session.connection()
     dialect = connection.dialect
-    if dialect.paramstyle not in ("qmark", "pyformat"):
-        return _stream_rows_by_core(
+    if through_core or dialect.paramstyle not in ("qmark", "pyformat"):
+        statement, params = _statement(
             session,
             sdk_app_id=sdk_app_id,
             room_key=room_key,
-            user_id=user_id,
-            peer_id=peer_id,
-            media=media,
+            users=[user_id],
+            peers=[peer_id],
+            media=[media],
             start=start,
             end=end,
             step=step,
+            names=list(columns),
             columns=columns,
         )
+        return session.execute(statement, params).all()
     positional = dialect.paramstyle == "qmark"
     instant = _instant_processor(dialect)
     values = (
@@ -250,38 +255,6 @@ def _stream_rows(
     sql = _stream_sql(dialect.name, positional, tuple(columns.items()))
     bound = values if positional else dict(zip(_STREAM_PARAMS, values, strict=True))
     return connection.exec_driver_sql(sql, bound).all()
-
-
-def _stream_rows_by_core(
-    session: Session,
-    *,
-    sdk_app_id: int,
-    room_key: str,
-    user_id: str,
-    peer_id: str,
-    media: int,
-    start: datetime,
-    end: datetime,
-    step: timedelta,
-    columns: Mapping[str, str],
-) -> Sequence[Sequence[Any]]:
-    """:func:`_stream_rows` through :func:`_statement` (SQLAlchemy binds the values), for a
-    driver whose parameter style the driver SQL is not written in; the same rows
-    (``tests/service/test_monitor_series.py`` holds the two side by side)."""
-    statement, params = _statement(
-        session,
-        sdk_app_id=sdk_app_id,
-        room_key=room_key,
-        users=[user_id],
-        peers=[peer_id],
-        media=[media],
-        start=start,
-        end=end,
-        step=step,
-        names=list(columns),
-        columns=columns,
-    )
-    return session.execute(statement, params).all()
 
 
 def query_columns(
