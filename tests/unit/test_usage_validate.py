@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtcconsole.usage import CATEGORIES
-from rtcconsole_server.api.convert_usage import start_time
 from rtcconsole_server.domain.usage import UsageInput
 from rtcconsole_server.domain.usage._validate import MAX_AGE, MAX_AHEAD, plainly_valid, validate
 
@@ -64,24 +63,3 @@ def test_the_usual_records_take_the_fast_path() -> None:
         record = UsageInput("r1", 1_400_000_001, room, "u1", 1, "HD", NOW, 60)
         assert validate(record, NOW) == []
         assert plainly_valid(record, earliest, latest)
-
-
-def _start_by_timedelta(seconds: int, nanos: int) -> datetime:
-    """The conversion ``start_time`` replaced (and what ``Timestamp.ToDatetime`` computes)."""
-    try:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds, microseconds=nanos // 1000)
-    except OverflowError:
-        return datetime(1, 1, 1, tzinfo=UTC)
-
-
-@settings(max_examples=3000, deadline=None)
-@given(
-    seconds=st.one_of(
-        st.integers(min_value=-(2**63), max_value=2**63 - 1),
-        st.integers(min_value=-62_135_596_801, max_value=253_402_300_800),
-        st.sampled_from([0, -1, -62_135_596_800, 253_402_300_799]),
-    ),
-    nanos=st.one_of(st.just(0), st.integers(min_value=-(2**31), max_value=2**31 - 1)),
-)
-def test_a_start_time_converts_as_before(seconds: int, nanos: int) -> None:
-    assert start_time(seconds, nanos) == _start_by_timedelta(seconds, nanos)

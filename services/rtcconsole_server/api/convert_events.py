@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from rtcconsole.v1 import ingest_service_pb2 as pb
+from rtcconsole_server.api.convert import FAR_PAST
 from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.common import Rejection
 from rtcconsole_server.domain.events import EventInput
@@ -12,7 +13,7 @@ from rtcconsole_server.domain.events import EventInput
 __all__ = ["event_input", "rejected_record"]
 
 _timedelta = timedelta  # (days, seconds, microseconds)
-_OUT_OF_RANGE = datetime(1, 1, 1, tzinfo=UTC)  # an unrepresentable Timestamp: fails the time window
+_OUT_OF_RANGE = FAR_PAST  # an unrepresentable Timestamp: fails the time window
 _MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799  # 0001-01-01 .. 9999-12-31 (Timestamp's range)
 
 

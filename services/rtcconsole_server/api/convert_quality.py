@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from operator import attrgetter
 from typing import cast
 
 from rtcconsole.v1 import quality_pb2 as pb
+from rtcconsole_server.api.convert import instant_of
 from rtcconsole_server.clock import EPOCH
 from rtcconsole_server.domain.monitor import METRICS, ClientEventInput, SampleInput
 
 __all__ = ["client_event_input", "sample_input"]
 
-_FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)  # an unrepresentable Timestamp: fails the time window
 _METRICS = tuple(m.name for m in METRICS)
 """The metric fields, in the order SampleInput takes them after ``interval_ms``."""
 if tuple(f.name for f in dataclasses.fields(SampleInput))[8:] != _METRICS:  # pragma: no cover
@@ -35,10 +35,7 @@ def _instant(message: pb.QualitySample | pb.ClientEvent, field: str) -> datetime
     if not message.HasField(field):  # type: ignore[arg-type]
         return None
     stamp = getattr(message, field)
-    try:  # what Timestamp.ToDatetime(tzinfo=UTC) gives, without its checks (hot path)
-        return EPOCH + timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
-    except OverflowError:
-        return _FAR_PAST
+    return instant_of(stamp.seconds, stamp.nanos)
 
 
 def sample_input(message: pb.QualitySample) -> SampleInput:
@@ -73,10 +70,7 @@ def _sample_time(message: pb.QualitySample) -> datetime:
     last = _last_time
     if last[0] == seconds and last[1] == nanos:
         return last[2]
-    try:
-        value = EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
-    except OverflowError:
-        return _FAR_PAST
+    value = instant_of(seconds, nanos)
     _last_time = (seconds, nanos, value)
     return value
 
