@@ -1,26 +1,28 @@
 """CreateApp's driver SQL (``domain/apps/_create_sql.py``) beside the SQLAlchemy Core it replaced,
-on SQLite and PostgreSQL: the same stored bytes, the same billing read, R1's full quota, the
-engine's listeners (the app state cache's write watch) still seeing the insert, and a driver
-error raised as SQLAlchemy's wrapped one."""
+on SQLite and PostgreSQL: the same stored bytes, the same billing read, R1's full quota, a
+retry's earlier app found and nothing inserted, the engine's listeners (the app state cache's
+write watch) still seeing the insert, and a driver error raised as SQLAlchemy's wrapped one,
+from a batch (one pipeline on PostgreSQL) as from one statement."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Connection, event, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.apps import APP_QUOTA, Apps
-from rtcconsole_server.domain.apps._create_sql import NEW_APP_COLUMNS, insert_under_quota, lock_account
+from rtcconsole_server.domain.apps._create_sql import NEW_APP_COLUMNS, Created, create_under_lock
 from rtcconsole_server.domain.auth import Accounts
 from rtcconsole_server.domain.common import AppStateCache, Caller
 from rtcconsole_server.errors import QuotaExceeded, StatementTimeout
 from rtcconsole_server.store import Store, open_store
-from rtcconsole_server.store.engine import driver_rows
+from rtcconsole_server.store.engine import driver_batch, driver_rows
 from rtcconsole_server.store.models import Account, App
 
 NOW = datetime(2026, 12, 2, 5, 6, 7, 890_123, tzinfo=UTC)
@@ -49,6 +51,12 @@ def _values(account_id: int, name: str, **changes: object) -> dict[str, object]:
     return values
 
 
+def _create(connection: Connection, values: dict[str, object], quota: int = APP_QUOTA) -> int | None:
+    created = create_under_lock(connection, values, quota)
+    assert created.earlier is None
+    return created.sdk_app_id
+
+
 def _stored(store: Store, sdk_app_id: int) -> tuple[object, ...]:
     """The row as the driver returns it, without SQLAlchemy's types (the bytes on disk)."""
     columns = ", ".join(NEW_APP_COLUMNS)
@@ -61,7 +69,7 @@ def _stored(store: Store, sdk_app_id: int) -> tuple[object, ...]:
 
 def test_the_driver_insert_stores_what_the_core_insert_stores(store: Store, account_id: int) -> None:
     with store.write_core() as connection:
-        by_driver = insert_under_quota(connection, _values(account_id, "driver", request_id="r1"), APP_QUOTA)
+        by_driver = _create(connection, _values(account_id, "driver", request_id="r1"))
         by_core = connection.scalar(
             insert(App).values(_values(account_id, "core", request_id="r2")).returning(App.sdk_app_id)
         )
@@ -84,7 +92,7 @@ def test_the_lock_reads_the_billing_state_as_core_does(store: Store, account_id:
             update(Account).where(Account.id == account_id).values(arrears=True, package_state="exhausted")
         )
     with store.write_core() as connection:
-        billing = lock_account(connection, account_id)
+        billing = create_under_lock(connection, _values(account_id, "billing"), APP_QUOTA).billing
         core = connection.execute(
             select(Account.postpaid, Account.arrears, Account.package_state).where(Account.id == account_id)
         ).one()
@@ -95,8 +103,8 @@ def test_the_lock_reads_the_billing_state_as_core_does(store: Store, account_id:
 def test_r1_a_full_quota_inserts_nothing(store: Store, account_id: int) -> None:
     with store.write_core() as connection:
         for i in range(3):
-            assert insert_under_quota(connection, _values(account_id, f"a{i}"), 3) is not None
-        assert insert_under_quota(connection, _values(account_id, "a3"), 3) is None
+            assert _create(connection, _values(account_id, f"a{i}"), 3) is not None
+        assert _create(connection, _values(account_id, "a3"), 3) is None
     with store.read_core() as connection:
         count = connection.scalar(text("SELECT count(*) FROM apps WHERE account_id = :a"), {"a": account_id})
     assert count == 3
@@ -120,17 +128,49 @@ def test_r1_the_use_case_still_raises_quota_exceeded(store: Store, account_id: i
     caller = Caller(account_id=account_id, key_id="k")
     with store.write_core() as connection:
         for i in range(APP_QUOTA):
-            insert_under_quota(connection, _values(account_id, f"q{i}"), APP_QUOTA)
+            _create(connection, _values(account_id, f"q{i}"))
     with pytest.raises(QuotaExceeded):
         apps.create(caller, name="over", description="")
 
 
-def test_a_driver_error_is_raised_as_sqlalchemys(store: Store, account_id: int) -> None:
-    with pytest.raises(IntegrityError), store.write_core() as connection:
-        insert_under_quota(connection, _values(account_id, "dup", request_id="same"), APP_QUOTA)
-        insert_under_quota(connection, _values(account_id, "dup", request_id="same"), APP_QUOTA)
+def test_a_retry_finds_the_earlier_app_and_inserts_nothing(store: Store, account_id: int) -> None:
+    with store.write_core() as connection:
+        first = _create(connection, _values(account_id, "first", request_id="same"))
+        again = create_under_lock(connection, _values(account_id, "other", request_id="same"), APP_QUOTA)
+        other = create_under_lock(connection, _values(account_id, "third", request_id="new"), APP_QUOTA)
+    assert first is not None
+    assert again == Created(billing=again.billing, earlier=again.earlier, sdk_app_id=None)
+    assert again.earlier is not None
+    assert (again.earlier.sdk_app_id, again.earlier.name, again.earlier.description) == (
+        first,
+        "first",
+        "中文简介",
+    )
+    assert other.earlier is None and other.sdk_app_id is not None
     with store.read_core() as connection:
+        names = connection.scalars(
+            select(App.name).where(App.account_id == account_id).order_by(App.sdk_app_id)
+        ).all()
+    assert names == ["first", "third"]
+
+
+NOT_NULL = "INSERT INTO apps (account_id) VALUES ({})"
+
+
+@pytest.mark.parametrize("failing", [0, 1, 2])
+def test_a_driver_error_is_raised_as_sqlalchemys(store: Store, account_id: int, failing: int) -> None:
+    """A failed statement of a batch (first, middle or last of a pipeline on PostgreSQL) is
+    raised as SQLAlchemy's error; the transaction keeps none of the batch, and the connection
+    serves the next one."""
+    batch: list[tuple[str, dict[str, object]]] = [("SELECT 1", {}), ("SELECT 2", {}), ("SELECT 3", {})]
+    batch[failing] = (NOT_NULL.format(int(account_id)), {})
+    with pytest.raises(IntegrityError), store.write_core() as connection:
+        _create(connection, _values(account_id, "kept?"))
+        driver_batch(connection, batch)
+    with store.read_core() as connection:
+        assert driver_batch(connection, [("SELECT 1", {}), ("SELECT 2", {})]) == [[(1,)], [(2,)]]
         assert driver_rows(connection, "SELECT 1", {}) == [(1,)]
+        assert connection.scalar(select(func.count()).where(App.account_id == account_id)) == 0
 
 
 SLOW = {  # as in test_store_budget.py
@@ -156,3 +196,23 @@ def test_a_driver_statement_has_its_own_time_budget(database_url: str, backend: 
             driver_rows(connection, SLOW[backend], {})
     finally:
         store.dispose()
+
+
+def test_on_postgresql_a_create_is_one_pipeline(store: Store, account_id: int, backend: str) -> None:
+    """The lock, the retry's lookup and the insert all go out in pipeline mode (one round trip)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no network round trips: its statements run one by one")
+    from psycopg import pq
+
+    modes: list[pq.PipelineStatus] = []
+
+    def seen(_connection: object, cursor: Any, *_args: object) -> None:
+        modes.append(cursor.connection.pgconn.pipeline_status)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        apps = Apps(store, ManualClock())
+        apps.create(Caller(account_id=account_id, key_id="k"), name="piped", description="", request_id="r")
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert modes == [pq.PipelineStatus.ON] * 3

@@ -2,8 +2,8 @@
 
 Every query is scoped to the caller's account: another account's app is
 ``NotFound``, exactly like an app that does not exist. The statement that reads
-views, and R6's stop reasons, are in ``_queries``; create's two hot statements (the account
-row lock, R1's count and insert in one) are driver SQL in ``_create_sql``.
+views, and R6's stop reasons, are in ``_queries``; create's hot statements (the account
+row lock, a retry's lookup, R1's count and insert in one) are driver SQL in ``_create_sql``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from rtcconsole_server.clock import Clock
-from rtcconsole_server.domain.apps._create_sql import insert_under_quota, lock_account
+from rtcconsole_server.domain.apps._create_sql import create_under_lock
 from rtcconsole_server.domain.apps._names import check_app_description, check_app_name
 from rtcconsole_server.domain.apps._queries import (
     one_view,
@@ -110,22 +110,9 @@ class Apps:
         now = self._clock.now()
         # The account row lock serialises creates of one account on PostgreSQL;
         # on SQLite BEGIN IMMEDIATE already serialises every writer (R1 under races).
-        # Both statements as driver SQL (``_create_sql``): SQLAlchemy's execute layers were the
-        # larger part of a create's CPU on PostgreSQL.
-        billing = lock_account(connection, caller.account_id)
-        if request_id:
-            earlier = connection.execute(
-                select(App.sdk_app_id, App.name, App.description, App.deleted_at).where(
-                    App.account_id == caller.account_id, App.request_id == request_id
-                )
-            ).first()
-            if earlier is not None:
-                if (earlier.name, earlier.description) != (name, description):
-                    raise AlreadyExists(
-                        "request", request_id, "request_id was already used to create a different app"
-                    )
-                return one_view(connection, caller, earlier.sdk_app_id)
-        sdk_app_id = insert_under_quota(
+        # Every statement as driver SQL (``_create_sql``): SQLAlchemy's execute layers were the
+        # larger part of a create's CPU on PostgreSQL; there they are one pipeline.
+        created = create_under_lock(
             connection,
             {
                 "account_id": caller.account_id,
@@ -142,6 +129,14 @@ class Apps:
             },
             APP_QUOTA,
         )
+        earlier = created.earlier
+        if earlier is not None:  # a retry: nothing was inserted
+            if (earlier.name, earlier.description) != (name, description):
+                raise AlreadyExists(
+                    "request", request_id, "request_id was already used to create a different app"
+                )
+            return one_view(connection, caller, earlier.sdk_app_id)
+        billing, sdk_app_id = created.billing, created.sdk_app_id
         if sdk_app_id is None:  # R1: the quota is full
             live = connection.scalar(_COUNT_LIVE, {"account_id": caller.account_id})
             raise QuotaExceeded(

@@ -1,13 +1,16 @@
-"""CreateApp's two statements as driver SQL, per dialect: the account row lock and R1's insert.
+"""CreateApp's statements as driver SQL, per dialect: the account row lock, the retry's lookup
+of an earlier create with the same ``request_id``, and R1's count-and-insert.
 
 A create is the hottest write (``CreateApp`` under load), and on PostgreSQL SQLAlchemy's
 execute layers cost more CPU than psycopg itself: the compiled cache lookup, the execution
-context, bind and result processing and the result objects, for two statements. These two run
-through :func:`~rtcconsole_server.store.engine.driver_rows` instead (the engine's listeners still
-see them) with their SQL written once per dialect, exactly as SQLAlchemy compiles the Core
-statements they replace, and their values converted by the columns' own SQLAlchemy types
-(their bind and result processors, taken once per dialect), so what is stored and read is the
-same to the byte (``tests/service/test_apps_create_sql.py`` holds the two paths side by side).
+context, bind and result processing and the result objects. These statements run through
+:func:`~rtcconsole_server.store.engine.driver_batch` instead (the engine's listeners still see
+them; on PostgreSQL the whole batch is one pipeline, one round trip with the transaction's
+``BEGIN``, decision 0043) with their SQL written once per dialect, exactly as SQLAlchemy
+compiles the Core statements they replace, and their values converted by the columns' own
+SQLAlchemy types (their bind and result processors, taken once per dialect), so what is stored
+and read is the same to the byte (``tests/service/test_apps_create_sql.py`` holds the two paths
+side by side).
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 
-from rtcconsole_server.store.engine import driver_rows
+from rtcconsole_server.store.engine import driver_batch
 from rtcconsole_server.store.models import Account, App
 
-__all__ = ["NEW_APP_COLUMNS", "Billing", "insert_under_quota", "lock_account"]
+__all__ = ["NEW_APP_COLUMNS", "Billing", "Created", "Earlier", "create_under_lock"]
 
 NEW_APP_COLUMNS = (
     "account_id", "name", "description", "source", "secret_key", "lifecycle", "request_id",
@@ -55,6 +58,26 @@ class Billing:
     package_state: str
 
 
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """The app an earlier create with the same ``request_id`` made (a retry's answer)."""
+
+    sdk_app_id: int
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """What :func:`create_under_lock` found and did."""
+
+    billing: Billing
+    earlier: Earlier | None
+    """The app of an earlier create with the same ``request_id``; nothing was inserted then."""
+    sdk_app_id: int | None
+    """The new app's SDKAppID; None when nothing was inserted (an earlier create, or R1's full quota)."""
+
+
 Processor = Callable[[Any], Any] | None
 
 
@@ -63,7 +86,10 @@ class _Statements:
     """Both statements and their value processors for one dialect."""
 
     lock: str
+    earlier: str
     insert: str
+    insert_new_request: str
+    """:attr:`insert`, unless the account already has an app of the same ``request_id``."""
     binds: Mapping[str, Processor]
     results: tuple[Processor, ...]
 
@@ -94,10 +120,20 @@ def _build(dialect: Dialect) -> _Statements:
         f"WHERE accounts.id = {account}{_FOR_UPDATE[name]}"
     )
     values = ", ".join(parameter(column) for column in NEW_APP_COLUMNS)
-    insert = (
+    request = parameter("request_id")
+    earlier = (
+        "SELECT apps.sdk_app_id, apps.name, apps.description FROM apps "  # noqa: S608
+        f"WHERE apps.account_id = {account} AND apps.request_id = {request}"
+    )
+    under_quota = (
         f"INSERT INTO apps ({', '.join(NEW_APP_COLUMNS)}) SELECT {values} "  # noqa: S608
         f"WHERE (SELECT count(*) FROM apps WHERE apps.account_id = {account} "
-        f"AND apps.deleted_at IS NULL) < {parameter('quota')} RETURNING apps.sdk_app_id"
+        f"AND apps.deleted_at IS NULL) < {parameter('quota')}"
+    )
+    returning = " RETURNING apps.sdk_app_id"
+    new_request = (
+        " AND NOT EXISTS (SELECT 1 FROM apps WHERE apps.account_id = "  # noqa: S608
+        f"{account} AND apps.request_id = {request})"
     )
     binds = {
         column: columns[column].type.dialect_impl(dialect).bind_processor(dialect)
@@ -107,31 +143,49 @@ def _build(dialect: Dialect) -> _Statements:
         Account.__table__.c[column].type.dialect_impl(dialect).result_processor(dialect, None)
         for column in _BILLING_COLUMNS
     )
-    return _Statements(lock=lock, insert=insert, binds=binds, results=results)
-
-
-def lock_account(connection: Connection, account_id: int) -> Billing:
-    """Lock the account's row (PostgreSQL; SQLite's writer lock is already held) and read its
-    billing state. The account exists: the caller was authenticated as it."""
-    statements = _statements(connection.dialect)
-    (row,) = driver_rows(connection, statements.lock, {"account_id": account_id})
-    postpaid, arrears, package_state = (
-        value if process is None else process(value)
-        for process, value in zip(statements.results, row, strict=True)
+    return _Statements(
+        lock=lock,
+        earlier=earlier,
+        insert=under_quota + returning,
+        insert_new_request=under_quota + new_request + returning,
+        binds=binds,
+        results=results,
     )
-    return Billing(postpaid=bool(postpaid), arrears=bool(arrears), package_state=str(package_state))
 
 
-def insert_under_quota(connection: Connection, values: dict[str, Any], quota: int) -> int | None:
-    """Insert the app of ``values`` (every :data:`NEW_APP_COLUMNS`) unless its account already has
-    ``quota`` live apps (R1); its SDKAppID, or None when the quota is full. The count and the
-    insert are one statement (one round trip); run after :func:`lock_account`, so on PostgreSQL
-    (READ COMMITTED) its snapshot sees every create of the account committed before it."""
+def create_under_lock(connection: Connection, values: dict[str, Any], quota: int) -> Created:
+    """Lock the account's row (PostgreSQL; SQLite's writer lock is already held) and read its
+    billing state; with a ``request_id`` in ``values``, look for the app an earlier create with
+    it made; then insert the app of ``values`` (every :data:`NEW_APP_COLUMNS`) unless that app
+    exists or the account already has ``quota`` live apps (R1).
+
+    The count and the insert are one statement, which runs after the lock's: on PostgreSQL (READ
+    COMMITTED) its snapshot, and the lookup's, see every create of the account committed before
+    the lock was granted. On PostgreSQL the two or three statements are one pipeline (one round
+    trip); the account exists (the caller was authenticated as it).
+    """
     statements = _statements(connection.dialect)
+    account = {"account_id": values["account_id"]}
+    request_id = values["request_id"]
     parameters = {
         column: value if (process := statements.binds[column]) is None else process(value)
         for column, value in values.items()
     }
     parameters["quota"] = quota
-    rows = driver_rows(connection, statements.insert, parameters)
-    return int(rows[0][0]) if rows else None
+    batch: list[tuple[str, Mapping[str, Any]]] = [(statements.lock, account)]
+    if request_id is None:
+        batch.append((statements.insert, parameters))
+    else:
+        batch.append((statements.earlier, {**account, "request_id": parameters["request_id"]}))
+        batch.append((statements.insert_new_request, parameters))
+    (lock_row,), *found, inserted = driver_batch(connection, batch)
+    postpaid, arrears, package_state = (
+        value if process is None else process(value)
+        for process, value in zip(statements.results, lock_row, strict=True)
+    )
+    billing = Billing(postpaid=bool(postpaid), arrears=bool(arrears), package_state=str(package_state))
+    earlier = None
+    if found and found[0]:
+        ((sdk_app_id, name, description),) = found[0]
+        earlier = Earlier(sdk_app_id=int(sdk_app_id), name=str(name), description=str(description))
+    return Created(billing=billing, earlier=earlier, sdk_app_id=int(inserted[0][0]) if inserted else None)
