@@ -27,6 +27,7 @@ from rtcconsole.v1 import room_event_stream_pb2 as events_pb
 from rtcconsole_server.api.redact import REDACTED
 from rtcconsole_server.clock import ManualClock
 from rtcconsole_server.domain.auth import API_KEY_QUOTA
+from rtcconsole_server.gateway.codecs import NOT_AN_OBJECT
 from rtcconsole_server.server import Server
 from tests.callback_support import report, room_event
 from tests.http_door_support import (
@@ -141,6 +142,39 @@ async def test_a_message_over_the_size_cap_is_refused_before_the_servicer(
 
     under = await json_call(http, f"{APPS}/CreateApp", {"name": "small"}, bearer(tenant))
     assert under.status_code == 200  # the connection and the door are fine afterwards
+
+
+NOT_OBJECTS = [b"", b"[]", b'"name"', b"null", b"5", b"true", b'[{"name": "listed"}]', b' \n ["x"]']
+"""JSON bodies whose top-level value is not an object: protobuf's Python parser read the first
+three as an empty message and failed the next three with a Python ``TypeError`` text."""
+
+
+@pytest.mark.parametrize("body", NOT_OBJECTS, ids=repr)
+async def test_a_json_body_that_is_not_an_object_is_invalid_argument_saying_so(
+    http: httpx.AsyncClient, tenant: Tenant, body: bytes
+) -> None:
+    headers = {**bearer(tenant), "content-type": "application/json"}
+    refused = await http.post(f"{APPS}/CreateApp", content=body, headers=headers)
+    assert refused.status_code == 400, refused.text
+    assert refused.json() == {"code": "invalid_argument", "message": f"unmarshal message: {NOT_AN_OBJECT}"}
+
+    web = {**bearer(tenant), "content-type": "application/grpc-web+json", "x-grpc-web": "1"}
+    framed = await http.post(f"{APPS}/CreateApp", content=envelope(body), headers=web)
+    assert (framed.headers.get("grpc-status") or trailer(framed.content, "grpc-status")) == "3"
+
+    listed = await tenant.apps.ListApps(app_pb.ListAppsRequest(), metadata=tenant.metadata)
+    assert list(listed.apps) == []  # no servicer ran
+
+
+async def test_an_object_with_whitespace_around_it_is_read_as_before(
+    http: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    headers = {**bearer(tenant), "content-type": "application/json"}
+    created = await http.post(f"{APPS}/CreateApp", content=b' \r\n\t{"name": "spaced"} \n', headers=headers)
+    assert created.status_code == 200, created.text
+    assert created.json()["app"]["name"] == "spaced"
+    empty = await http.post(f"{APPS}/CreateApp", content=b"{}", headers=headers)
+    assert empty.json()["code"] == "invalid_argument" and empty.json()["message"].startswith("name:")
 
 
 async def test_a_quota_error_carries_its_quota_failure_over_connect_and_grpc_web(

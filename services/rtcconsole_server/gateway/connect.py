@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from connectrpc.code import Code
-from connectrpc.compat import google_protobuf_codecs
 from connectrpc.errors import ConnectError, ErrorDetail
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from connectrpc.request import RequestContext
@@ -28,6 +27,7 @@ from grpc.aio import AbortError
 from protobuf.wkt import Any as WireAny
 
 from rtcconsole_server.api.errors import to_status
+from rtcconsole_server.gateway.codecs import door_codecs
 from rtcconsole_server.gateway.context import Aborted, HttpServicerContext, Metadata
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ class ConsoleConnectApp(ConnectASGIApplication[Mapping[str, Any]]):
             service=endpoints,
             endpoints=lambda table: table,
             read_max_bytes=read_max_bytes,
-            codecs=google_protobuf_codecs(),
+            codecs=door_codecs(),
         )
 
     @property
