@@ -145,8 +145,9 @@ async def test_a_message_over_the_size_cap_is_refused_before_the_servicer(
 
 
 NOT_OBJECTS = [b"", b"[]", b'"name"', b"null", b"5", b"true", b'[{"name": "listed"}]', b' \n ["x"]']
-"""JSON bodies whose top-level value is not an object: protobuf's Python parser read the first
-three as an empty message and failed the next three with a Python ``TypeError`` text."""
+"""JSON bodies whose top-level value is not (or no) object: protobuf's Python parser read ``[]``,
+the string and ``["x"]`` as an empty message, failed ``null``, ``5`` and ``true`` with a Python
+``TypeError`` text, and the empty body and the array of an object with other parser texts."""
 
 
 @pytest.mark.parametrize("body", NOT_OBJECTS, ids=repr)
